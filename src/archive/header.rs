@@ -1,0 +1,164 @@
+//! Pelican's Markdown header: `Key: value` lines at the top of an article.
+//!
+//! Pelican reads Markdown metadata with Python-Markdown's `meta` extension, so these are its
+//! rules, not a YAML parser's: the header is every line from the top that looks like
+//! `Key: value` (up to three leading spaces, keys of `[A-Za-z0-9_-]`, compared
+//! case-insensitively), plus indented continuation lines (four or more spaces); it ends at the
+//! first blank line, at a `---`/`...` line, or at the first line of any other shape, which then
+//! belongs to the body. An optional `---` first line is skipped.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+static META_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[ ]{0,3}(?P<key>[A-Za-z0-9_-]+):\s*(?P<value>.*)").unwrap());
+static META_MORE_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[ ]{4,}(?P<value>.*)").unwrap());
+static BEGIN_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^-{3}(\s.*)?$").unwrap());
+static END_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(-{3}|\.{3})(\s.*)?$").unwrap());
+
+/// One header field: its lowercased key, every value given for it (a repeated key or a
+/// continuation line adds one), and the 1-based line of its first occurrence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// The key, lowercased.
+    pub key: String,
+    /// The values in the order they appear, each trimmed.
+    pub values: Vec<String>,
+    /// The line the key first appears on (1-based).
+    pub line: usize,
+}
+
+/// A split article: its header fields and the body that follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// Fields in order of first appearance.
+    pub fields: Vec<Field>,
+    /// The body text (everything after the header and its terminating line).
+    pub body: &'a str,
+    /// The 1-based line the body starts on.
+    pub body_line: usize,
+}
+
+impl Header<'_> {
+    /// The first value of `key` (already lowercase), as Pelican takes for single-valued keys.
+    pub fn first(&self, key: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+}
+
+/// Splits `text` (already normalized: `\n` line ends, tabs expanded) into header and body.
+///
+/// Never fails: a file with no header yields no fields and the whole text as body; the caller
+/// decides which fields are required.
+pub fn split_header(text: &str) -> Header<'_> {
+    let mut fields: Vec<Field> = Vec::new();
+    let mut pos = 0; // byte offset of the next unread line
+    let mut line_no = 1;
+    let mut current: Option<usize> = None;
+    let mut first = true;
+    while pos < text.len() {
+        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        let line = &text[pos..end];
+        let next = (end + 1).min(text.len());
+        if first && BEGIN_RE.is_match(line) {
+            first = false;
+            pos = next;
+            line_no += 1;
+            continue;
+        }
+        first = false;
+        if line.trim().is_empty() || END_RE.is_match(line) {
+            // The terminating line is consumed, as Python-Markdown pops it.
+            pos = next;
+            line_no += 1;
+            break;
+        }
+        if let Some(m) = META_RE.captures(line) {
+            let key = m["key"].to_lowercase();
+            let value = m["value"].trim().to_string();
+            match fields.iter().position(|f| f.key == key) {
+                Some(i) => {
+                    fields[i].values.push(value);
+                    current = Some(i);
+                }
+                None => {
+                    fields.push(Field { key, values: vec![value], line: line_no });
+                    current = Some(fields.len() - 1);
+                }
+            }
+        } else if let (Some(m), Some(i)) = (META_MORE_RE.captures(line), current) {
+            fields[i].values.push(m["value"].trim().to_string());
+        } else {
+            break; // this line is the first line of the body
+        }
+        pos = next;
+        line_no += 1;
+    }
+    Header { fields, body: &text[pos..], body_line: line_no }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_ends_at_first_blank_line() {
+        let h = split_header("Title: A\nDate: 2020-01-01\n\nBody: not a field\n");
+        assert_eq!(h.fields.len(), 2);
+        assert_eq!(h.fields[0].key, "title");
+        assert_eq!(h.body, "Body: not a field\n");
+        assert_eq!(h.body_line, 4);
+    }
+
+    #[test]
+    fn blank_line_inside_header_makes_the_rest_body() {
+        // Issue 604 (2025-06-18): a blank line before `Category:`.
+        let h = split_header("Title: T\nDate: 2025-06-18\n\nCategory: This Week in Rust\n\nHi");
+        assert!(h.first("category").is_none());
+        assert!(h.body.starts_with("Category: This Week in Rust"));
+    }
+
+    #[test]
+    fn keys_are_case_insensitive_and_repeats_collect() {
+        let h = split_header("TITLE: A\ntitle: B\n\n");
+        assert_eq!(h.fields.len(), 1);
+        assert_eq!(h.fields[0].values, ["A", "B"]);
+    }
+
+    #[test]
+    fn indented_lines_continue_the_previous_key() {
+        let h = split_header("Title: A long\n    title here\nDate: 2020-01-01\n\nx");
+        assert_eq!(h.first("title").unwrap().values, ["A long", "title here"]);
+        assert_eq!(h.first("date").unwrap().line, 3);
+    }
+
+    #[test]
+    fn a_line_of_another_shape_starts_the_body() {
+        let h = split_header("Title: A\nHello world\nDate: x\n");
+        assert_eq!(h.fields.len(), 1);
+        assert_eq!(h.body, "Hello world\nDate: x\n");
+        assert_eq!(h.body_line, 2);
+    }
+
+    #[test]
+    fn no_header_at_all() {
+        let h = split_header("# Heading\n\ntext");
+        assert!(h.fields.is_empty());
+        assert_eq!(h.body_line, 1);
+    }
+
+    #[test]
+    fn yaml_style_delimiters() {
+        let h = split_header("---\nTitle: A\n---\nbody");
+        assert_eq!(h.first("title").unwrap().values, ["A"]);
+        assert_eq!(h.body, "body");
+    }
+
+    #[test]
+    fn up_to_three_leading_spaces_is_still_a_key() {
+        let h = split_header("   Title: A\n\n");
+        assert_eq!(h.first("title").unwrap().values, ["A"]);
+    }
+}

@@ -1,0 +1,451 @@
+//! One article file → [`Article`]: Pelican's metadata rules, dates and slug, plus rendered HTML.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
+use chrono_tz::{OffsetComponents, Tz};
+use regex::Regex;
+
+use super::header::{Field, split_header};
+use super::slug::{slugify, striptags};
+use crate::render;
+
+/// Articles larger than this are refused: the largest TWiR issue is about 60 KB, so a file of
+/// megabytes is a mistake (a log or a binary saved with the wrong name), not an article.
+pub const MAX_ARTICLE_BYTES: usize = 4 * 1024 * 1024;
+
+/// What the parser needs from the site configuration.
+#[derive(Debug, Clone)]
+pub struct ParseSettings {
+    /// The zone that naive `Date:` values are local times in.
+    pub timezone: Tz,
+    /// The category of an article without a `Category:` header.
+    pub default_category: String,
+    /// Words in a generated summary (Pelican's SUMMARY_MAX_LENGTH).
+    pub summary_words: usize,
+    /// Appended to a truncated summary after a space (Pelican's SUMMARY_END_SUFFIX).
+    pub summary_suffix: String,
+}
+
+impl Default for ParseSettings {
+    fn default() -> Self {
+        Self {
+            timezone: chrono_tz::America::New_York,
+            default_category: "misc".into(),
+            summary_words: 50,
+            summary_suffix: "…".into(),
+        }
+    }
+}
+
+/// The source format of an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArticleFormat {
+    /// `.md` / `.markdown`, rendered like Python-Markdown.
+    Markdown,
+    /// `.rst`, rendered like docutils.
+    Rst,
+}
+
+impl ArticleFormat {
+    /// The format a file name's extension names, if it is an article at all.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()? {
+            "md" | "markdown" => Some(Self::Markdown),
+            "rst" => Some(Self::Rst),
+            _ => None,
+        }
+    }
+}
+
+/// One published article with everything the feeds and announcements need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    /// The file, as given to [`parse_article`] (usually relative to the archive).
+    pub source: PathBuf,
+    /// Source format.
+    pub format: ArticleFormat,
+    /// The title as written in the header (may contain HTML).
+    pub title: String,
+    /// The URL slug: `Slug:` if given, else Pelican's slugify of the title.
+    pub slug: String,
+    /// Publication time: the `Date:` header as local time in the site's zone.
+    pub date: DateTime<FixedOffset>,
+    /// Category name (`Category:` or the site default).
+    pub category: String,
+    /// Tag names in header order.
+    pub tags: Vec<String>,
+    /// The `Number:` header, when it is a whole number (Pelican ignores it; announcements use it).
+    pub number: Option<u32>,
+    /// The body source after the header.
+    pub body: String,
+    /// The 1-based line of the source the body starts on.
+    pub body_line: usize,
+    /// The rendered body.
+    pub html: String,
+    /// The feed summary (`Summary:` header rendered, or the first words of the HTML).
+    pub summary: String,
+}
+
+impl Article {
+    /// The title as a feed shows it: tags stripped, entities unescaped.
+    pub fn plain_title(&self) -> String {
+        striptags(&self.title)
+    }
+}
+
+/// Why a file could not be read as an article.
+#[derive(Debug, thiserror::Error)]
+pub struct ParseError {
+    /// The file.
+    pub path: PathBuf,
+    /// The 1-based line the problem is on, where there is one.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.path.display(), line, self.kind),
+            None => write!(f, "{}: {}", self.path.display(), self.kind),
+        }
+    }
+}
+
+/// The kinds of [`ParseError`].
+#[derive(Debug, thiserror::Error)]
+pub enum ParseErrorKind {
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Io(#[source] std::io::Error),
+    /// The file is empty or only white space.
+    #[error("the file is empty")]
+    Empty,
+    /// The file is over [`MAX_ARTICLE_BYTES`].
+    #[error("the file is {size} bytes, over the {limit}-byte limit for an article")]
+    TooLarge {
+        /// The file's size.
+        size: u64,
+        /// The limit.
+        limit: usize,
+    },
+    /// The file holds NUL bytes: it is binary, not text.
+    #[error("the file is binary (NUL byte at offset {offset}), not an article")]
+    Binary {
+        /// Byte offset of the first NUL.
+        offset: usize,
+    },
+    /// The file is not valid UTF-8.
+    #[error("not valid UTF-8 (byte offset {offset})")]
+    NotUtf8 {
+        /// Byte offset of the first invalid sequence.
+        offset: usize,
+    },
+    /// A required header is absent.
+    #[error("no `{0}:` header (the header is the `Key: value` lines before the first blank line)")]
+    Missing(&'static str),
+    /// A header has an empty value where one is required.
+    #[error("the `{0}:` header is empty")]
+    EmptyField(&'static str),
+    /// The `Date:` value is not a date.
+    #[error("`Date: {value}` is not a date: expected YYYY-MM-DD, optionally with HH:MM[:SS]")]
+    BadDate {
+        /// The value as written.
+        value: String,
+    },
+    /// The title gives an empty slug and there is no `Slug:` header.
+    #[error("the title {title:?} gives an empty slug; add a `Slug:` header")]
+    EmptySlug {
+        /// The title.
+        title: String,
+    },
+}
+
+impl ParseError {
+    fn new(path: &Path, line: Option<usize>, kind: ParseErrorKind) -> Self {
+        Self { path: path.to_path_buf(), line, kind }
+    }
+}
+
+/// The 1-based line number of byte `offset` in `bytes`.
+fn line_of(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Decodes and normalizes an article file the way Pelican and Python-Markdown do before
+/// parsing: BOM dropped, `\r\n` and `\r` → `\n`, tabs expanded to 4-column stops, lines of only
+/// spaces emptied.
+pub fn decode_source(path: &Path, bytes: &[u8]) -> Result<String, ParseError> {
+    if bytes.len() > MAX_ARTICLE_BYTES {
+        let kind = ParseErrorKind::TooLarge { size: bytes.len() as u64, limit: MAX_ARTICLE_BYTES };
+        return Err(ParseError::new(path, None, kind));
+    }
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(ParseError::new(
+            path,
+            Some(line_of(bytes, offset)),
+            ParseErrorKind::Binary { offset },
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        ParseError::new(path, Some(line_of(bytes, offset)), ParseErrorKind::NotUtf8 { offset })
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    Ok(normalize_whitespace(text))
+}
+
+/// Python-Markdown's `NormalizeWhitespace` (minus the trailing blank lines it appends).
+fn normalize_whitespace(text: &str) -> String {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n").replace(['\u{2}', '\u{3}'], "");
+    let mut out = String::with_capacity(text.len() + 64);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.bytes().all(|b| b == b' ') {
+            continue;
+        }
+        if line.contains('\t') {
+            let mut col = 0;
+            for ch in line.chars() {
+                if ch == '\t' {
+                    let n = 4 - col % 4;
+                    out.extend(std::iter::repeat_n(' ', n));
+                    col += n;
+                } else {
+                    out.push(ch);
+                    col += 1;
+                }
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// Parses one article. `path` is used for errors, the filename date fallback and the format.
+pub fn parse_article(
+    path: &Path,
+    bytes: &[u8],
+    settings: &ParseSettings,
+) -> Result<Article, ParseError> {
+    let format = ArticleFormat::from_path(path).unwrap_or(ArticleFormat::Markdown);
+    let text = decode_source(path, bytes)?;
+    if text.trim().is_empty() {
+        return Err(ParseError::new(path, None, ParseErrorKind::Empty));
+    }
+    let meta = match format {
+        ArticleFormat::Markdown => {
+            let header = split_header(&text);
+            let body = header.body.to_string();
+            let html = render::render_markdown(&body);
+            RawMeta { fields: header.fields, title: None, body, body_line: header.body_line, html }
+        }
+        ArticleFormat::Rst => {
+            let doc = render::render_rst(&text);
+            let fields = doc
+                .fields
+                .into_iter()
+                .map(|(key, value, line)| Field { key, values: vec![value], line })
+                .collect();
+            RawMeta { fields, title: doc.title, body: text.clone(), body_line: 1, html: doc.html }
+        }
+    };
+    build_article(path, format, meta, settings)
+}
+
+struct RawMeta {
+    fields: Vec<Field>,
+    title: Option<String>,
+    body: String,
+    body_line: usize,
+    html: String,
+}
+
+fn build_article(
+    path: &Path,
+    format: ArticleFormat,
+    meta: RawMeta,
+    settings: &ParseSettings,
+) -> Result<Article, ParseError> {
+    let field = |key: &str| meta.fields.iter().find(|f| f.key == key);
+    let err = |line, kind| ParseError::new(path, line, kind);
+
+    let title = match (field("title"), meta.title) {
+        // A title continued on indented lines is joined with spaces.
+        (Some(f), _) => (f.values.join(" "), Some(f.line)),
+        (None, Some(t)) => (t, None),
+        (None, None) => return Err(err(None, ParseErrorKind::Missing("Title"))),
+    };
+    let (title, title_line) = title;
+    if title.trim().is_empty() {
+        return Err(err(title_line, ParseErrorKind::EmptyField("Title")));
+    }
+
+    let date = match field("date") {
+        Some(f) => {
+            // Pelican reads `_` as a space and keeps only the first of repeated dates.
+            let value = f.values[0].replace('_', " ");
+            parse_date(&value, settings.timezone).ok_or_else(|| {
+                err(Some(f.line), ParseErrorKind::BadDate { value: f.values[0].clone() })
+            })?
+        }
+        None => filename_date(path)
+            .and_then(|d| localize(d.and_time(NaiveTime::MIN), settings.timezone))
+            .ok_or_else(|| err(None, ParseErrorKind::Missing("Date")))?,
+    };
+
+    let category = field("category")
+        .map(|f| f.values[0].trim().to_string())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| settings.default_category.clone());
+
+    let tags = field("tags").map(|f| metadata_list(&f.values[0])).unwrap_or_default();
+
+    let slug = match field("slug").map(|f| f.values[0].trim()).filter(|s| !s.is_empty()) {
+        Some(s) => s.to_string(),
+        None => slugify(&title),
+    };
+    if slug.is_empty() {
+        return Err(err(title_line, ParseErrorKind::EmptySlug { title }));
+    }
+
+    let number = field("number").and_then(|f| f.values[0].trim().parse().ok());
+
+    let summary = match field("summary") {
+        Some(f) => render::render_markdown(&f.values.join("\n")),
+        None => render::summarize(&meta.html, settings.summary_words, &settings.summary_suffix),
+    };
+
+    Ok(Article {
+        source: path.to_path_buf(),
+        format,
+        title,
+        slug,
+        date,
+        category,
+        tags,
+        number,
+        body: meta.body,
+        body_line: meta.body_line,
+        html: meta.html,
+        summary,
+    })
+}
+
+/// Pelican's `ensure_metadata_list`: split on `;` if there is one, else on `,`; trim; drop empties.
+fn metadata_list(value: &str) -> Vec<String> {
+    let sep = if value.contains(';') { ';' } else { ',' };
+    value.split(sep).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+/// The date Pelican's default FILENAME_METADATA takes from a file name (`YYYY-MM-DD…`).
+fn filename_date(path: &Path) -> Option<NaiveDate> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d{4}-\d{2}-\d{2})").unwrap());
+    let stem = path.file_stem()?.to_str()?;
+    NaiveDate::parse_from_str(&RE.captures(stem)?[1], "%Y-%m-%d").ok()
+}
+
+/// Parses a `Date:` value as dateutil does for the forms an archive uses:
+/// `YYYY-M-D`, optionally followed by ` HH:MM[:SS]` (or `T`), optionally with `Z` or `±HH:MM`.
+/// A value without an offset is a local time in `tz`.
+pub fn parse_date(value: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
+        )
+        .unwrap()
+    });
+    let c = RE.captures(value.trim())?;
+    let num = |i: usize| c.get(i).map_or(Some(0), |m| m.as_str().parse::<u32>().ok());
+    let date = NaiveDate::from_ymd_opt(c[1].parse().ok()?, num(2)?, num(3)?)?;
+    let time = NaiveTime::from_hms_opt(num(4)?, num(5)?, num(6)?)?;
+    let naive = date.and_time(time);
+    match c.get(7).map(|m| m.as_str()) {
+        None => localize(naive, tz),
+        Some("Z") => Some(naive.and_utc().fixed_offset()),
+        Some(off) => {
+            let sign = if off.starts_with('-') { -1 } else { 1 };
+            let digits: String = off[1..].chars().filter(char::is_ascii_digit).collect();
+            let secs =
+                digits[..2].parse::<i32>().ok()? * 3600 + digits[2..].parse::<i32>().ok()? * 60;
+            FixedOffset::east_opt(sign * secs)?.from_local_datetime(&naive).single()
+        }
+    }
+}
+
+/// Gives a naive local time its offset in `tz` the way pytz's `localize(dt)` does (Pelican's
+/// `set_date_tzinfo`, `is_dst=False`): in the autumn overlap the standard-time offset wins, and a
+/// time in the spring gap keeps the wall-clock reading with the standard-time offset.
+pub fn localize(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    use chrono::LocalResult;
+    let offset = match tz.offset_from_local_datetime(&naive) {
+        LocalResult::Single(o) => o.fix(),
+        LocalResult::Ambiguous(a, b) => {
+            if a.dst_offset().is_zero() {
+                a.fix()
+            } else {
+                b.fix()
+            }
+        }
+        LocalResult::None => {
+            // Inside a gap: pick the standard (non-DST) offset of the two around it.
+            let before = tz.offset_from_utc_datetime(&(naive - chrono::Duration::hours(6)));
+            let after = tz.offset_from_utc_datetime(&(naive + chrono::Duration::hours(6)));
+            if before.dst_offset().is_zero() { before.fix() } else { after.fix() }
+        }
+    };
+    offset.from_local_datetime(&naive).single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ny(v: &str) -> String {
+        parse_date(v, chrono_tz::America::New_York).unwrap().to_rfc3339()
+    }
+
+    #[test]
+    fn dates_with_and_without_time() {
+        assert_eq!(ny("2026-08-19"), "2026-08-19T00:00:00-04:00");
+        assert_eq!(ny("2014-07-15 15:40"), "2014-07-15T15:40:00-04:00");
+        assert_eq!(ny("2020-12-2"), "2020-12-02T00:00:00-05:00");
+        assert_eq!(ny("2020-12-9 08:05:07"), "2020-12-09T08:05:07-05:00");
+        assert_eq!(ny("2020-01-01T10:00+02:00"), "2020-01-01T10:00:00+02:00");
+    }
+
+    // Expected values from pytz 2026.6 `localize(dt)`, what Pelican uses.
+    #[test]
+    fn dst_boundaries_follow_pytz() {
+        assert_eq!(ny("2026-03-08"), "2026-03-08T00:00:00-05:00");
+        assert_eq!(ny("2026-03-08 02:30"), "2026-03-08T02:30:00-05:00"); // in the gap
+        assert_eq!(ny("2026-03-08 03:00"), "2026-03-08T03:00:00-04:00");
+        assert_eq!(ny("2026-11-01 01:30"), "2026-11-01T01:30:00-05:00"); // ambiguous
+        assert_eq!(ny("2026-11-01 00:59"), "2026-11-01T00:59:00-04:00");
+    }
+
+    #[test]
+    fn bad_dates_are_refused() {
+        for v in ["", "2026-13-01", "2026-02-30", "yesterday", "2026-01-01 25:00", "2026/01/01"] {
+            assert!(parse_date(v, chrono_tz::America::New_York).is_none(), "{v}");
+        }
+    }
+
+    #[test]
+    fn tabs_and_line_ends_are_normalized() {
+        assert_eq!(normalize_whitespace("a\tb\r\n  \r\n\tc"), "a   b\n\n    c");
+    }
+
+    #[test]
+    fn metadata_lists_split_like_pelican() {
+        assert_eq!(metadata_list("a, b,,c"), ["a", "b", "c"]);
+        assert_eq!(metadata_list("a, b; c"), ["a, b", "c"]);
+    }
+}

@@ -1,0 +1,14 @@
+//! The article archive: which files are articles, and what Pelican reads from each.
+//!
+//! [`parse_article`] is pure (path and bytes in, [`Article`] or [`ParseError`] out);
+//! [`scan`] walks a directory and parses every article file in it, reporting each bad one
+//! without stopping.
+
+pub mod header;
+pub mod issue;
+pub mod scan;
+pub mod slug;
+
+pub use issue::{Article, ArticleFormat, ParseError, ParseSettings, parse_article};
+pub use scan::{Scan, ScanError, scan};
+pub use slug::slugify;

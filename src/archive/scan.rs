@@ -1,0 +1,101 @@
+//! Reading a whole archive directory.
+
+use std::path::{Path, PathBuf};
+
+use super::issue::{
+    Article, ArticleFormat, ParseError, ParseErrorKind, ParseSettings, parse_article,
+};
+
+/// The result of scanning an archive: the articles that parsed, and a report for each that
+/// did not. Articles are sorted newest first (Pelican's `reversed-date`).
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Parsed articles, newest first.
+    pub articles: Vec<Article>,
+    /// Files that look like articles but could not be read.
+    pub errors: Vec<ParseError>,
+}
+
+/// A failure to read the archive directory itself.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the archive directory {}: {source}", path.display())]
+pub struct ScanError {
+    /// The directory.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Whether a directory entry's name is an article file herald reads: `*.md`, `*.markdown` or
+/// `*.rst`, not hidden and not an editor's temporary file (`.#x.md`, `x.md~`, `.x.md.swp`).
+pub fn is_article_name(name: &str) -> bool {
+    !name.starts_with('.')
+        && !name.ends_with('~')
+        && ArticleFormat::from_path(Path::new(name)).is_some()
+}
+
+/// The article files directly in `dir` (sub-directories such as `pages/` and `images/` are not
+/// articles), sorted by name.
+pub fn article_paths(dir: &Path) -> Result<Vec<PathBuf>, ScanError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|source| ScanError { path: dir.into(), source })?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| ScanError { path: dir.into(), source })?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !is_article_name(name) {
+            continue;
+        }
+        // A directory named `x.md` is not an article; a symlink is followed when read.
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        paths.push(entry.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Reads one article file; `path` names the file in any error.
+pub fn read_article(path: &Path, settings: &ParseSettings) -> Result<Article, ParseError> {
+    let bytes =
+        read_limited(path).map_err(|kind| ParseError { path: path.into(), line: None, kind })?;
+    parse_article(path, &bytes, settings)
+}
+
+/// Reads a file, refusing (without reading it all) one over the article size limit.
+fn read_limited(path: &Path) -> Result<Vec<u8>, ParseErrorKind> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(ParseErrorKind::Io)?;
+    let limit = super::issue::MAX_ARTICLE_BYTES;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(ParseErrorKind::Io)?;
+    if bytes.len() > limit {
+        let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+        return Err(ParseErrorKind::TooLarge { size, limit });
+    }
+    Ok(bytes)
+}
+
+/// Scans `dir`: every article file is parsed; the bad ones are reported in [`Scan::errors`].
+pub fn scan(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanError> {
+    let mut out = Scan::default();
+    for path in article_paths(dir)? {
+        match read_article(&path, settings) {
+            Ok(article) => out.articles.push(article),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    sort_newest_first(&mut out.articles);
+    Ok(out)
+}
+
+/// Sorts articles newest first; equal dates fall back to the title, then the slug, so the
+/// order never depends on the directory listing.
+pub fn sort_newest_first(articles: &mut [Article]) {
+    articles.sort_by(|a, b| {
+        b.date.cmp(&a.date).then_with(|| a.title.cmp(&b.title)).then_with(|| a.slug.cmp(&b.slug))
+    });
+}

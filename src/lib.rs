@@ -1,0 +1,14 @@
+//! herald: feeds and announcements for a Pelican-style newsletter archive.
+//!
+//! The pipeline is **archive → render → feeds / announce → state**:
+//! [`archive`] reads the article files and their Pelican headers, [`render`] turns Markdown (and
+//! the odd reStructuredText file) into the HTML Pelican would publish, and [`feeds`] writes RSS,
+//! Atom and JSON Feed files whose identity fields match Pelican's byte for byte.
+#![deny(missing_docs)]
+
+pub mod archive;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod feeds;
+pub mod render;

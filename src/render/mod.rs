@@ -1,0 +1,9 @@
+//! Rendering article bodies to the HTML Pelican publishes, and the summaries derived from it.
+
+pub mod markdown;
+pub mod rst;
+pub mod summary;
+
+pub use markdown::render_markdown;
+pub use rst::render_rst;
+pub use summary::summarize;
