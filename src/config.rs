@@ -1,1 +1,368 @@
-//! Configuration.
+//! Configuration: `herald.toml` read into [`RawConfig`] (serde, unknown keys refused), then
+//! validated into [`Config`], the form the program uses.
+//!
+//! Relative paths in the file are relative to the file's own directory, so a config works from
+//! any working directory.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::archive::ParseSettings;
+use crate::feeds::{FeedPaths, FeedSettings};
+
+/// The file as written. Every table and key is optional; missing ones take TWiR's values.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[site]`
+    #[serde(default)]
+    pub site: RawSite,
+    /// `[archive]`
+    #[serde(default)]
+    pub archive: RawArchive,
+    /// `[feeds]`
+    #[serde(default)]
+    pub feeds: RawFeeds,
+}
+
+/// `[site]`: what the feeds say about the site.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSite {
+    /// Site URL without a trailing slash (Pelican's SITEURL / FEED_DOMAIN).
+    pub url: String,
+    /// Site name, the feeds' title (SITENAME).
+    pub name: String,
+    /// IANA zone naive `Date:` headers are in (TIMEZONE).
+    pub timezone: String,
+    /// Category of articles without a `Category:` header (DEFAULT_CATEGORY).
+    pub default_category: String,
+    /// Author of every article (AUTHOR; no TWiR article names its own).
+    pub author: String,
+    /// Language of the articles (DEFAULT_LANG).
+    pub lang: String,
+    /// Article URL pattern relative to the site (ARTICLE_URL).
+    pub article_url: String,
+}
+
+impl Default for RawSite {
+    fn default() -> Self {
+        Self {
+            url: "https://this-week-in-rust.org".into(),
+            name: "This Week in Rust".into(),
+            timezone: "America/New_York".into(),
+            default_category: "misc".into(),
+            author: "TWiR Contributors".into(),
+            lang: "en".into(),
+            article_url: "blog/{date:%Y}/{date:%m}/{date:%d}/{slug}/".into(),
+        }
+    }
+}
+
+/// `[archive]`: where the articles are.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawArchive {
+    /// The directory of article files.
+    pub path: PathBuf,
+    /// Words in a generated summary (SUMMARY_MAX_LENGTH).
+    pub summary_words: usize,
+    /// Appended to a cut summary (SUMMARY_END_SUFFIX).
+    pub summary_suffix: String,
+}
+
+impl Default for RawArchive {
+    fn default() -> Self {
+        Self { path: "content".into(), summary_words: 50, summary_suffix: "…".into() }
+    }
+}
+
+/// `[feeds]`: which feed files to write, where.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawFeeds {
+    /// Output directory (the site root the feed paths are relative to).
+    pub output: PathBuf,
+    /// Entries per feed (FEED_MAX_ITEMS); `"all"` or 0 for every article.
+    pub max_items: MaxItems,
+    /// Also write a JSON Feed 1.1.
+    pub json_feed: bool,
+    /// Site-wide Atom feed path (FEED_ALL_ATOM); `""` turns it off.
+    pub all_atom: String,
+    /// Site-wide RSS feed path (FEED_ALL_RSS).
+    pub all_rss: String,
+    /// Per-category Atom feed path, with `{slug}` (CATEGORY_FEED_ATOM).
+    pub category_atom: String,
+    /// Per-category RSS feed path (CATEGORY_FEED_RSS).
+    pub category_rss: String,
+    /// Per-author Atom feed path (AUTHOR_FEED_ATOM).
+    pub author_atom: String,
+    /// Per-author RSS feed path (AUTHOR_FEED_RSS).
+    pub author_rss: String,
+    /// Per-language Atom feed path, with `{lang}` (TRANSLATION_FEED_ATOM).
+    pub translation_atom: String,
+    /// JSON Feed path, written when `json_feed` is on.
+    pub json: String,
+}
+
+impl Default for RawFeeds {
+    fn default() -> Self {
+        let paths = FeedPaths::default();
+        Self {
+            output: "output".into(),
+            max_items: MaxItems::Count(4),
+            json_feed: false,
+            all_atom: paths.all_atom,
+            all_rss: paths.all_rss,
+            category_atom: paths.category_atom,
+            category_rss: paths.category_rss,
+            author_atom: paths.author_atom,
+            author_rss: paths.author_rss,
+            translation_atom: paths.translation_atom,
+            json: paths.json,
+        }
+    }
+}
+
+/// A feed length: a count, or every article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxItems {
+    /// At most this many entries.
+    Count(usize),
+    /// Every article.
+    All,
+}
+
+impl MaxItems {
+    /// As an optional limit (`None` = no limit).
+    pub fn limit(self) -> Option<usize> {
+        match self {
+            Self::Count(0) | Self::All => None,
+            Self::Count(n) => Some(n),
+        }
+    }
+}
+
+impl std::str::FromStr for MaxItems {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(Self::All);
+        }
+        s.parse().map(Self::Count).map_err(|_| format!("expected a number or `all`, got {s:?}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for MaxItems {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Count(usize),
+            Word(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Count(n) => Ok(Self::Count(n)),
+            Repr::Word(w) => w.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from, if any.
+    pub source: Option<PathBuf>,
+    /// The archive directory (absolute or relative to the working directory).
+    pub archive_dir: PathBuf,
+    /// How articles are parsed.
+    pub parse: ParseSettings,
+    /// The feed output directory.
+    pub feeds_dir: PathBuf,
+    /// How feeds are built.
+    pub feeds: FeedSettings,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut config =
+            Self::parse(&text, base).with_context(|| format!("in config {}", path.display()))?;
+        config.source = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// Parses and validates config text; relative paths are resolved against `base`.
+    pub fn parse(text: &str, base: &Path) -> anyhow::Result<Self> {
+        let raw: RawConfig = toml::from_str(text)?;
+        Self::validate(raw, base)
+    }
+
+    /// Turns a [`RawConfig`] into a [`Config`], naming the field of any bad value.
+    pub fn validate(raw: RawConfig, base: &Path) -> anyhow::Result<Self> {
+        let timezone: Tz = raw.site.timezone.parse().map_err(|_| {
+            anyhow::anyhow!("site.timezone: {:?} is not an IANA time zone", raw.site.timezone)
+        })?;
+        let url = raw.site.url.trim_end_matches('/').to_string();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            bail!("site.url: {:?} must start with https:// or http://", raw.site.url);
+        }
+        if url::host_of(&url).is_none() {
+            bail!("site.url: {:?} has no host", raw.site.url);
+        }
+        if raw.site.default_category.trim().is_empty() {
+            bail!("site.default_category: must not be empty");
+        }
+        if !raw.site.article_url.contains("{slug}") {
+            bail!("site.article_url: {:?} must contain {{slug}}", raw.site.article_url);
+        }
+        let f = raw.feeds;
+        for (key, value, needs) in [
+            ("feeds.category_atom", &f.category_atom, "{slug}"),
+            ("feeds.category_rss", &f.category_rss, "{slug}"),
+            ("feeds.author_atom", &f.author_atom, "{slug}"),
+            ("feeds.author_rss", &f.author_rss, "{slug}"),
+            ("feeds.translation_atom", &f.translation_atom, "{lang}"),
+        ] {
+            if !value.is_empty() && !value.contains(needs) {
+                bail!("{key}: {value:?} must contain {needs} (or be \"\" to turn the feed off)");
+            }
+        }
+        for (key, value) in [
+            ("feeds.all_atom", &f.all_atom),
+            ("feeds.all_rss", &f.all_rss),
+            ("feeds.category_atom", &f.category_atom),
+            ("feeds.category_rss", &f.category_rss),
+            ("feeds.author_atom", &f.author_atom),
+            ("feeds.author_rss", &f.author_rss),
+            ("feeds.translation_atom", &f.translation_atom),
+            ("feeds.json", &f.json),
+        ] {
+            if value.starts_with('/') || value.split('/').any(|part| part == "..") {
+                bail!("{key}: {value:?} must be a path inside feeds.output");
+            }
+        }
+        Ok(Config {
+            source: None,
+            archive_dir: resolve(base, &raw.archive.path),
+            parse: ParseSettings {
+                timezone,
+                default_category: raw.site.default_category.clone(),
+                summary_words: raw.archive.summary_words,
+                summary_suffix: raw.archive.summary_suffix,
+            },
+            feeds_dir: resolve(base, &f.output),
+            feeds: FeedSettings {
+                site_url: url,
+                site_name: raw.site.name,
+                author: raw.site.author,
+                lang: raw.site.lang,
+                article_url: raw.site.article_url,
+                max_items: f.max_items.limit(),
+                json_feed: f.json_feed,
+                paths: FeedPaths {
+                    all_atom: f.all_atom,
+                    all_rss: f.all_rss,
+                    category_atom: f.category_atom,
+                    category_rss: f.category_rss,
+                    author_atom: f.author_atom,
+                    author_rss: f.author_rss,
+                    translation_atom: f.translation_atom,
+                    json: f.json,
+                },
+            },
+        })
+    }
+}
+
+/// `path` relative to `base` (unless absolute), with `dir/..` pairs folded away so that
+/// messages show `public/atom.xml`, not `config/../public/atom.xml`.
+fn resolve(base: &Path, path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in base.join(path).components() {
+        match part {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
+}
+
+/// Tiny URL helpers (the site URL is the only URL the config holds).
+pub mod url {
+    /// The host of an `http(s)://host[:port]/…` URL.
+    pub fn host_of(url: &str) -> Option<&str> {
+        let rest = url.split_once("://")?.1;
+        let authority = rest.split('/').next()?;
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = host.split(':').next()?;
+        (!host.is_empty()).then_some(host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_twir_defaults() {
+        let c = Config::parse("", Path::new("/etc/herald")).unwrap();
+        assert_eq!(c.feeds.site_url, "https://this-week-in-rust.org");
+        assert_eq!(c.feeds.max_items, Some(4));
+        assert_eq!(c.parse.timezone, chrono_tz::America::New_York);
+        assert_eq!(c.archive_dir, Path::new("/etc/herald/content"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::parse("[feeds]\nmax_itemz = 3\n", Path::new(".")).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("max_itemz"), "{msg}");
+        let err = Config::parse("[sight]\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").contains("sight"));
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let err =
+            Config::parse("[site]\ntimezone = \"Mars/Olympus\"\n", Path::new(".")).unwrap_err();
+        assert!(err.to_string().starts_with("site.timezone:"), "{err}");
+        let err = Config::parse("[feeds]\nmax_items = \"lots\"\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").contains("max_items"), "{err:#}");
+        let err = Config::parse("[feeds]\nall_rss = \"../x.xml\"\n", Path::new(".")).unwrap_err();
+        assert!(err.to_string().starts_with("feeds.all_rss:"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_config_file() {
+        assert_eq!(resolve(Path::new("config"), Path::new("../public")), Path::new("public"));
+        assert_eq!(resolve(Path::new("/etc/herald"), Path::new("/srv/www")), Path::new("/srv/www"));
+        assert_eq!(resolve(Path::new(""), Path::new("../x")), Path::new("../x"));
+        assert_eq!(resolve(Path::new("a"), Path::new("..")), Path::new("."));
+    }
+
+    #[test]
+    fn max_items_all() {
+        let c = Config::parse("[feeds]\nmax_items = \"all\"\n", Path::new(".")).unwrap();
+        assert_eq!(c.feeds.max_items, None);
+    }
+
+    #[test]
+    fn host_of_urls() {
+        assert_eq!(url::host_of("https://this-week-in-rust.org"), Some("this-week-in-rust.org"));
+        assert_eq!(url::host_of("http://a.b:8080/x"), Some("a.b"));
+        assert_eq!(url::host_of("https://"), None);
+    }
+}

@@ -1,1 +1,257 @@
-//! Feeds: RSS 2.0, Atom and JSON Feed files as Pelican (feedgenerator 2.0) writes them.
+//! Feeds: RSS 2.0, Atom and JSON Feed files as Pelican 4.7 (feedgenerator 2.0) writes them.
+//!
+//! [`render_feeds`] is pure: articles and settings in, the bytes of every feed file out.
+//! Identity fields (ids, links, titles, dates, authors, categories) are byte-identical to
+//! Pelican's so that no subscriber's reader shows an old item as new; [`write`] puts the files
+//! on disk atomically and leaves unchanged ones alone.
+
+pub mod atom;
+pub mod json;
+pub mod rss;
+pub mod write;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::archive::{Article, slugify};
+use crate::config::url::host_of;
+
+/// Where each kind of feed goes, relative to the output directory. `""` turns a feed off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedPaths {
+    /// All articles, Atom (FEED_ALL_ATOM).
+    pub all_atom: String,
+    /// All articles, RSS (FEED_ALL_RSS).
+    pub all_rss: String,
+    /// One Atom feed per category; `{slug}` is the category's slug.
+    pub category_atom: String,
+    /// One RSS feed per category.
+    pub category_rss: String,
+    /// One Atom feed per author; `{slug}` is the author's slug.
+    pub author_atom: String,
+    /// One RSS feed per author.
+    pub author_rss: String,
+    /// One Atom feed per language; `{lang}` is the language code.
+    pub translation_atom: String,
+    /// The JSON Feed, when enabled.
+    pub json: String,
+}
+
+impl Default for FeedPaths {
+    /// TWiR's settings plus the Pelican 4.7 defaults it leaves on.
+    fn default() -> Self {
+        Self {
+            all_atom: "atom.xml".into(),
+            all_rss: "rss.xml".into(),
+            category_atom: "categories/{slug}/atom.xml".into(),
+            category_rss: "categories/{slug}/rss.xml".into(),
+            author_atom: "feeds/{slug}.atom.xml".into(),
+            author_rss: "feeds/{slug}.rss.xml".into(),
+            translation_atom: "feeds/all-{lang}.atom.xml".into(),
+            json: "feed.json".into(),
+        }
+    }
+}
+
+/// Everything the feed builders need from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSettings {
+    /// Site URL without a trailing slash.
+    pub site_url: String,
+    /// Site name: the feeds' title.
+    pub site_name: String,
+    /// The author every article is credited to.
+    pub author: String,
+    /// The articles' language.
+    pub lang: String,
+    /// Article URL pattern: `{slug}`, `{category}`, `{lang}` and `{date:%…}` (strftime).
+    pub article_url: String,
+    /// Entries per feed; `None` for all.
+    pub max_items: Option<usize>,
+    /// Whether to write the JSON Feed.
+    pub json_feed: bool,
+    /// Output paths.
+    pub paths: FeedPaths,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        Self {
+            site_url: "https://this-week-in-rust.org".into(),
+            site_name: "This Week in Rust".into(),
+            author: "TWiR Contributors".into(),
+            lang: "en".into(),
+            article_url: "blog/{date:%Y}/{date:%m}/{date:%d}/{slug}/".into(),
+            max_items: Some(4),
+            json_feed: false,
+            paths: FeedPaths::default(),
+        }
+    }
+}
+
+/// One feed file's path (relative to the output directory, `/`-separated) and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedFile {
+    /// Relative path, e.g. `categories/rust/atom.xml`.
+    pub path: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What one feed holds: its title, its own URL and its entries, newest first.
+#[derive(Debug)]
+pub struct FeedSpec<'a> {
+    /// The feed's title.
+    pub title: String,
+    /// Path relative to the site root.
+    pub path: String,
+    /// The entries, already cut to the feed length.
+    pub entries: Vec<&'a Entry<'a>>,
+}
+
+/// An article with its derived identity: URL, tag URI and titles, computed once.
+#[derive(Debug)]
+pub struct Entry<'a> {
+    /// The article.
+    pub article: &'a Article,
+    /// Absolute URL of the article page.
+    pub url: String,
+    /// Atom id / RSS guid: `tag:{host},{YYYY-MM-DD}:{path}`.
+    pub tag_uri: String,
+    /// Title as shown in feeds (tags stripped).
+    pub title: String,
+}
+
+impl<'a> Entry<'a> {
+    /// Derives an article's identity under `settings`.
+    pub fn new(article: &'a Article, settings: &FeedSettings) -> Self {
+        let path = article_path(article, &settings.article_url, &settings.lang);
+        let url = format!("{}/{}", settings.site_url, path);
+        let tag_uri = tag_uri(&settings.site_url, &url, &article.date);
+        Self { article, url, tag_uri, title: article.plain_title() }
+    }
+}
+
+/// The article's path below the site root, from the `article_url` pattern.
+pub fn article_path(article: &Article, pattern: &str, lang: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + article.slug.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else { break };
+        let field = &rest[start + 1..start + len];
+        match field {
+            "slug" => out.push_str(&article.slug),
+            "category" => out.push_str(&slugify(&article.category)),
+            "lang" => out.push_str(lang),
+            f if f.starts_with("date:") => {
+                use std::fmt::Write;
+                let _ = write!(out, "{}", article.date.format(&f[5..]));
+            }
+            other => {
+                out.push('{');
+                out.push_str(other);
+                out.push('}');
+            }
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// feedgenerator's `get_tag_uri`: `tag:{host},{local date}:{path of the URL}`.
+pub fn tag_uri(site_url: &str, url: &str, date: &DateTime<FixedOffset>) -> String {
+    let host = host_of(site_url).unwrap_or_default();
+    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    format!("tag:{host},{}:{path}", date.format("%Y-%m-%d"))
+}
+
+/// The format of a feed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedKind {
+    /// Atom 1.0.
+    Atom,
+    /// RSS 2.0.
+    Rss,
+    /// JSON Feed 1.1.
+    Json,
+}
+
+/// Lists the feeds to write for `articles` (newest first), in Pelican's order: site-wide,
+/// per category (by slug), per author, per language, then the JSON Feed. Feeds with no
+/// entries are left out; a path pattern of `""` turns that feed off.
+pub fn plan_feeds<'a>(
+    entries: &'a [Entry<'a>],
+    settings: &FeedSettings,
+) -> Vec<(FeedKind, FeedSpec<'a>)> {
+    let mut specs = Vec::new();
+    let mut add = |kind, pattern: &str, title: &str, list: &[&'a Entry<'a>]| {
+        if pattern.is_empty() || list.is_empty() {
+            return;
+        }
+        let n = settings.max_items.unwrap_or(list.len()).min(list.len());
+        specs.push((
+            kind,
+            FeedSpec {
+                title: title.to_string(),
+                path: pattern.to_string(),
+                entries: list[..n].to_vec(),
+            },
+        ));
+    };
+    let p = &settings.paths;
+    let site = settings.site_name.as_str();
+    let all: Vec<&Entry> = entries.iter().collect();
+    add(FeedKind::Atom, &p.all_atom, site, &all);
+    add(FeedKind::Rss, &p.all_rss, site, &all);
+
+    let mut categories: BTreeMap<String, (&str, Vec<&Entry>)> = BTreeMap::new();
+    for e in entries {
+        let (_, list) = categories
+            .entry(slugify(&e.article.category))
+            .or_insert_with(|| (e.article.category.as_str(), Vec::new()));
+        list.push(e);
+    }
+    for (slug, (name, list)) in &categories {
+        let title = format!("{site} - {name}");
+        add(FeedKind::Atom, &p.category_atom.replace("{slug}", slug), &title, list);
+        add(FeedKind::Rss, &p.category_rss.replace("{slug}", slug), &title, list);
+    }
+
+    // Every article is credited to the site's author: no article names its own.
+    let author_slug = slugify(&settings.author);
+    let title = format!("{site} - {}", settings.author);
+    add(FeedKind::Atom, &p.author_atom.replace("{slug}", &author_slug), &title, &all);
+    add(FeedKind::Rss, &p.author_rss.replace("{slug}", &author_slug), &title, &all);
+    add(FeedKind::Atom, &p.translation_atom.replace("{lang}", &settings.lang), site, &all);
+    if settings.json_feed {
+        add(FeedKind::Json, &p.json, site, &all);
+    }
+    specs
+}
+
+/// Builds every configured feed file for `articles` (newest first, as
+/// [`crate::archive::scan`] returns them).
+pub fn render_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<FeedFile> {
+    let entries: Vec<Entry> = articles.iter().map(|a| Entry::new(a, settings)).collect();
+    plan_feeds(&entries, settings)
+        .iter()
+        .map(|(kind, spec)| FeedFile {
+            path: spec.path.clone(),
+            bytes: match kind {
+                FeedKind::Atom => atom::build_atom(spec, settings),
+                FeedKind::Rss => rss::build_rss(spec, settings),
+                FeedKind::Json => json::build_json_feed(spec, settings),
+            },
+        })
+        .collect()
+}
+
+/// feedgenerator's RFC 822 date: English names, zero-padded day, numeric offset.
+pub fn rfc822(date: &DateTime<FixedOffset>) -> String {
+    date.format("%a, %d %b %Y %H:%M:%S %z").to_string()
+}

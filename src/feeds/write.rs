@@ -1,0 +1,133 @@
+//! Putting feed files on disk: atomically, and only when their bytes change.
+//!
+//! A feed is written to a temporary file in its own directory, flushed with `fsync`, renamed
+//! over the old one and the directory is synced, so a reader or a crash sees either the old
+//! feed or the new one, never half of one. A feed whose bytes are unchanged is not touched, so
+//! its mtime (and the web server's `Last-Modified`/ETag) stays and conditional GETs keep
+//! answering 304.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::FeedFile;
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The file was created or its bytes changed.
+    Written,
+    /// The file already had exactly these bytes.
+    Unchanged,
+}
+
+/// A file that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("writing {}: {source}", path.display())]
+pub struct WriteError {
+    /// The file.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: io::Error,
+}
+
+/// Writes `bytes` to `path` atomically unless the file already holds exactly them.
+///
+/// New files get mode 0644 (feeds are public and a web server must read them); a replaced
+/// file keeps its mode.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<WriteOutcome, WriteError> {
+    let err = |source| WriteError { path: path.to_path_buf(), source };
+    let same_size = fs::metadata(path).is_ok_and(|m| m.len() == bytes.len() as u64);
+    if same_size && fs::read(path).map_err(err)? == bytes {
+        return Ok(WriteOutcome::Unchanged);
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(err)?;
+    let mode = fs::metadata(path).ok().map(|m| m.permissions());
+    let mut tmp =
+        tempfile::Builder::new().prefix(".herald-").suffix(".tmp").tempfile_in(dir).map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    if let Some(permissions) = mode.or_else(default_permissions) {
+        tmp.as_file().set_permissions(permissions).map_err(err)?;
+    }
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    sync_dir(dir).map_err(err)?;
+    Ok(WriteOutcome::Written)
+}
+
+/// The mode of a new feed: 0644 on Unix (the temporary file would be 0600).
+fn default_permissions() -> Option<fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(fs::Permissions::from_mode(0o644))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// Makes a rename in `dir` durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    fs::File::open(dir)?.sync_all()?;
+    let _ = dir;
+    Ok(())
+}
+
+/// Writes every file below `output`, returning each path (relative) with its outcome. Stops at
+/// the first failure; files already written stay written (each one is complete).
+pub fn write_feeds(
+    output: &Path,
+    files: &[FeedFile],
+) -> Result<Vec<(String, WriteOutcome)>, WriteError> {
+    files
+        .iter()
+        .map(|f| Ok((f.path.clone(), write_if_changed(&output.join(&f.path), &f.bytes)?)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unchanged_bytes_are_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/atom.xml");
+        assert_eq!(write_if_changed(&path, b"<feed/>").unwrap(), WriteOutcome::Written);
+        let before = fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(write_if_changed(&path, b"<feed/>").unwrap(), WriteOutcome::Unchanged);
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), before);
+        assert_eq!(write_if_changed(&path, b"<feed>x</feed>").unwrap(), WriteOutcome::Written);
+        assert_eq!(fs::read(&path).unwrap(), b"<feed>x</feed>");
+        // No temporary file is left behind.
+        let names: Vec<_> =
+            fs::read_dir(dir.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["atom.xml"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_feeds_are_world_readable_and_replacements_keep_their_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rss.xml");
+        write_if_changed(&path, b"a").unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        write_if_changed(&path, b"b").unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+    }
+
+    #[test]
+    fn a_failed_write_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        fs::write(&blocker, b"x").unwrap();
+        let err = write_if_changed(&blocker.join("atom.xml"), b"y").unwrap_err();
+        assert!(err.to_string().contains("file/atom.xml"), "{err}");
+    }
+}
