@@ -1,0 +1,142 @@
+//! Bad article files: each is a clear error naming the file (and line where there is one),
+//! never a panic, and never stops the other articles from being read.
+
+use std::path::Path;
+
+use herald::archive::{self, ParseSettings, parse_article};
+use proptest::prelude::*;
+
+fn scan_one(name: &str, bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), bytes).unwrap();
+    std::fs::write(dir.path().join("2026-01-07-good.md"), "Title: Good\nDate: 2026-01-07\n\nok\n")
+        .unwrap();
+    let scan = archive::scan(dir.path(), &ParseSettings::default()).unwrap();
+    assert_eq!(scan.articles.len(), 1, "the good article is still read");
+    assert_eq!(scan.errors.len(), 1, "the bad one is reported");
+    let msg = scan.errors[0].to_string();
+    let shown = dir.path().join(name).display().to_string();
+    assert!(msg.starts_with(&shown), "{msg} should name {shown}");
+    msg[shown.len()..].to_string()
+}
+
+#[test]
+fn no_header() {
+    assert_eq!(
+        scan_one("x.md", b"Just some text.\n\nMore.\n"),
+        ": no `Title:` header (the header is the `Key: value` lines before the first blank line)"
+    );
+}
+
+#[test]
+fn no_date_anywhere() {
+    assert!(scan_one("notes.md", b"Title: T\n\nbody\n").contains("no `Date:` header"));
+}
+
+#[test]
+fn the_filename_supplies_a_missing_date() {
+    let a =
+        parse_article(Path::new("2020-11-04-x.md"), b"Title: T\n\nbody", &ParseSettings::default())
+            .unwrap();
+    assert_eq!(a.date.to_rfc3339(), "2020-11-04T00:00:00-05:00");
+}
+
+#[test]
+fn bad_date_names_the_line() {
+    assert_eq!(
+        scan_one("x.md", b"Title: T\nNumber: 3\nDate: 2026-02-30\n\nbody\n"),
+        ":3: `Date: 2026-02-30` is not a date: expected YYYY-MM-DD, optionally with HH:MM[:SS]"
+    );
+}
+
+#[test]
+fn invalid_utf8_names_the_line() {
+    let msg = scan_one("x.md", b"Title: T\nDate: 2026-01-01\n\ncaf\xe9\n");
+    assert_eq!(msg, ":4: not valid UTF-8 (byte offset 30)");
+}
+
+#[test]
+fn empty_file() {
+    assert_eq!(scan_one("x.md", b""), ": the file is empty");
+    assert_eq!(scan_one("x.md", b"  \n\n\t\n"), ": the file is empty");
+}
+
+#[test]
+fn huge_file() {
+    let big = vec![b'a'; 10 * 1024 * 1024];
+    let msg = scan_one("x.md", &big);
+    assert_eq!(msg, ": the file is 10485760 bytes, over the 4194304-byte limit for an article");
+}
+
+#[test]
+fn binary_file() {
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    assert_eq!(
+        scan_one("x.md", png),
+        ":3: the file is binary (NUL byte at offset 8), not an article"
+    );
+}
+
+#[test]
+fn empty_title_and_empty_slug() {
+    assert!(
+        scan_one("x.md", b"Title:\nDate: 2026-01-01\n\nb")
+            .ends_with("the `Title:` header is empty")
+    );
+    assert!(scan_one("x.md", b"Title: !!!\nDate: 2026-01-01\n\nb").contains("gives an empty slug"));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("loop.md", dir.path().join("loop.md")).unwrap();
+    std::fs::write(dir.path().join("2026-01-07-good.md"), "Title: Good\nDate: 2026-01-07\n\nok\n")
+        .unwrap();
+    let scan = archive::scan(dir.path(), &ParseSettings::default()).unwrap();
+    assert_eq!(scan.articles.len(), 1);
+    let msg = scan.errors[0].to_string();
+    assert!(msg.contains("loop.md: cannot read:"), "{msg}");
+}
+
+#[test]
+fn directories_and_editor_files_are_not_articles() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("folder.md")).unwrap();
+    for name in [".#x.md", "x.md~", ".x.md.swp", "notes.txt", "image.png"] {
+        std::fs::write(dir.path().join(name), "junk").unwrap();
+    }
+    std::fs::write(dir.path().join("2026-01-07-good.md"), "Title: Good\nDate: 2026-01-07\n\nok\n")
+        .unwrap();
+    let scan = archive::scan(dir.path(), &ParseSettings::default()).unwrap();
+    assert_eq!((scan.articles.len(), scan.errors.len()), (1, 0));
+}
+
+#[test]
+fn missing_archive_directory_is_an_error_naming_it() {
+    let err =
+        archive::scan(Path::new("/nonexistent/herald"), &ParseSettings::default()).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/herald"), "{err}");
+}
+
+proptest! {
+    #[test]
+    fn header_parser_never_panics(text in "(?s)[a-zA-Z:\\- \t\n.]{0,200}|\\PC{0,200}") {
+        let h = archive::header::split_header(&text);
+        prop_assert!(h.body.len() <= text.len());
+        prop_assert!(text.ends_with(h.body));
+    }
+
+    #[test]
+    fn article_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = parse_article(Path::new("x.md"), &bytes, &ParseSettings::default());
+    }
+
+    #[test]
+    fn header_like_input_never_panics(
+        lines in proptest::collection::vec("(Title|Date|Slug|Category|Tags|Summary|Number)?:? ?\\PC{0,30}", 0..8),
+    ) {
+        let text = lines.join("\n");
+        let _ = parse_article(Path::new("2026-01-01-x.md"), text.as_bytes(), &ParseSettings::default());
+    }
+}
