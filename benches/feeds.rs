@@ -1,1 +1,71 @@
-fn main() {}
+//! Regenerates the TWiR feeds from the full archive (`../shared/twir/content`) and prints the
+//! median wall time and the peak memory, for the 4-item feeds and for all-items feeds.
+//!
+//! `cargo bench --bench feeds` (release build). Each run does what `herald feeds` does: read
+//! and parse every article, render it, build every feed and write them (atomically, skipping
+//! unchanged files) into a temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use herald::archive::{self, ParseSettings};
+use herald::feeds::{self, FeedSettings};
+
+const RUNS: usize = 15;
+
+fn main() {
+    let archive = std::env::var_os("HERALD_BENCH_ARCHIVE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/twir/content"));
+    let out = tempfile::tempdir().expect("temp dir");
+    let parse = ParseSettings::default();
+    println!("archive: {} ({} runs each)", archive.display(), RUNS);
+    for (label, max_items) in [("4-item feeds", Some(4)), ("all-items feeds", None)] {
+        let settings = FeedSettings { max_items, ..FeedSettings::default() };
+        let mut times = Vec::with_capacity(RUNS);
+        let mut bytes = 0;
+        let mut articles = 0;
+        let mut files_count = 0;
+        for run in 0..RUNS {
+            // Alternate between two output dirs' states: even runs write, odd runs find the
+            // files unchanged, as a daemon mostly does.
+            let dir = out.path().join(format!("{label}-{}", run % 2));
+            let start = Instant::now();
+            let scan = archive::scan(&archive, &parse).expect("scan");
+            let files = feeds::render_feeds(&scan.articles, &settings);
+            feeds::write::write_feeds(&dir, &files).expect("write");
+            times.push(start.elapsed());
+            bytes = files.iter().map(|f| f.bytes.len()).sum::<usize>();
+            articles = scan.articles.len();
+            files_count = files.len();
+        }
+        times.sort();
+        let median = times[RUNS / 2];
+        println!(
+            "{label}: median {:.1} ms (min {:.1}, max {:.1}); {articles} articles, {} files, {:.1} MB of feeds; peak RSS so far {:.1} MiB",
+            ms(median),
+            ms(times[0]),
+            ms(times[RUNS - 1]),
+            files_count,
+            bytes as f64 / 1e6,
+            peak_rss_kib() as f64 / 1024.0
+        );
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Peak resident set size of this process (VmHWM), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

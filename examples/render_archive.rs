@@ -17,8 +17,8 @@ fn main() -> anyhow::Result<()> {
         eprintln!("{e}");
     }
     for a in &scan.articles {
-        std::fs::write(out.join(format!("{}.html", a.slug)), &a.html)?;
-        std::fs::write(out.join("summaries").join(format!("{}.html", a.slug)), &a.summary)?;
+        std::fs::write(out.join(format!("{}.html", a.slug)), a.html())?;
+        std::fs::write(out.join("summaries").join(format!("{}.html", a.slug)), a.summary())?;
     }
     eprintln!("{} articles, {} errors", scan.articles.len(), scan.errors.len());
     Ok(())

@@ -11,4 +11,5 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod feeds;
+pub mod parallel;
 pub mod render;

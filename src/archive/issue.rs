@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
 use chrono_tz::{OffsetComponents, Tz};
@@ -83,7 +83,21 @@ pub struct Article {
     pub body: String,
     /// The 1-based line of the source the body starts on.
     pub body_line: usize,
-    /// The rendered body.
+    /// The `Summary:` header's Markdown, if the article has one.
+    pub summary_source: Option<String>,
+    /// Words in a generated summary, and the suffix of a cut one.
+    pub summary_words: usize,
+    /// Appended (after a space) to a cut summary.
+    pub summary_suffix: String,
+    /// The HTML and summary, rendered on first use: feeds of a few items need only a few
+    /// of the archive's articles rendered.
+    rendered: OnceLock<Rendered>,
+}
+
+/// An article's rendered body and feed summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The body as HTML.
     pub html: String,
     /// The feed summary (`Summary:` header rendered, or the first words of the HTML).
     pub summary: String,
@@ -93,6 +107,35 @@ impl Article {
     /// The title as a feed shows it: tags stripped, entities unescaped.
     pub fn plain_title(&self) -> String {
         striptags(&self.title)
+    }
+
+    /// The rendered body and summary (rendered now if this is the first call).
+    pub fn rendered(&self) -> &Rendered {
+        self.rendered.get_or_init(|| {
+            let html = match self.format {
+                ArticleFormat::Markdown => render::render_markdown(&self.body),
+                ArticleFormat::Rst => render::render_rst(&self.body).html,
+            };
+            self.summarize(html)
+        })
+    }
+
+    /// The body as HTML.
+    pub fn html(&self) -> &str {
+        &self.rendered().html
+    }
+
+    /// The feed summary.
+    pub fn summary(&self) -> &str {
+        &self.rendered().summary
+    }
+
+    fn summarize(&self, html: String) -> Rendered {
+        let summary = match &self.summary_source {
+            Some(md) => render::render_markdown(md),
+            None => render::summarize(&html, self.summary_words, &self.summary_suffix),
+        };
+        Rendered { html, summary }
     }
 }
 
@@ -201,7 +244,13 @@ pub fn decode_source(path: &Path, bytes: &[u8]) -> Result<String, ParseError> {
 
 /// Python-Markdown's `NormalizeWhitespace` (minus the trailing blank lines it appends).
 fn normalize_whitespace(text: &str) -> String {
-    let text = text.replace("\r\n", "\n").replace('\r', "\n").replace(['\u{2}', '\u{3}'], "");
+    let owned;
+    let text = if text.contains(['\r', '\u{2}', '\u{3}']) {
+        owned = text.replace("\r\n", "\n").replace('\r', "\n").replace(['\u{2}', '\u{3}'], "");
+        owned.as_str()
+    } else {
+        text
+    };
     let mut out = String::with_capacity(text.len() + 64);
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -244,17 +293,29 @@ pub fn parse_article(
         ArticleFormat::Markdown => {
             let header = split_header(&text);
             let body = header.body.to_string();
-            let html = render::render_markdown(&body);
-            RawMeta { fields: header.fields, title: None, body, body_line: header.body_line, html }
+            RawMeta {
+                fields: header.fields,
+                title: None,
+                body,
+                body_line: header.body_line,
+                html: None,
+            }
         }
         ArticleFormat::Rst => {
+            // The title and fields are part of the document tree, so render it now.
             let doc = render::render_rst(&text);
             let fields = doc
                 .fields
                 .into_iter()
                 .map(|(key, value, line)| Field { key, values: vec![value], line })
                 .collect();
-            RawMeta { fields, title: doc.title, body: text.clone(), body_line: 1, html: doc.html }
+            RawMeta {
+                fields,
+                title: doc.title,
+                body: text.clone(),
+                body_line: 1,
+                html: Some(doc.html),
+            }
         }
     };
     build_article(path, format, meta, settings)
@@ -265,7 +326,7 @@ struct RawMeta {
     title: Option<String>,
     body: String,
     body_line: usize,
-    html: String,
+    html: Option<String>,
 }
 
 fn build_article(
@@ -318,12 +379,9 @@ fn build_article(
 
     let number = field("number").and_then(|f| f.values[0].trim().parse().ok());
 
-    let summary = match field("summary") {
-        Some(f) => render::render_markdown(&f.values.join("\n")),
-        None => render::summarize(&meta.html, settings.summary_words, &settings.summary_suffix),
-    };
+    let summary_source = field("summary").map(|f| f.values.join("\n"));
 
-    Ok(Article {
+    let article = Article {
         source: path.to_path_buf(),
         format,
         title,
@@ -334,9 +392,16 @@ fn build_article(
         number,
         body: meta.body,
         body_line: meta.body_line,
-        html: meta.html,
-        summary,
-    })
+        summary_source,
+        summary_words: settings.summary_words,
+        summary_suffix: settings.summary_suffix.clone(),
+        rendered: OnceLock::new(),
+    };
+    if let Some(html) = meta.html {
+        let rendered = article.summarize(html);
+        let _ = article.rendered.set(rendered);
+    }
+    Ok(article)
 }
 
 /// Pelican's `ensure_metadata_list`: split on `;` if there is one, else on `,`; trim; drop empties.

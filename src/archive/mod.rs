@@ -9,6 +9,6 @@ pub mod issue;
 pub mod scan;
 pub mod slug;
 
-pub use issue::{Article, ArticleFormat, ParseError, ParseSettings, parse_article};
+pub use issue::{Article, ArticleFormat, ParseError, ParseSettings, Rendered, parse_article};
 pub use scan::{Scan, ScanError, scan};
 pub use slug::slugify;

@@ -82,8 +82,9 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ParseErrorKind> {
 /// Scans `dir`: every article file is parsed; the bad ones are reported in [`Scan::errors`].
 pub fn scan(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanError> {
     let mut out = Scan::default();
-    for path in article_paths(dir)? {
-        match read_article(&path, settings) {
+    let paths = article_paths(dir)?;
+    for result in crate::parallel::map(&paths, |path| read_article(path, settings)) {
+        match result {
             Ok(article) => out.articles.push(article),
             Err(e) => out.errors.push(e),
         }

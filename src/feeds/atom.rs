@@ -23,11 +23,11 @@ pub fn build_atom(spec: &FeedSpec<'_>, settings: &FeedSettings) -> Vec<u8> {
         categories
             .extend(a.tags.iter().map(|t| CategoryBuilder::default().term(t.clone()).build()));
         let content: Content = ContentBuilder::default()
-            .value(Some(a.html.clone()))
+            .value(Some(a.html().to_string()))
             .content_type(Some("html".into()))
             .build();
         // Pelican leaves the summary out when it would repeat the content.
-        let summary = (a.summary != a.html).then(|| Text::html(a.summary.clone()));
+        let summary = (a.summary() != a.html()).then(|| Text::html(a.summary()));
         EntryBuilder::default()
             .title(Text::plain(e.title.clone()))
             .links(vec![LinkBuilder::default().href(e.url.clone()).rel("alternate").build()])

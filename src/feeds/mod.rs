@@ -236,19 +236,27 @@ pub fn plan_feeds<'a>(
 
 /// Builds every configured feed file for `articles` (newest first, as
 /// [`crate::archive::scan`] returns them).
+///
+/// Only the articles that appear in some feed are rendered, and rendering and feed building
+/// are spread over the machine's cores.
 pub fn render_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<FeedFile> {
     let entries: Vec<Entry> = articles.iter().map(|a| Entry::new(a, settings)).collect();
-    plan_feeds(&entries, settings)
-        .iter()
-        .map(|(kind, spec)| FeedFile {
-            path: spec.path.clone(),
-            bytes: match kind {
-                FeedKind::Atom => atom::build_atom(spec, settings),
-                FeedKind::Rss => rss::build_rss(spec, settings),
-                FeedKind::Json => json::build_json_feed(spec, settings),
-            },
-        })
-        .collect()
+    let plan = plan_feeds(&entries, settings);
+    let mut needed: Vec<&Article> =
+        plan.iter().flat_map(|(_, spec)| spec.entries.iter().map(|e| e.article)).collect();
+    needed.sort_by_key(|a| std::ptr::from_ref(*a));
+    needed.dedup_by_key(|a| std::ptr::from_ref(*a));
+    crate::parallel::map(&needed, |a| {
+        a.rendered();
+    });
+    crate::parallel::map(&plan, |(kind, spec)| FeedFile {
+        path: spec.path.clone(),
+        bytes: match kind {
+            FeedKind::Atom => atom::build_atom(spec, settings),
+            FeedKind::Rss => rss::build_rss(spec, settings),
+            FeedKind::Json => json::build_json_feed(spec, settings),
+        },
+    })
 }
 
 /// feedgenerator's RFC 822 date: English names, zero-padded day, numeric offset.

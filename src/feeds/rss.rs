@@ -21,7 +21,7 @@ pub fn build_rss(spec: &FeedSpec<'_>, settings: &FeedSettings) -> Vec<u8> {
             ItemBuilder::default()
                 .title(Some(e.title.clone()))
                 .link(Some(e.url.clone()))
-                .description(Some(a.html.clone()))
+                .description(Some(a.html().to_string()))
                 .dublin_core_ext(Some(
                     DublinCoreExtensionBuilder::default()
                         .creators(vec![settings.author.clone()])
