@@ -154,3 +154,17 @@ fn xz(path: &Path) -> Vec<u8> {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
+
+/// The edge-case archive (tests/fixtures/edge): every identity equals what Pelican wrote.
+#[test]
+fn edge_case_archive_matches_pelican() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edge");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let config = write_config(tmp.path(), &root.join("content"), &out, "max_items = \"all\"");
+    let run = herald(&["--config", config.to_str().unwrap(), "feeds"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (ok, report) = feeddiff(&[&root.join("expected"), &out]);
+    assert!(ok, "feeddiff failed:\n{report}");
+    assert_eq!(summary_field(&report, "identity_ok"), 70);
+}

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset};
 
+use crate::archive::slug::striptags;
 use crate::archive::{Article, slugify};
 use crate::config::url::host_of;
 
@@ -217,7 +218,8 @@ pub fn plan_feeds<'a>(
         list.push(e);
     }
     for (slug, (name, list)) in &categories {
-        let title = format!("{site} - {name}");
+        // Pelican strips tags and folds white space in feed titles (entry terms keep theirs).
+        let title = striptags(&format!("{site} - {name}"));
         add(FeedKind::Atom, &p.category_atom.replace("{slug}", slug), &title, list);
         add(FeedKind::Rss, &p.category_rss.replace("{slug}", slug), &title, list);
     }
