@@ -24,6 +24,25 @@ pub struct Cli {
 pub enum Command {
     /// Write the RSS, Atom (and JSON) feeds from the archive.
     Feeds(FeedsArgs),
+    /// Show the post each platform would get for an issue, and whether it would be held.
+    Preview(PreviewArgs),
+}
+
+/// Options of `herald preview`.
+#[derive(Debug, clap::Args)]
+pub struct PreviewArgs {
+    /// The issue whose `Number:` header is N (default: the newest article).
+    #[arg(long, value_name = "N", conflicts_with = "file")]
+    pub issue: Option<u32>,
+    /// An article file, in the archive or not (a draft).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Only this platform.
+    #[arg(long, value_enum)]
+    pub platform: Option<crate::announce::Platform>,
+    /// One JSON object per platform instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `herald feeds`.

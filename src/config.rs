@@ -10,8 +10,17 @@ use anyhow::{Context, bail};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::announce::Platform;
+use crate::announce::compose::{
+    Composer, DEFAULT_BLUESKY_TEMPLATE, DEFAULT_MASTODON_TEMPLATE, PlatformSettings,
+};
+use crate::announce::fit::Limits;
+use crate::announce::guard::{
+    DEFAULT_PLACEHOLDERS, DEFAULT_SECTION_PLACEHOLDERS, EmptyCrate, GuardSettings,
+};
 use crate::archive::ParseSettings;
 use crate::feeds::{FeedPaths, FeedSettings};
+use crate::render::highlights::HighlightKind;
 
 /// The file as written. Every table and key is optional; missing ones take TWiR's values.
 #[derive(Debug, Default, Deserialize)]
@@ -26,6 +35,103 @@ pub struct RawConfig {
     /// `[feeds]`
     #[serde(default)]
     pub feeds: RawFeeds,
+    /// `[announce]`
+    #[serde(default)]
+    pub announce: RawAnnounce,
+}
+
+/// `[announce]`: what the posts say and how they are fitted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAnnounce {
+    /// Highlight kinds, highest rank first; the lowest are dropped first when a post is long.
+    pub highlights: Vec<HighlightKind>,
+    /// At most this many Official items and community items each.
+    pub items_per_kind: usize,
+    /// `skip`: announce without an empty Crate of the Week; `hold`: wait until it is filled.
+    pub empty_crate_of_the_week: EmptyCrate,
+    /// Language tags of the posts (Bluesky takes up to 3; Mastodon the first).
+    pub langs: Vec<String>,
+    /// An image for the Bluesky link card (re-encoded to at most 1,000,000 bytes).
+    pub card_image: Option<PathBuf>,
+    /// Regular expressions that hold an issue wherever they appear.
+    pub placeholders: Vec<String>,
+    /// Regular expressions that hold an issue inside the sections highlights come from.
+    pub section_placeholders: Vec<String>,
+    /// `[announce.bluesky]`
+    pub bluesky: RawBlueskyPost,
+    /// `[announce.mastodon]`
+    pub mastodon: RawMastodonPost,
+}
+
+impl Default for RawAnnounce {
+    fn default() -> Self {
+        Self {
+            highlights: HighlightKind::DEFAULT_ORDER.to_vec(),
+            items_per_kind: 2,
+            empty_crate_of_the_week: EmptyCrate::Skip,
+            langs: vec!["en".into()],
+            card_image: None,
+            placeholders: DEFAULT_PLACEHOLDERS.iter().map(|s| s.to_string()).collect(),
+            section_placeholders: DEFAULT_SECTION_PLACEHOLDERS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            bluesky: RawBlueskyPost::default(),
+            mastodon: RawMastodonPost::default(),
+        }
+    }
+}
+
+/// `[announce.bluesky]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBlueskyPost {
+    /// The post template (minijinja): `issue.{title,number,url,date}`, `highlights[].{kind,text,url}`.
+    pub template: String,
+}
+
+impl Default for RawBlueskyPost {
+    fn default() -> Self {
+        Self { template: DEFAULT_BLUESKY_TEMPLATE.into() }
+    }
+}
+
+/// `[announce.mastodon]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMastodonPost {
+    /// The status template (minijinja), as for Bluesky.
+    pub template: String,
+    /// The instance's limit when it does not say (`configuration.statuses.max_characters`).
+    pub max_characters: usize,
+    /// What a URL counts as at least (`configuration.statuses.characters_reserved_per_url`).
+    pub characters_reserved_per_url: usize,
+}
+
+impl Default for RawMastodonPost {
+    fn default() -> Self {
+        Self {
+            template: DEFAULT_MASTODON_TEMPLATE.into(),
+            max_characters: 500,
+            characters_reserved_per_url: 23,
+        }
+    }
+}
+
+/// Validated `[announce]` settings.
+#[derive(Debug, Clone)]
+pub struct AnnounceSettings {
+    /// Highlight kinds in rank order.
+    pub highlights: Vec<HighlightKind>,
+    /// Items per list kind.
+    pub items_per_kind: usize,
+    /// The draft guard.
+    pub guard: GuardSettings,
+    /// Bluesky composition.
+    pub bluesky: PlatformSettings,
+    /// Mastodon composition (limits are the fallback when the instance does not say).
+    pub mastodon: PlatformSettings,
 }
 
 /// `[site]`: what the feeds say about the site.
@@ -184,6 +290,8 @@ pub struct Config {
     pub feeds_dir: PathBuf,
     /// How feeds are built.
     pub feeds: FeedSettings,
+    /// How announcements are built.
+    pub announce: AnnounceSettings,
 }
 
 impl Config {
@@ -248,8 +356,10 @@ impl Config {
                 bail!("{key}: {value:?} must be a path inside feeds.output");
             }
         }
+        let announce = validate_announce(raw.announce, base)?;
         Ok(Config {
             source: None,
+            announce,
             archive_dir: resolve(base, &raw.archive.path),
             parse: ParseSettings {
                 timezone,
@@ -279,6 +389,59 @@ impl Config {
             },
         })
     }
+}
+
+fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSettings> {
+    let compile = |key: &str, list: &[String]| -> anyhow::Result<Vec<regex::Regex>> {
+        list.iter()
+            .enumerate()
+            .map(|(i, p)| {
+                regex::Regex::new(p).map_err(|e| {
+                    anyhow::anyhow!("announce.{key}[{i}]: {p:?} is not a valid pattern: {e}")
+                })
+            })
+            .collect()
+    };
+    if a.langs.len() > 3 {
+        bail!("announce.langs: at most 3 language tags (Bluesky's limit), got {}", a.langs.len());
+    }
+    if a.mastodon.max_characters < 50 {
+        bail!(
+            "announce.mastodon.max_characters: {} is too small for a post",
+            a.mastodon.max_characters
+        );
+    }
+    let card_image = a.card_image.map(|p| resolve(base, &p));
+    let bluesky = PlatformSettings {
+        platform: Platform::Bluesky,
+        template: a.bluesky.template,
+        limits: Limits::BLUESKY,
+        langs: a.langs.clone(),
+        card_image,
+    };
+    let mastodon = PlatformSettings {
+        platform: Platform::Mastodon,
+        template: a.mastodon.template,
+        limits: Limits::mastodon(a.mastodon.max_characters, a.mastodon.characters_reserved_per_url),
+        langs: a.langs,
+        card_image: None,
+    };
+    for (key, settings) in [("bluesky", &bluesky), ("mastodon", &mastodon)] {
+        Composer::new(settings.clone())
+            .map_err(|e| anyhow::anyhow!("announce.{key}.template: {e:#}"))?;
+    }
+    Ok(AnnounceSettings {
+        guard: GuardSettings {
+            placeholders: compile("placeholders", &a.placeholders)?,
+            section_placeholders: compile("section_placeholders", &a.section_placeholders)?,
+            highlights: a.highlights.clone(),
+            empty_crate: a.empty_crate_of_the_week,
+        },
+        highlights: a.highlights,
+        items_per_kind: a.items_per_kind,
+        bluesky,
+        mastodon,
+    })
 }
 
 /// `path` relative to `base` (unless absolute), with `dir/..` pairs folded away so that
@@ -351,6 +514,27 @@ mod tests {
         assert_eq!(resolve(Path::new("/etc/herald"), Path::new("/srv/www")), Path::new("/srv/www"));
         assert_eq!(resolve(Path::new(""), Path::new("../x")), Path::new("../x"));
         assert_eq!(resolve(Path::new("a"), Path::new("..")), Path::new("."));
+    }
+
+    #[test]
+    fn announce_settings_are_checked() {
+        let err =
+            Config::parse("[announce]\nplaceholders = [\"(\"]\n", Path::new(".")).unwrap_err();
+        assert!(err.to_string().starts_with("announce.placeholders[0]:"), "{err}");
+        let err =
+            Config::parse("[announce.bluesky]\ntemplate = \"{{ issue.nope }}\"\n", Path::new("."))
+                .unwrap_err();
+        assert!(err.to_string().starts_with("announce.bluesky.template:"), "{err}");
+        let err =
+            Config::parse("[announce]\nhighlights = [\"gossip\"]\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").contains("gossip"), "{err:#}");
+        let c = Config::parse(
+            "[announce]\nhighlights = [\"merged_prs\"]\nempty_crate_of_the_week = \"hold\"\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(c.announce.highlights, [HighlightKind::MergedPrs]);
+        assert_eq!(c.announce.guard.empty_crate, EmptyCrate::Hold);
     }
 
     #[test]

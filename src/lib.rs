@@ -6,6 +6,7 @@
 //! Atom and JSON Feed files whose identity fields match Pelican's byte for byte.
 #![deny(missing_docs)]
 
+pub mod announce;
 pub mod archive;
 pub mod cli;
 pub mod cmd;

@@ -1,5 +1,6 @@
 //! Rendering article bodies to the HTML Pelican publishes, and the summaries derived from it.
 
+pub mod highlights;
 pub mod markdown;
 pub mod rst;
 pub mod summary;

@@ -1,0 +1,79 @@
+//! Announcements: the post for each platform, built from an issue and its highlights, fitted
+//! exactly to the platform's limits, with Bluesky rich-text facets and a link card; and the
+//! draft guard that holds an issue still carrying placeholders.
+//!
+//! Everything here is pure: no network look-ups are needed to build a post.
+
+pub mod compose;
+pub mod fit;
+pub mod guard;
+pub mod thumb;
+
+pub use compose::{Composer, Embed, Facet, FacetKind, Post};
+pub use fit::Limits;
+pub use guard::{GuardSettings, Hold, check_hold};
+
+use serde::Serialize;
+
+/// A social platform herald posts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// Bluesky (AT Protocol).
+    Bluesky,
+    /// Mastodon and servers speaking its API.
+    Mastodon,
+}
+
+impl Platform {
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Bluesky => "bluesky",
+            Self::Mastodon => "mastodon",
+        }
+    }
+}
+
+use crate::archive::Article;
+use crate::config::AnnounceSettings;
+use crate::render::highlights::extract_highlights;
+use compose::{ComposeError, IssueFields};
+
+/// A post ready for one platform, and whether the draft guard holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Announcement {
+    /// The post.
+    pub post: Post,
+    /// Why it must wait, if it must.
+    pub held: Option<Hold>,
+}
+
+/// Builds the announcement of `article` (published at `url`) for each of `platforms`.
+pub fn prepare(
+    article: &Article,
+    url: &str,
+    settings: &AnnounceSettings,
+    platforms: &[Platform],
+) -> Result<Vec<Announcement>, ComposeError> {
+    let highlights = extract_highlights(&article.body);
+    let held = check_hold(article, &highlights, &settings.guard);
+    let ranked = highlights.ranked(&settings.highlights, settings.items_per_kind);
+    let issue = IssueFields {
+        title: article.plain_title(),
+        number: article.number,
+        url: url.to_string(),
+        date: article.date.format("%Y-%m-%d").to_string(),
+    };
+    platforms
+        .iter()
+        .map(|platform| {
+            let platform_settings = match platform {
+                Platform::Bluesky => &settings.bluesky,
+                Platform::Mastodon => &settings.mastodon,
+            };
+            let post = Composer::new(platform_settings.clone())?.compose(&issue, &ranked)?;
+            Ok(Announcement { post, held: held.clone() })
+        })
+        .collect()
+}

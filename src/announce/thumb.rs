@@ -1,0 +1,158 @@
+//! The link card's thumbnail: a configured image, re-encoded until it is at most 1,000,000
+//! bytes, the `app.bsky.embed.external` `thumb` limit
+//! (<https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/embed/external.json>).
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use image::ImageFormat;
+use image::codecs::jpeg::JpegEncoder;
+use serde::Serialize;
+
+/// The lexicon's `maxSize` for `embed.external.thumb`.
+pub const MAX_THUMB_BYTES: usize = 1_000_000;
+
+/// A thumbnail ready to upload.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct Thumb {
+    /// Where it came from.
+    pub source: PathBuf,
+    /// `image/png` or `image/jpeg`.
+    pub mime: &'static str,
+    /// Width and height in pixels.
+    pub dimensions: (u32, u32),
+    /// The bytes to upload.
+    #[serde(rename = "size", serialize_with = "serialize_len")]
+    pub bytes: Vec<u8>,
+}
+
+fn serialize_len<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(bytes.len() as u64)
+}
+
+impl std::fmt::Debug for Thumb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Thumb")
+            .field("source", &self.source)
+            .field("mime", &self.mime)
+            .field("dimensions", &self.dimensions)
+            .field("size", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// Why a thumbnail could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbError {
+    /// The file could not be read.
+    #[error("card image {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a PNG or JPEG image that decodes.
+    #[error("card image {}: not a PNG or JPEG image ({source})", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: image::ImageError,
+    },
+}
+
+/// Reads a PNG or JPEG image; one within the limit is used as it is, a larger one is
+/// re-encoded as JPEG at falling quality and then at falling size until it fits.
+pub fn prepare_thumbnail(path: &Path) -> Result<Thumb, ThumbError> {
+    let bytes =
+        std::fs::read(path).map_err(|source| ThumbError::Read { path: path.into(), source })?;
+    let decode_err = |source| ThumbError::Decode { path: path.into(), source };
+    let format = image::guess_format(&bytes).map_err(decode_err)?;
+    let mime = match format {
+        ImageFormat::Png => "image/png",
+        ImageFormat::Jpeg => "image/jpeg",
+        _ => {
+            return Err(decode_err(image::ImageError::Unsupported(
+                image::error::ImageFormatHint::Exact(format).into(),
+            )));
+        }
+    };
+    let img = image::load_from_memory_with_format(&bytes, format).map_err(decode_err)?;
+    let dimensions = (img.width(), img.height());
+    if bytes.len() <= MAX_THUMB_BYTES {
+        return Ok(Thumb { source: path.into(), mime, dimensions, bytes });
+    }
+    let mut img = img.to_rgb8();
+    loop {
+        for quality in [85, 70, 55, 40] {
+            let mut out = Vec::new();
+            JpegEncoder::new_with_quality(Cursor::new(&mut out), quality)
+                .encode_image(&img)
+                .map_err(decode_err)?;
+            if out.len() <= MAX_THUMB_BYTES {
+                return Ok(Thumb {
+                    source: path.into(),
+                    mime: "image/jpeg",
+                    dimensions: img.dimensions(),
+                    bytes: out,
+                });
+            }
+        }
+        let (w, h) = img.dimensions();
+        img = image::imageops::resize(
+            &img,
+            (w * 3 / 4).max(1),
+            (h * 3 / 4).max(1),
+            image::imageops::FilterType::Triangle,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_image_is_reencoded_within_the_limit() {
+        // Noise compresses badly: this PNG is far over 1 MB.
+        let mut state = 12345u32;
+        let img = image::RgbImage::from_fn(1400, 1000, |_, _| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let [a, b, c, _] = state.to_le_bytes();
+            image::Rgb([a, b, c])
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.png");
+        img.save(&path).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > MAX_THUMB_BYTES as u64);
+        let thumb = prepare_thumbnail(&path).unwrap();
+        assert!(thumb.bytes.len() <= MAX_THUMB_BYTES);
+        assert_eq!(thumb.mime, "image/jpeg");
+        assert!(image::load_from_memory(&thumb.bytes).is_ok());
+    }
+
+    #[test]
+    fn a_small_image_is_used_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("small.png");
+        image::RgbImage::new(40, 20).save(&path).unwrap();
+        let thumb = prepare_thumbnail(&path).unwrap();
+        assert_eq!(thumb.bytes, std::fs::read(&path).unwrap());
+        assert_eq!((thumb.mime, thumb.dimensions), ("image/png", (40, 20)));
+    }
+
+    #[test]
+    fn not_an_image_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.png");
+        std::fs::write(&path, b"hello").unwrap();
+        let err = prepare_thumbnail(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("card image {}: not a PNG or JPEG", path.display())),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! `herald preview`: show, per platform, the post an issue would get — text, length against
+//! the limit, facets, link card — and whether the draft guard would hold it.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use crate::announce::{self, Announcement, FacetKind, Platform};
+use crate::archive::{self, Article};
+use crate::cli::PreviewArgs;
+use crate::config::Config;
+use crate::feeds::Entry;
+
+/// Runs `herald preview`, writing to `out`.
+pub fn run(
+    config_path: &Path,
+    args: &PreviewArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::from_file(config_path)?;
+    let article = select_article(&config, args)?;
+    let url = Entry::new(&article, &config.feeds).url;
+    let platforms = match args.platform {
+        Some(p) => vec![p],
+        None => vec![Platform::Bluesky, Platform::Mastodon],
+    };
+    let announcements = announce::prepare(&article, &url, &config.announce, &platforms)?;
+    for a in &announcements {
+        if args.json {
+            serde_json::to_writer(&mut *out, &preview_json(a))?;
+            writeln!(out)?;
+        } else {
+            write_human(out, a)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The article `--file` names, the one whose `Number:` is `--issue`, or the newest.
+fn select_article(config: &Config, args: &PreviewArgs) -> anyhow::Result<Article> {
+    if let Some(path) = &args.file {
+        return Ok(archive::scan::read_article(path, &config.parse)?);
+    }
+    let scan = archive::scan(&config.archive_dir, &config.parse)?;
+    let found = match args.issue {
+        Some(n) => scan.articles.into_iter().find(|a| a.number == Some(n)),
+        None => scan.articles.into_iter().next(),
+    };
+    match (found, args.issue) {
+        (Some(a), _) => Ok(a),
+        (None, Some(n)) => bail!("no issue with `Number: {n}` in {}", config.archive_dir.display()),
+        (None, None) => {
+            Err(anyhow::anyhow!("no article could be read from {}", config.archive_dir.display()))
+                .context("choosing the issue to preview")
+        }
+    }
+}
+
+/// The `--json` form: one object per platform.
+pub fn preview_json(a: &Announcement) -> serde_json::Value {
+    let p = &a.post;
+    serde_json::json!({
+        "platform": p.platform,
+        "text": p.text,
+        "graphemes": p.graphemes,
+        "bytes": p.text.len(),
+        "limit": p.limit,
+        "facets": p.facets,
+        "langs": p.langs,
+        "embed": p.embed,
+        "highlights": { "kept": p.highlights_kept, "total": p.highlights_total },
+        "held": a.held.as_ref().map(|h| h.to_string()),
+    })
+}
+
+fn write_human(out: &mut impl Write, a: &Announcement) -> std::io::Result<()> {
+    let p = &a.post;
+    writeln!(
+        out,
+        "── {} ── {}/{} graphemes, {} bytes, {} of {} highlights",
+        p.platform.name(),
+        p.graphemes,
+        p.limit,
+        p.text.len(),
+        p.highlights_kept,
+        p.highlights_total
+    )?;
+    for line in p.text.lines() {
+        writeln!(out, "│ {line}")?;
+    }
+    if !p.facets.is_empty() {
+        writeln!(out, "facets:")?;
+        for f in &p.facets {
+            let (kind, value) = match &f.kind {
+                FacetKind::Link(uri) => ("link", uri),
+                FacetKind::Tag(tag) => ("tag", tag),
+            };
+            writeln!(
+                out,
+                "  bytes {}..{} {kind} {value:?} covers {:?}",
+                f.byte_start,
+                f.byte_end,
+                &p.text[f.byte_start..f.byte_end]
+            )?;
+        }
+    }
+    if let Some(e) = &p.embed {
+        writeln!(out, "card: {} — {}", e.title, e.uri)?;
+        writeln!(out, "  description: {}", e.description)?;
+        if let Some(t) = &e.thumb {
+            writeln!(
+                out,
+                "  thumb: {} ({}, {}×{}, {} bytes)",
+                t.source.display(),
+                t.mime,
+                t.dimensions.0,
+                t.dimensions.1,
+                t.bytes.len()
+            )?;
+        }
+    }
+    match &a.held {
+        Some(hold) => writeln!(out, "held: {hold}")?,
+        None => writeln!(out, "held: no")?,
+    }
+    writeln!(out)
+}
