@@ -878,6 +878,7 @@ mod tests {
             "*•*",
             "é\n==",
             "(1) x\n(2)",
+            "日a日",
         ] {
             let _ = render_rst(text);
         }
