@@ -265,13 +265,18 @@ impl Composer {
             let text = self.render(&IssueFields { title, ..issue.clone() }, &[])?;
             Ok(limits.fits(&text).then_some(text))
         };
-        match largest(2, graphemes, fits_with)? {
-            Some(text) => Ok((text, 0)),
-            None => Err(ComposeError::TooLong {
-                platform: self.settings.platform.name(),
-                limit: limits.max_graphemes,
-            }),
+        if let Some(text) = largest(2, graphemes, fits_with)? {
+            return Ok((text, 0));
         }
+        // A title that cannot be cut (one long URL or hashtag) is replaced by an ellipsis.
+        let text = self.render(&IssueFields { title: "…".into(), ..issue.clone() }, &[])?;
+        if limits.fits(&text) {
+            return Ok((text, 0));
+        }
+        Err(ComposeError::TooLong {
+            platform: self.settings.platform.name(),
+            limit: limits.max_graphemes,
+        })
     }
 
     /// The text with `highlights`, the last shortened as little as needed, if at least

@@ -102,6 +102,9 @@ pub fn protected_spans(text: &str) -> Vec<Range<usize>> {
     spans
 }
 
+/// How far back [`shorten`] looks for a space to end on.
+const WORD_BACKOFF_GRAPHEMES: usize = 20;
+
 /// `text` cut to at most `max_graphemes` grapheme clusters, ending in `…`, never inside a URL,
 /// hashtag or mention (the cut moves to before it). Returns `None` if nothing useful is left.
 pub fn shorten(text: &str, max_graphemes: usize) -> Option<String> {
@@ -116,6 +119,14 @@ pub fn shorten(text: &str, max_graphemes: usize) -> Option<String> {
     for span in protected_spans(text) {
         if span.start < cut && cut < span.end {
             cut = span.start;
+        }
+    }
+    // Prefer ending at a word boundary when one is near (text without spaces, like CJK, is
+    // cut at the grapheme boundary).
+    if cut < text.len() && !text[cut..].starts_with(char::is_whitespace) {
+        let mut window = text[..cut].grapheme_indices(true).rev().take(WORD_BACKOFF_GRAPHEMES);
+        if let Some((i, _)) = window.find(|(_, g)| g.chars().all(char::is_whitespace)) {
+            cut = i;
         }
     }
     let kept = text[..cut].trim_end_matches(|c: char| c.is_whitespace() || ",;:—–-(".contains(c));
@@ -174,6 +185,8 @@ mod tests {
         assert_eq!(shorten("Hello #rustlang world", 12).unwrap(), "Hello…");
         assert_eq!(shorten("short", 10).unwrap(), "short");
         assert_eq!(shorten("e\u{301}e\u{301}e\u{301}e\u{301}", 3).unwrap(), "e\u{301}e\u{301}…");
+        assert_eq!(shorten("the lang team had stabilized", 20).unwrap(), "the lang team had…");
+        assert_eq!(shorten("東京都の天気は晴れです", 6).unwrap(), "東京都の天…");
         assert!(shorten("https://example.com/x", 5).is_none());
     }
 }

@@ -9,7 +9,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::archive::Article;
-use crate::render::highlights::{HighlightKind, Highlights, parse_blocks};
+use crate::render::highlights::{Heading, HighlightKind, Highlights, parse_blocks};
 
 /// What to do with an issue whose Crate of the Week section is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
@@ -100,39 +100,30 @@ pub fn check_hold(
     }
     if !settings.section_placeholders.is_empty() {
         let (_, headings) = parse_blocks(body);
+        let found = highlight_lines(highlights);
         for re in &settings.section_placeholders {
             for m in re.find_iter(body) {
                 let line = 1 + body[..m.start()].matches('\n').count();
-                let Some(heading) = headings.iter().rev().find(|h| h.line <= line) else {
+                let Some(at) = headings.iter().rposition(|h| h.line <= line) else { continue };
+                let heading = &headings[at];
+                let path = heading_path(&headings[..=at]);
+                let Some(kind) = settings.highlights.iter().find(|k| feeds(**k, &path)) else {
                     continue;
                 };
-                let path: Vec<&str> = headings
-                    .iter()
-                    .filter(|h| h.line <= heading.line)
-                    .fold(Vec::<&crate::render::highlights::Heading>::new(), |mut stack, h| {
-                        while stack.last().is_some_and(|s| s.level >= h.level) {
-                            stack.pop();
-                        }
-                        stack.push(h);
-                        stack
-                    })
-                    .iter()
-                    .map(|h| h.title.as_str())
-                    .collect();
-                if let Some(kind) = settings.highlights.iter().find(|k| feeds(**k, &path)) {
-                    return Some(Hold {
-                        reason: format!(
-                            "unfilled template comment `{}` in “{}” (feeds the {} highlight)",
-                            m.as_str(),
-                            heading.title,
-                            serde_json::to_value(kind)
-                                .ok()
-                                .and_then(|v| v.as_str().map(String::from))
-                                .unwrap_or_default()
-                        ),
-                        line: Some(file_line(m.start())),
-                    });
+                // Filled in beside the comment (TWiR often leaves it there): not a draft.
+                let end = headings.get(at + 1).map_or(usize::MAX, |h| h.line);
+                if found.iter().any(|l| (heading.line..end).contains(l)) {
+                    continue;
                 }
+                return Some(Hold {
+                    reason: format!(
+                        "unfilled template comment `{}` in “{}” (the {} highlight comes from there)",
+                        m.as_str(),
+                        heading.title,
+                        kind.name()
+                    ),
+                    line: Some(file_line(m.start())),
+                });
             }
         }
     }
@@ -146,6 +137,24 @@ pub fn check_hold(
         });
     }
     None
+}
+
+/// The body lines every extracted highlight comes from.
+fn highlight_lines(h: &Highlights) -> Vec<usize> {
+    let singles = [&h.crate_of_the_week, &h.quote_of_the_week, &h.merged_prs];
+    singles.into_iter().flatten().chain(&h.official).chain(&h.community).map(|h| h.line).collect()
+}
+
+/// The titles of the headings enclosing the last of `headings` (outermost first).
+fn heading_path(headings: &[Heading]) -> Vec<&str> {
+    let mut stack: Vec<&Heading> = Vec::new();
+    for h in headings {
+        while stack.last().is_some_and(|s| s.level >= h.level) {
+            stack.pop();
+        }
+        stack.push(h);
+    }
+    stack.iter().map(|h| h.title.as_str()).collect()
 }
 
 /// Whether the section at heading path `path` (outermost first) feeds highlight `kind`.

@@ -28,6 +28,17 @@ pub enum HighlightKind {
 }
 
 impl HighlightKind {
+    /// The name used in the configuration and templates (`crate_of_the_week` …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CrateOfTheWeek => "crate_of_the_week",
+            Self::Official => "official",
+            Self::QuoteOfTheWeek => "quote_of_the_week",
+            Self::MergedPrs => "merged_prs",
+            Self::Community => "community",
+        }
+    }
+
     /// TWiR's default selection and order.
     pub const DEFAULT_ORDER: [HighlightKind; 5] = [
         Self::CrateOfTheWeek,
@@ -137,8 +148,8 @@ pub fn parse_blocks(body: &str) -> (Vec<Block>, Vec<Heading>) {
     let mut headings_out = Vec::new();
     let mut headings: Vec<(u8, String)> = Vec::new();
     let mut heading: Option<(u8, String, usize)> = None;
-    // Open blocks, innermost last: (kind, text, links, line).
-    let mut open: Vec<(BlockKind, String, Vec<(String, String)>, usize)> = Vec::new();
+    // Open blocks, innermost last.
+    let mut open: Vec<OpenBlock> = Vec::new();
     let mut quote_depth = 0;
     let mut link: Option<(String, usize)> = None;
 
@@ -161,52 +172,46 @@ pub fn parse_blocks(body: &str) -> (Vec<Block>, Vec<Heading>) {
             Event::Start(Tag::BlockQuote(_)) => quote_depth += 1,
             Event::End(TagEnd::BlockQuote(_)) => quote_depth -= 1,
             Event::Start(Tag::Item) => {
-                open.push((BlockKind::Item, String::new(), Vec::new(), line_of(range.start)))
+                open.push(OpenBlock::new(BlockKind::Item, line_of(range.start)))
             }
-            Event::Start(Tag::Paragraph) => {
-                // A paragraph inside a list item belongs to the item.
-                if !open.last().is_some_and(|b| b.0 == BlockKind::Item) {
-                    let kind =
-                        if quote_depth > 0 { BlockKind::Quote } else { BlockKind::Paragraph };
-                    open.push((kind, String::new(), Vec::new(), line_of(range.start)));
-                }
+            // A paragraph inside a list item belongs to the item.
+            Event::Start(Tag::Paragraph) if !in_item(&open) => {
+                let kind = if quote_depth > 0 { BlockKind::Quote } else { BlockKind::Paragraph };
+                open.push(OpenBlock::new(kind, line_of(range.start)));
             }
-            Event::End(TagEnd::Item) => close(&mut open, &mut blocks, &headings, BlockKind::Item),
-            Event::End(TagEnd::Paragraph) => {
-                if !open.last().is_some_and(|b| b.0 == BlockKind::Item) {
-                    let kind = open.last().map_or(BlockKind::Paragraph, |b| b.0);
-                    close(&mut open, &mut blocks, &headings, kind);
-                }
+            Event::End(TagEnd::Item) => close(&mut open, &mut blocks, &headings),
+            Event::End(TagEnd::Paragraph) if !in_item(&open) => {
+                close(&mut open, &mut blocks, &headings)
             }
             Event::Start(Tag::List(_)) => {
-                // Text after a nested list is not the item's own; keep what came before it.
+                // Text after a nested list is not the item's own.
                 if let Some(b) = open.last_mut() {
-                    b.1.push('\u{0}');
+                    b.nested = true;
                 }
             }
             Event::Start(Tag::Link { dest_url, .. }) => {
-                let at =
-                    heading.as_ref().map(|h| h.1.len()).or_else(|| open.last().map(|b| b.1.len()));
+                let at = heading
+                    .as_ref()
+                    .map(|h| h.1.len())
+                    .or_else(|| open.last().map(|b| b.text.len()));
                 link = at.map(|at| (dest_url.to_string(), at));
             }
             Event::End(TagEnd::Link) => {
-                if let (Some((url, at)), Some(b)) = (link.take(), open.last_mut()) {
-                    if heading.is_none() {
-                        let text = fold(b.1.get(at..).unwrap_or_default());
-                        b.2.push((text, url));
-                    }
+                if let (Some((url, at)), Some(b), None) = (link.take(), open.last_mut(), &heading) {
+                    let text = fold(b.text.get(at..).unwrap_or_default());
+                    b.links.push((text, url));
                 }
             }
             Event::Text(t) | Event::Code(t) => {
                 if let Some(h) = heading.as_mut() {
                     h.1.push_str(&t);
-                } else if let Some(b) = open.last_mut() {
-                    b.1.push_str(&t);
+                } else if let Some(b) = open.last_mut().filter(|b| !b.nested) {
+                    b.text.push_str(&t);
                 }
             }
             Event::SoftBreak | Event::HardBreak => {
-                if let Some(b) = open.last_mut() {
-                    b.1.push(' ');
+                if let Some(b) = open.last_mut().filter(|b| !b.nested) {
+                    b.text.push(' ');
                 }
             }
             _ => {}
@@ -219,20 +224,38 @@ fn heading_level(level: HeadingLevel) -> u8 {
     level as u8
 }
 
-fn close(
-    open: &mut Vec<(BlockKind, String, Vec<(String, String)>, usize)>,
-    blocks: &mut Vec<Block>,
-    headings: &[(u8, String)],
+/// A block being read.
+struct OpenBlock {
     kind: BlockKind,
-) {
-    let Some((k, text, links, line)) = open.pop() else { return };
-    debug_assert_eq!(k, kind);
-    let own = text.split('\u{0}').next().unwrap_or_default();
-    let text = fold(own);
-    if text.is_empty() {
-        return;
+    text: String,
+    links: Vec<(String, String)>,
+    line: usize,
+    /// A nested list has started: later text is not this block's own.
+    nested: bool,
+}
+
+impl OpenBlock {
+    fn new(kind: BlockKind, line: usize) -> Self {
+        Self { kind, text: String::new(), links: Vec::new(), line, nested: false }
     }
-    blocks.push(Block { headings: headings.to_vec(), kind: k, text, links, line });
+}
+
+fn in_item(open: &[OpenBlock]) -> bool {
+    open.last().is_some_and(|b| b.kind == BlockKind::Item)
+}
+
+fn close(open: &mut Vec<OpenBlock>, blocks: &mut Vec<Block>, headings: &[(u8, String)]) {
+    let Some(b) = open.pop() else { return };
+    let text = fold(&b.text);
+    if !text.is_empty() {
+        blocks.push(Block {
+            headings: headings.to_vec(),
+            kind: b.kind,
+            text,
+            links: b.links,
+            line: b.line,
+        });
+    }
 }
 
 /// Folds runs of white space into single spaces and trims.
