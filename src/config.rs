@@ -537,6 +537,34 @@ mod tests {
         assert_eq!(c.announce.guard.empty_crate, EmptyCrate::Hold);
     }
 
+    /// The commented file in config/ must say what the built-in defaults are.
+    #[test]
+    fn bundled_config_states_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml");
+        let bundled = Config::from_file(&path).unwrap();
+        let defaults = Config::parse("", Path::new("config")).unwrap();
+        assert_eq!(bundled.feeds, defaults.feeds);
+        assert_eq!(bundled.parse.timezone, defaults.parse.timezone);
+        assert_eq!(bundled.parse.default_category, defaults.parse.default_category);
+        assert_eq!(bundled.parse.summary_suffix, defaults.parse.summary_suffix);
+        let (b, d) = (&bundled.announce, &defaults.announce);
+        assert_eq!(b.highlights, d.highlights);
+        assert_eq!(b.items_per_kind, d.items_per_kind);
+        assert_eq!(b.bluesky, d.bluesky);
+        assert_eq!(b.mastodon, d.mastodon);
+        let patterns = |g: &GuardSettings| {
+            (
+                g.placeholders
+                    .iter()
+                    .chain(&g.section_placeholders)
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>(),
+                g.empty_crate,
+            )
+        };
+        assert_eq!(patterns(&b.guard), patterns(&d.guard));
+    }
+
     #[test]
     fn max_items_all() {
         let c = Config::parse("[feeds]\nmax_items = \"all\"\n", Path::new(".")).unwrap();
