@@ -14,3 +14,4 @@ pub mod config;
 pub mod feeds;
 pub mod parallel;
 pub mod render;
+pub mod secret;

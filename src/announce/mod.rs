@@ -4,14 +4,18 @@
 //!
 //! Everything here is pure: no network look-ups are needed to build a post.
 
+pub mod bluesky;
 pub mod compose;
 pub mod fit;
 pub mod guard;
+pub mod mastodon;
+pub mod send;
 pub mod thumb;
 
 pub use compose::{Composer, Embed, Facet, FacetKind, Post};
 pub use fit::Limits;
 pub use guard::{GuardSettings, Hold, check_hold};
+pub use send::{Posted, SendError};
 
 use serde::Serialize;
 

@@ -1,0 +1,1 @@
+//! Bluesky: posting through the AT Protocol (`com.atproto.repo.createRecord`) with atrium.

@@ -1,0 +1,1 @@
+//! Mastodon: posting statuses through the Mastodon client API.

@@ -1,0 +1,75 @@
+//! Secrets (app passwords, access tokens, session JWTs): read from a file or the environment,
+//! never from the TOML, and never printed — their `Debug` and `Display` show `***`.
+
+use std::fmt;
+use std::path::Path;
+
+/// A secret string.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Reads a secret from a file (a systemd credential), trimming the trailing newline.
+    /// Errors name the file, never the content.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("reading secret file {}: {e}", path.display()))?;
+        let value = text.trim_end_matches(['\n', '\r']);
+        anyhow::ensure!(!value.is_empty(), "secret file {} is empty", path.display());
+        Ok(Self(value.to_string()))
+    }
+
+    /// Reads a secret from an environment variable. Errors name the variable.
+    pub fn from_env(name: &str) -> anyhow::Result<Self> {
+        match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Ok(Self(v)),
+            Ok(_) => anyhow::bail!("environment variable {name} is empty"),
+            Err(_) => anyhow::bail!("environment variable {name} is not set"),
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_printed() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s} {s:?} {:?}", Some(&s)), "*** *** Some(***)");
+    }
+
+    #[test]
+    fn file_errors_name_the_file_not_the_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "abc\n").unwrap();
+        assert_eq!(Secret::from_file(&path).unwrap().expose(), "abc");
+        std::fs::write(&path, "\n").unwrap();
+        assert!(Secret::from_file(&path).unwrap_err().to_string().contains("is empty"));
+        let err = Secret::from_file(&dir.path().join("missing")).unwrap_err().to_string();
+        assert!(err.contains("missing"), "{err}");
+    }
+}
