@@ -15,3 +15,4 @@ pub mod feeds;
 pub mod parallel;
 pub mod render;
 pub mod secret;
+pub mod state;

@@ -1,0 +1,269 @@
+//! The database file: opening (created 0600), pragmas, versioned migrations, and the small
+//! tables beside the outbox (issues seen, Bluesky sessions and logins, key/value meta).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A state database error, naming the file.
+#[derive(Debug, thiserror::Error)]
+#[error("state database {}: {source}", path.display())]
+pub struct DbError {
+    /// The database file.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: rusqlite::Error,
+}
+
+/// Migrations, applied in order; `user_version` records how many ran. Never edit one that
+/// has shipped: add another.
+const MIGRATIONS: &[&str] = &[
+    // 1: issues, outbox, sessions, logins, meta.
+    "
+    CREATE TABLE issues (
+        key         TEXT PRIMARY KEY,   -- the issue's URL: stable across edits
+        number      INTEGER,
+        title       TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        first_seen  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,
+        baseline    INTEGER NOT NULL DEFAULT 0   -- present at the first start: never announced automatically
+    );
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        issue_key       TEXT NOT NULL REFERENCES issues(key),
+        account         TEXT NOT NULL,
+        platform        TEXT NOT NULL,
+        generation      INTEGER NOT NULL DEFAULT 0,  -- `announce --force-new` adds one
+        post            TEXT NOT NULL,               -- the rendered post (JSON)
+        post_hash       TEXT NOT NULL,
+        platform_key    TEXT NOT NULL,               -- Bluesky rkey (TID) / Mastodon Idempotency-Key
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'posted', 'failed', 'held')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        reconcile       INTEGER NOT NULL DEFAULT 0,  -- a call may have reached the server: look before sending
+        refitted        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        next_attempt_at TEXT,
+        remote_id       TEXT,
+        remote_cid      TEXT,
+        remote_url      TEXT,
+        posted_at       TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        UNIQUE (issue_key, account, generation)
+    );
+    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+    CREATE TABLE sessions (
+        account     TEXT PRIMARY KEY,
+        did         TEXT NOT NULL,
+        handle      TEXT NOT NULL,
+        access_jwt  TEXT NOT NULL,
+        refresh_jwt TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE TABLE logins (account TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    ",
+];
+
+/// The open state database.
+pub struct Db {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.path).finish()
+    }
+}
+
+/// Timestamps are stored as RFC 3339 UTC text (sortable).
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+impl Db {
+    /// Opens (creating it 0600, and its directory) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        let err = |source| DbError { path: path.to_path_buf(), source };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| err(io_err(e)))?;
+        }
+        create_private(path).map_err(|e| err(io_err(e)))?;
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
+        let mut db = Self { conn, path: path.to_path_buf() };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn err(&self, source: rusqlite::Error) -> DbError {
+        DbError { path: self.path.clone(), source }
+    }
+
+    fn migrate(&mut self) -> Result<(), DbError> {
+        let version: usize = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version > MIGRATIONS.len() {
+            return Err(self.err(rusqlite::Error::InvalidParameterName(format!(
+                "schema version {version} is newer than this herald knows ({}); upgrade herald",
+                MIGRATIONS.len()
+            ))));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|e| DbError { path: self.path.clone(), source: e })?;
+            tx.execute_batch(sql).map_err(|e| DbError { path: self.path.clone(), source: e })?;
+            tx.pragma_update(None, "user_version", i + 1)
+                .map_err(|e| DbError { path: self.path.clone(), source: e })?;
+            tx.commit().map_err(|e| DbError { path: self.path.clone(), source: e })?;
+        }
+        Ok(())
+    }
+
+    /// A meta value.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, DbError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sets a meta value.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+                params![key, value],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records an issue as seen (or refreshes its title and last-seen time). `baseline` marks
+    /// issues present at the first start, which are never announced automatically. Returns
+    /// whether the issue was new.
+    pub fn record_issue(
+        &self,
+        key: &str,
+        number: Option<u32>,
+        title: &str,
+        source: &str,
+        baseline: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let inserted = self
+            .conn
+            .execute(
+                "INSERT INTO issues (key, number, title, source, first_seen, last_seen, baseline)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT (key) DO NOTHING",
+                params![key, number, title, source, ts(now), baseline],
+            )
+            .map_err(|e| self.err(e))?;
+        if inserted == 0 {
+            self.conn
+                .execute(
+                    "UPDATE issues SET number = ?2, title = ?3, source = ?4, last_seen = ?5 WHERE key = ?1",
+                    params![key, number, title, source, ts(now)],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(inserted == 1)
+    }
+
+    /// Whether the issue is known.
+    pub fn issue_known(&self, key: &str) -> Result<bool, DbError> {
+        self.conn
+            .query_row("SELECT 1 FROM issues WHERE key = ?1", [key], |_| Ok(()))
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn io_err(e: std::io::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+}
+
+/// Creates the file with mode 0600 if it does not exist (SQLite would use the umask), so the
+/// sessions in it are readable by herald alone.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_private_in_wal_mode_and_migrated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/herald.db");
+        let db = Db::open(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let mode: String = db.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = db.conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+        assert_eq!(sync, 2, "FULL");
+        db.set_meta("k", "v").unwrap();
+        drop(db);
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.meta("k").unwrap().as_deref(), Some("v"));
+        let version: usize =
+            db.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("herald.db");
+        let db = Db::open(&path).unwrap();
+        db.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(db);
+        let err = Db::open(&path).unwrap_err().to_string();
+        assert!(err.contains("newer than this herald knows"), "{err}");
+    }
+
+    #[test]
+    fn issues_are_recorded_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("h.db")).unwrap();
+        let now = Utc::now();
+        assert!(db.record_issue("https://x/1/", Some(1), "One", "a.md", false, now).unwrap());
+        assert!(!db.record_issue("https://x/1/", Some(1), "One!", "a.md", false, now).unwrap());
+        assert!(db.issue_known("https://x/1/").unwrap());
+        assert!(!db.issue_known("https://x/2/").unwrap());
+    }
+}

@@ -1,0 +1,414 @@
+//! The outbox: one row per (issue, account, generation) holding the rendered post, the
+//! platform key chosen before any call (Bluesky rkey / Mastodon Idempotency-Key), and where
+//! the delivery stands.
+//!
+//! Status moves `pending → sending → posted`, or back to `pending` (retry later) or on to
+//! `failed` (permanent). `held` rows wait for the draft guard. `sending` is committed before
+//! the network call, so a row found in `sending` after a restart is one whose call may have
+//! reached the server: it is reconciled (looked for on the platform) before anything is sent.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::db::{Db, DbError, parse_ts, ts};
+use crate::announce::Posted;
+
+/// Where a row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowStatus {
+    /// Waiting to be sent (at `next_attempt_at`, or now).
+    Pending,
+    /// A call was started and its result not yet recorded.
+    Sending,
+    /// Done: the remote result is recorded.
+    Posted,
+    /// Rejected for good; `last_error` says why.
+    Failed,
+    /// Held by the draft guard; `last_error` says why.
+    Held,
+}
+
+impl RowStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Posted => "posted",
+            Self::Failed => "failed",
+            Self::Held => "held",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "sending" => Self::Sending,
+            "posted" => Self::Posted,
+            "failed" => Self::Failed,
+            "held" => Self::Held,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// One outbox row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxRow {
+    /// Row id.
+    pub id: i64,
+    /// The issue (its URL).
+    pub issue_key: String,
+    /// The account's name.
+    pub account: String,
+    /// `bluesky`, `mastodon` or `dry_run`.
+    pub platform: String,
+    /// 0, or more for explicit re-posts.
+    pub generation: i64,
+    /// The rendered post (JSON).
+    pub post: String,
+    /// SHA-256 of `post`.
+    pub post_hash: String,
+    /// The key chosen before any call: Bluesky rkey, Mastodon Idempotency-Key.
+    pub platform_key: String,
+    /// Where it stands.
+    pub status: RowStatus,
+    /// Calls started.
+    pub attempts: i64,
+    /// A call may have reached the server: look for the post before sending again.
+    pub reconcile: bool,
+    /// The post was re-fitted after a length rejection.
+    pub refitted: bool,
+    /// The last failure or hold reason.
+    pub last_error: Option<String>,
+    /// When to try next.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The remote result, once posted.
+    pub remote: Option<Posted>,
+    /// When it was posted.
+    pub posted_at: Option<DateTime<Utc>>,
+    /// When the row was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A row to add.
+#[derive(Debug, Clone)]
+pub struct NewRow<'a> {
+    /// The issue.
+    pub issue_key: &'a str,
+    /// The account.
+    pub account: &'a str,
+    /// Its platform.
+    pub platform: &'a str,
+    /// The rendered post (JSON).
+    pub post: &'a str,
+    /// The platform key, generated once here and never again for this row.
+    pub platform_key: &'a str,
+    /// A hold reason: the row starts `held`.
+    pub held: Option<&'a str>,
+}
+
+const COLUMNS: &str = "id, issue_key, account, platform, generation, post, post_hash, platform_key, status, \
+     attempts, reconcile, refitted, last_error, next_attempt_at, remote_id, remote_cid, remote_url, \
+     posted_at, created_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
+    let remote_id: Option<String> = r.get(14)?;
+    let opt_ts = |i| r.get::<_, Option<String>>(i).map(|s| s.as_deref().and_then(parse_ts));
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        issue_key: r.get(1)?,
+        account: r.get(2)?,
+        platform: r.get(3)?,
+        generation: r.get(4)?,
+        post: r.get(5)?,
+        post_hash: r.get(6)?,
+        platform_key: r.get(7)?,
+        status: RowStatus::parse(&r.get::<_, String>(8)?),
+        attempts: r.get(9)?,
+        reconcile: r.get(10)?,
+        refitted: r.get(11)?,
+        last_error: r.get(12)?,
+        next_attempt_at: opt_ts(13)?,
+        remote: remote_id.map(|id| Posted {
+            id,
+            cid: r.get(15).ok().flatten(),
+            url: r.get(16).ok().flatten(),
+        }),
+        posted_at: opt_ts(17)?,
+        created_at: opt_ts(18)?.unwrap_or_default(),
+    })
+}
+
+/// SHA-256 of a post, hex.
+pub fn post_hash(post: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(post.as_bytes()))
+}
+
+impl Db {
+    /// Adds the first row for (issue, account), unless one exists: returns the new row's id,
+    /// or `None` when the issue already has a row for the account (announced or on its way).
+    pub fn enqueue(&self, row: &NewRow<'_>, now: DateTime<Utc>) -> Result<Option<i64>, DbError> {
+        self.insert_row(row, 0, now)
+    }
+
+    /// Adds a row for a deliberate re-post (`--force-new`): the next generation.
+    pub fn enqueue_new_generation(
+        &self,
+        row: &NewRow<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, DbError> {
+        let next: i64 = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(MAX(generation) + 1, 0) FROM outbox WHERE issue_key = ?1 AND account = ?2",
+                params![row.issue_key, row.account],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let id = self.insert_row(row, next, now)?;
+        Ok(id.unwrap_or_default())
+    }
+
+    fn insert_row(
+        &self,
+        row: &NewRow<'_>,
+        generation: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, DbError> {
+        let status = if row.held.is_some() { RowStatus::Held } else { RowStatus::Pending };
+        let n = self
+            .conn
+            .execute(
+                "INSERT INTO outbox (issue_key, account, platform, generation, post, post_hash, platform_key,
+                                     status, last_error, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+                 ON CONFLICT (issue_key, account, generation) DO NOTHING",
+                params![
+                    row.issue_key,
+                    row.account,
+                    row.platform,
+                    generation,
+                    row.post,
+                    post_hash(row.post),
+                    row.platform_key,
+                    status.as_str(),
+                    row.held,
+                    ts(now)
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok((n == 1).then(|| self.conn.last_insert_rowid()))
+    }
+
+    /// One row.
+    pub fn row(&self, id: i64) -> Result<Option<OutboxRow>, DbError> {
+        self.conn
+            .query_row(&format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"), [id], from_row)
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every row, oldest first.
+    pub fn rows(&self) -> Result<Vec<OutboxRow>, DbError> {
+        self.query(&format!("SELECT {COLUMNS} FROM outbox ORDER BY id"), [])
+    }
+
+    /// The rows of one issue.
+    pub fn rows_for_issue(&self, issue_key: &str) -> Result<Vec<OutboxRow>, DbError> {
+        self.query(
+            &format!("SELECT {COLUMNS} FROM outbox WHERE issue_key = ?1 ORDER BY id"),
+            [issue_key],
+        )
+    }
+
+    /// Rows to work on now: `pending` ones that are due, and `sending` ones (left by a crash).
+    pub fn due_rows(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>, DbError> {
+        self.query(
+            &format!(
+                "SELECT {COLUMNS} FROM outbox
+                 WHERE status = 'sending' OR (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1))
+                 ORDER BY id"
+            ),
+            [ts(now)],
+        )
+    }
+
+    fn query<P: rusqlite::Params>(&self, sql: &str, params: P) -> Result<Vec<OutboxRow>, DbError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params, from_row).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    fn update(&self, sql: &str, params: impl rusqlite::Params) -> Result<(), DbError> {
+        self.conn.execute(sql, params).map(drop).map_err(|e| self.err(e))
+    }
+
+    /// Commits the intent to call: `sending`, one more attempt, and from now on the call may
+    /// have reached the server. Must be committed before the call is made.
+    pub fn begin_send(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+        self.update(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, reconcile = 1, updated_at = ?2 WHERE id = ?1",
+            params![id, ts(now)],
+        )
+    }
+
+    /// Records the remote result.
+    pub fn mark_posted(&self, id: i64, posted: &Posted, now: DateTime<Utc>) -> Result<(), DbError> {
+        self.update(
+            "UPDATE outbox SET status = 'posted', reconcile = 0, last_error = NULL, next_attempt_at = NULL,
+                 remote_id = ?2, remote_cid = ?3, remote_url = ?4, posted_at = ?5, updated_at = ?5 WHERE id = ?1",
+            params![id, posted.id, posted.cid, posted.url, ts(now)],
+        )
+    }
+
+    /// Back to `pending` until `next`. `reconcile`: the failed call may have reached the server.
+    pub fn mark_retry(
+        &self,
+        id: i64,
+        error: &str,
+        next: DateTime<Utc>,
+        reconcile: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.update(
+            "UPDATE outbox SET status = 'pending', last_error = ?2, next_attempt_at = ?3, reconcile = ?4, updated_at = ?5
+             WHERE id = ?1",
+            params![id, error, ts(next), reconcile, ts(now)],
+        )
+    }
+
+    /// Marks the row failed for good with the server's message.
+    pub fn mark_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<(), DbError> {
+        self.update(
+            "UPDATE outbox SET status = 'failed', reconcile = 0, last_error = ?2, next_attempt_at = NULL, updated_at = ?3
+             WHERE id = ?1",
+            params![id, error, ts(now)],
+        )
+    }
+
+    /// A reconciliation found no post: the next send may go ahead (with the same key).
+    pub fn clear_reconcile(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+        self.update(
+            "UPDATE outbox SET reconcile = 0, updated_at = ?2 WHERE id = ?1",
+            params![id, ts(now)],
+        )
+    }
+
+    /// Replaces a row's post (re-fitted after a length rejection, or re-rendered when a held
+    /// issue is released), keeping its platform key.
+    pub fn replace_post(
+        &self,
+        id: i64,
+        post: &str,
+        refitted: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.update(
+            "UPDATE outbox SET post = ?2, post_hash = ?3, refitted = refitted OR ?4, updated_at = ?5 WHERE id = ?1",
+            params![id, post, post_hash(post), refitted, ts(now)],
+        )
+    }
+
+    /// Holds a row (draft guard) or releases it to `pending`.
+    pub fn set_held(
+        &self,
+        id: i64,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let status = if reason.is_some() { "held" } else { "pending" };
+        self.update(
+            "UPDATE outbox SET status = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1 AND status IN ('held', 'pending')",
+            params![id, status, reason, ts(now)],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("h.db")).unwrap();
+        db.record_issue("u1", Some(1), "One", "a.md", false, Utc::now()).unwrap();
+        (dir, db)
+    }
+
+    fn new_row<'a>(key: &'a str) -> NewRow<'a> {
+        NewRow {
+            issue_key: "u1",
+            account: "acct",
+            platform: "bluesky",
+            post: "{\"text\":\"hi\"}",
+            platform_key: key,
+            held: None,
+        }
+    }
+
+    #[test]
+    fn one_row_per_issue_and_account() {
+        let (_d, db) = db();
+        let now = Utc::now();
+        let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
+        assert_eq!(db.enqueue(&new_row("k2"), now).unwrap(), None);
+        let row = db.row(id).unwrap().unwrap();
+        assert_eq!(
+            (row.status, row.platform_key.as_str(), row.generation),
+            (RowStatus::Pending, "k1", 0)
+        );
+        let again = db.enqueue_new_generation(&new_row("k3"), now).unwrap();
+        assert_eq!(db.row(again).unwrap().unwrap().generation, 1);
+    }
+
+    #[test]
+    fn a_row_left_sending_is_due_and_marked_for_reconciliation() {
+        let (_d, db) = db();
+        let now = Utc::now();
+        let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
+        db.begin_send(id, now).unwrap();
+        let due = db.due_rows(now).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (due[0].status, due[0].attempts, due[0].reconcile),
+            (RowStatus::Sending, 1, true)
+        );
+        let posted = Posted {
+            id: "at://did/app.bsky.feed.post/k1".into(),
+            cid: Some("c".into()),
+            url: None,
+        };
+        db.mark_posted(id, &posted, now).unwrap();
+        assert!(db.due_rows(now).unwrap().is_empty());
+        assert_eq!(db.row(id).unwrap().unwrap().remote, Some(posted));
+    }
+
+    #[test]
+    fn retries_wait_until_their_time() {
+        let (_d, db) = db();
+        let now = Utc::now();
+        let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
+        db.begin_send(id, now).unwrap();
+        db.mark_retry(id, "HTTP 503", now + chrono::Duration::seconds(60), true, now).unwrap();
+        assert!(db.due_rows(now).unwrap().is_empty());
+        let later = db.due_rows(now + chrono::Duration::seconds(61)).unwrap();
+        assert_eq!(later[0].last_error.as_deref(), Some("HTTP 503"));
+        db.mark_failed(id, "too long", now).unwrap();
+        assert!(db.due_rows(now + chrono::Duration::days(1)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn held_rows_are_not_due_until_released() {
+        let (_d, db) = db();
+        let now = Utc::now();
+        let id = db
+            .enqueue(&NewRow { held: Some("placeholder"), ..new_row("k") }, now)
+            .unwrap()
+            .unwrap();
+        assert!(db.due_rows(now).unwrap().is_empty());
+        db.set_held(id, None, now).unwrap();
+        assert_eq!(db.due_rows(now).unwrap().len(), 1);
+    }
+}
