@@ -38,6 +38,186 @@ pub struct RawConfig {
     /// `[announce]`
     #[serde(default)]
     pub announce: RawAnnounce,
+    /// `[state]`
+    #[serde(default)]
+    pub state: RawState,
+    /// `[[bluesky]]` accounts.
+    #[serde(default)]
+    pub bluesky: Vec<RawBluesky>,
+    /// `[[mastodon]]` accounts.
+    #[serde(default)]
+    pub mastodon: Vec<RawMastodon>,
+    /// `[[dry_run]]` sinks: write what would be posted to a file or the log.
+    #[serde(default)]
+    pub dry_run: Vec<RawDryRun>,
+}
+
+/// `[state]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawState {
+    /// The state database.
+    pub path: PathBuf,
+}
+
+impl Default for RawState {
+    fn default() -> Self {
+        Self { path: "state/herald.db".into() }
+    }
+}
+
+/// `[[bluesky]]`: an account posted to with an app password.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBluesky {
+    /// A name for logs, `status` and `--account` (default: the identifier).
+    pub name: Option<String>,
+    /// The PDS or entryway (default `https://bsky.social`).
+    #[serde(default = "default_bluesky_service")]
+    pub service: String,
+    /// Handle or DID.
+    pub identifier: String,
+    /// A file holding the app password (a systemd credential).
+    pub password_file: Option<PathBuf>,
+    /// An environment variable holding the app password.
+    pub password_env: Option<String>,
+}
+
+fn default_bluesky_service() -> String {
+    "https://bsky.social".into()
+}
+
+/// `[[mastodon]]`: an account posted to with an access token.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMastodon {
+    /// A name for logs, `status` and `--account` (default: the instance's host).
+    pub name: Option<String>,
+    /// The instance URL.
+    pub instance: String,
+    /// A file holding the access token.
+    pub token_file: Option<PathBuf>,
+    /// An environment variable holding the access token.
+    pub token_env: Option<String>,
+    /// `public` (default: some servers default to unlisted), `unlisted`, `private`, `direct`.
+    #[serde(default = "default_visibility")]
+    pub visibility: String,
+}
+
+fn default_visibility() -> String {
+    "public".into()
+}
+
+/// `[[dry_run]]`: a sink that posts nowhere.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDryRun {
+    /// Its name.
+    pub name: String,
+    /// Which platform's post it receives.
+    pub platform: Platform,
+    /// A JSON-lines file to append posts to; without it, posts go to the log.
+    pub path: Option<PathBuf>,
+}
+
+/// Where a secret comes from. It is read when an account is used, not when the config is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A file (for systemd's `LoadCredential=`: `/run/credentials/herald.service/NAME`).
+    File(PathBuf),
+    /// An environment variable.
+    Env(String),
+}
+
+impl SecretSource {
+    /// Reads the secret.
+    pub fn read(&self) -> anyhow::Result<crate::secret::Secret> {
+        match self {
+            Self::File(path) => crate::secret::Secret::from_file(path),
+            Self::Env(name) => crate::secret::Secret::from_env(name),
+        }
+    }
+
+    fn from_raw(
+        key: &str,
+        file: Option<PathBuf>,
+        env: Option<String>,
+        base: &Path,
+    ) -> anyhow::Result<Self> {
+        match (file, env) {
+            (Some(f), None) => Ok(Self::File(resolve(base, &f))),
+            (None, Some(e)) => Ok(Self::Env(e)),
+            (Some(_), Some(_)) => bail!("{key}: give {key}_file or {key}_env, not both"),
+            (None, None) => bail!(
+                "{key}: give {key}_file (a systemd credential) or {key}_env; secrets are never read from this file"
+            ),
+        }
+    }
+}
+
+/// A configured account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Account {
+    /// A Bluesky account.
+    Bluesky {
+        /// Its name.
+        name: String,
+        /// PDS / entryway URL.
+        service: String,
+        /// Handle or DID.
+        identifier: String,
+        /// The app password's source.
+        password: SecretSource,
+    },
+    /// A Mastodon account.
+    Mastodon {
+        /// Its name.
+        name: String,
+        /// Instance URL.
+        instance: String,
+        /// The token's source.
+        token: SecretSource,
+        /// Status visibility.
+        visibility: String,
+    },
+    /// A dry-run sink.
+    DryRun {
+        /// Its name.
+        name: String,
+        /// Which platform's post it takes.
+        platform: Platform,
+        /// JSON-lines file, or the log when `None`.
+        path: Option<PathBuf>,
+    },
+}
+
+impl Account {
+    /// The account's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Bluesky { name, .. }
+            | Self::Mastodon { name, .. }
+            | Self::DryRun { name, .. } => name,
+        }
+    }
+
+    /// The platform whose post it gets.
+    pub fn platform(&self) -> Platform {
+        match self {
+            Self::Bluesky { .. } => Platform::Bluesky,
+            Self::Mastodon { .. } => Platform::Mastodon,
+            Self::DryRun { platform, .. } => *platform,
+        }
+    }
+
+    /// The outbox's platform column: `bluesky`, `mastodon` or `dry_run`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Bluesky { .. } => "bluesky",
+            Self::Mastodon { .. } => "mastodon",
+            Self::DryRun { .. } => "dry_run",
+        }
+    }
 }
 
 /// `[announce]`: what the posts say and how they are fitted.
@@ -292,6 +472,10 @@ pub struct Config {
     pub feeds: FeedSettings,
     /// How announcements are built.
     pub announce: AnnounceSettings,
+    /// The state database.
+    pub state_path: PathBuf,
+    /// The accounts (dry-run sinks when none is configured).
+    pub accounts: Vec<Account>,
 }
 
 impl Config {
@@ -357,9 +541,14 @@ impl Config {
             }
         }
         let announce = validate_announce(raw.announce, base)?;
+        let state_path = resolve(base, &raw.state.path);
+        let accounts =
+            validate_accounts(raw.bluesky, raw.mastodon, raw.dry_run, base, &state_path)?;
         Ok(Config {
             source: None,
             announce,
+            state_path,
+            accounts,
             archive_dir: resolve(base, &raw.archive.path),
             parse: ParseSettings {
                 timezone,
@@ -389,6 +578,76 @@ impl Config {
             },
         })
     }
+}
+
+fn validate_accounts(
+    bluesky: Vec<RawBluesky>,
+    mastodon: Vec<RawMastodon>,
+    dry_run: Vec<RawDryRun>,
+    base: &Path,
+    state_path: &Path,
+) -> anyhow::Result<Vec<Account>> {
+    let mut accounts = Vec::new();
+    for (i, b) in bluesky.into_iter().enumerate() {
+        let key = format!("bluesky[{i}]");
+        if !(b.service.starts_with("https://") || b.service.starts_with("http://")) {
+            bail!("{key}.service: {:?} must be an http(s) URL", b.service);
+        }
+        let password = SecretSource::from_raw("password", b.password_file, b.password_env, base)
+            .map_err(|e| anyhow::anyhow!("{key}.{e}"))?;
+        accounts.push(Account::Bluesky {
+            name: b.name.unwrap_or_else(|| b.identifier.clone()),
+            service: b.service.trim_end_matches('/').to_string(),
+            identifier: b.identifier,
+            password,
+        });
+    }
+    for (i, m) in mastodon.into_iter().enumerate() {
+        let key = format!("mastodon[{i}]");
+        let host = url::host_of(&m.instance)
+            .ok_or_else(|| {
+                anyhow::anyhow!("{key}.instance: {:?} must be an http(s) URL", m.instance)
+            })?
+            .to_string();
+        if !["public", "unlisted", "private", "direct"].contains(&m.visibility.as_str()) {
+            bail!(
+                "{key}.visibility: {:?} must be public, unlisted, private or direct",
+                m.visibility
+            );
+        }
+        let token = SecretSource::from_raw("token", m.token_file, m.token_env, base)
+            .map_err(|e| anyhow::anyhow!("{key}.{e}"))?;
+        accounts.push(Account::Mastodon {
+            name: m.name.unwrap_or(host),
+            instance: m.instance.trim_end_matches('/').to_string(),
+            token,
+            visibility: m.visibility,
+        });
+    }
+    for d in dry_run {
+        accounts.push(Account::DryRun {
+            name: d.name,
+            platform: d.platform,
+            path: d.path.map(|p| resolve(base, &p)),
+        });
+    }
+    if accounts.is_empty() {
+        // No accounts: announce into a file beside the state, one sink per platform.
+        let path = state_path.with_file_name("dry-run.jsonl");
+        for platform in [Platform::Bluesky, Platform::Mastodon] {
+            accounts.push(Account::DryRun {
+                name: format!("dry-run-{}", platform.name()),
+                platform,
+                path: Some(path.clone()),
+            });
+        }
+    }
+    let mut names: Vec<&str> = accounts.iter().map(Account::name).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        bail!("two accounts are named {:?}: give each a distinct `name`", w[0]);
+    }
+    Ok(accounts)
 }
 
 fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSettings> {
@@ -563,6 +822,41 @@ mod tests {
             )
         };
         assert_eq!(patterns(&b.guard), patterns(&d.guard));
+    }
+
+    #[test]
+    fn accounts_need_a_secret_source_and_distinct_names() {
+        let c = Config::parse("", Path::new("/srv")).unwrap();
+        let names: Vec<_> = c.accounts.iter().map(Account::name).collect();
+        assert_eq!(names, ["dry-run-bluesky", "dry-run-mastodon"]);
+        assert_eq!(c.state_path, Path::new("/srv/state/herald.db"));
+
+        let err = Config::parse("[[bluesky]]\nidentifier = \"a.bsky.social\"\n", Path::new("."))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("bluesky[0].password:"), "{err}");
+        let err = Config::parse(
+            "[[bluesky]]\nidentifier = \"a\"\npassword = \"hunter2\"\n",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field `password`"), "{err:#}");
+        let two = "[[mastodon]]\ninstance = \"https://m.example\"\ntoken_env = \"T\"\n";
+        let err = Config::parse(&format!("{two}{two}"), Path::new(".")).unwrap_err();
+        assert!(err.to_string().contains("two accounts are named \"m.example\""), "{err}");
+        let c = Config::parse(
+            &format!("{two}[[bluesky]]\nidentifier = \"a\"\npassword_file = \"pw\"\n"),
+            Path::new("/etc/herald"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.accounts[0],
+            Account::Bluesky {
+                name: "a".into(),
+                service: "https://bsky.social".into(),
+                identifier: "a".into(),
+                password: SecretSource::File("/etc/herald/pw".into())
+            }
+        );
     }
 
     #[test]

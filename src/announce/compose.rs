@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use minijinja::{AutoEscape, Environment, context};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::Platform;
@@ -52,8 +52,8 @@ pub struct IssueFields {
     pub date: String,
 }
 
-/// One platform's post.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One platform's post. Stored as JSON in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Post {
     /// The platform.
     pub platform: Platform,
@@ -76,7 +76,7 @@ pub struct Post {
 }
 
 /// A rich-text facet: a byte range of the text and what it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facet {
     /// Inclusive start, a UTF-8 byte offset.
     #[serde(rename = "byteStart")]
@@ -90,7 +90,7 @@ pub struct Facet {
 }
 
 /// The feature of a [`Facet`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "lowercase")]
 pub enum FacetKind {
     /// `app.bsky.richtext.facet#link` to this URI.
@@ -100,7 +100,7 @@ pub enum FacetKind {
 }
 
 /// A link card: `app.bsky.embed.external`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Embed {
     /// The issue URL.
     pub uri: String,

@@ -20,7 +20,9 @@ pub use send::{Posted, SendError};
 use serde::Serialize;
 
 /// A social platform herald posts to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
     /// Bluesky (AT Protocol).

@@ -12,18 +12,40 @@ use serde::Serialize;
 /// The lexicon's `maxSize` for `embed.external.thumb`.
 pub const MAX_THUMB_BYTES: usize = 1_000_000;
 
-/// A thumbnail ready to upload.
-#[derive(Clone, PartialEq, Eq, Serialize)]
+/// A thumbnail ready to upload. Stored without its bytes (only their size): a stored post's
+/// thumbnail is prepared again from `source` when it is sent ([`Thumb::load`]).
+#[derive(Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Thumb {
     /// Where it came from.
     pub source: PathBuf,
     /// `image/png` or `image/jpeg`.
-    pub mime: &'static str,
+    pub mime: String,
     /// Width and height in pixels.
     pub dimensions: (u32, u32),
     /// The bytes to upload.
-    #[serde(rename = "size", serialize_with = "serialize_len")]
+    #[serde(
+        rename = "size",
+        serialize_with = "serialize_len",
+        deserialize_with = "deserialize_none"
+    )]
     pub bytes: Vec<u8>,
+}
+
+fn deserialize_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d)?;
+    Ok(Vec::new())
+}
+
+impl Thumb {
+    /// The bytes to upload: these, or (for a thumbnail read back from the outbox) the image
+    /// prepared again from its source.
+    pub fn load(&self) -> Result<Vec<u8>, ThumbError> {
+        if self.bytes.is_empty() {
+            Ok(prepare_thumbnail(&self.source)?.bytes)
+        } else {
+            Ok(self.bytes.clone())
+        }
+    }
 }
 
 fn serialize_len<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -72,8 +94,8 @@ pub fn prepare_thumbnail(path: &Path) -> Result<Thumb, ThumbError> {
     let decode_err = |source| ThumbError::Decode { path: path.into(), source };
     let format = image::guess_format(&bytes).map_err(decode_err)?;
     let mime = match format {
-        ImageFormat::Png => "image/png",
-        ImageFormat::Jpeg => "image/jpeg",
+        ImageFormat::Png => "image/png".to_string(),
+        ImageFormat::Jpeg => "image/jpeg".to_string(),
         _ => {
             return Err(decode_err(image::ImageError::Unsupported(
                 image::error::ImageFormatHint::Exact(format).into(),
@@ -95,7 +117,7 @@ pub fn prepare_thumbnail(path: &Path) -> Result<Thumb, ThumbError> {
             if out.len() <= MAX_THUMB_BYTES {
                 return Ok(Thumb {
                     source: path.into(),
-                    mime: "image/jpeg",
+                    mime: "image/jpeg".into(),
                     dimensions: img.dimensions(),
                     bytes: out,
                 });
@@ -141,7 +163,11 @@ mod tests {
         image::RgbImage::new(40, 20).save(&path).unwrap();
         let thumb = prepare_thumbnail(&path).unwrap();
         assert_eq!(thumb.bytes, std::fs::read(&path).unwrap());
-        assert_eq!((thumb.mime, thumb.dimensions), ("image/png", (40, 20)));
+        assert_eq!((thumb.mime.as_str(), thumb.dimensions), ("image/png", (40, 20)));
+        // Stored without bytes, loaded again from the source.
+        let stored: Thumb = serde_json::from_str(&serde_json::to_string(&thumb).unwrap()).unwrap();
+        assert!(stored.bytes.is_empty());
+        assert_eq!(stored.load().unwrap(), thumb.bytes);
     }
 
     #[test]
