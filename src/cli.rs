@@ -26,6 +26,28 @@ pub enum Command {
     Feeds(FeedsArgs),
     /// Show the post each platform would get for an issue, and whether it would be held.
     Preview(PreviewArgs),
+    /// Announce one issue on every account (or one), exactly once.
+    Announce(AnnounceArgs),
+}
+
+/// Options of `herald announce`.
+#[derive(Debug, clap::Args)]
+pub struct AnnounceArgs {
+    /// The issue whose `Number:` header is N.
+    #[arg(long, value_name = "N")]
+    pub issue: u32,
+    /// Only this account (its `name`).
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Print what would be posted; post nothing and change no state.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Post again even though the issue was announced (a new outbox row).
+    #[arg(long)]
+    pub force_new: bool,
+    /// Post even if the draft guard holds the issue.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Options of `herald preview`.

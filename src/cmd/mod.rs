@@ -1,5 +1,6 @@
 //! One module per subcommand; each takes the parsed arguments and returns the exit code.
 
+pub mod announce;
 pub mod feeds;
 pub mod preview;
 
@@ -12,5 +13,32 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Feeds(args) => feeds::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Preview(args) => preview::run(&cli.config, &args, &mut std::io::stdout().lock()),
+        Command::Announce(args) => announce::run(&cli.config, &args, &mut std::io::stdout().lock()),
+    }
+}
+
+/// The article `file` names, the one whose `Number:` is `number`, or the newest.
+pub fn select_article(
+    config: &crate::config::Config,
+    number: Option<u32>,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<crate::archive::Article> {
+    use crate::archive;
+    if let Some(path) = file {
+        return Ok(archive::scan::read_article(path, &config.parse)?);
+    }
+    let scan = archive::scan(&config.archive_dir, &config.parse)?;
+    let found = match number {
+        Some(n) => scan.articles.into_iter().find(|a| a.number == Some(n)),
+        None => scan.articles.into_iter().next(),
+    };
+    match (found, number) {
+        (Some(a), _) => Ok(a),
+        (None, Some(n)) => {
+            anyhow::bail!("no issue with `Number: {n}` in {}", config.archive_dir.display())
+        }
+        (None, None) => {
+            anyhow::bail!("no article could be read from {}", config.archive_dir.display())
+        }
     }
 }

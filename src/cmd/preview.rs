@@ -5,10 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-
 use crate::announce::{self, Announcement, FacetKind, Platform};
-use crate::archive::{self, Article};
 use crate::cli::PreviewArgs;
 use crate::config::Config;
 use crate::feeds::Entry;
@@ -20,7 +17,7 @@ pub fn run(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let config = Config::from_file(config_path)?;
-    let article = select_article(&config, args)?;
+    let article = super::select_article(&config, args.issue, args.file.as_deref())?;
     let url = Entry::new(&article, &config.feeds).url;
     let platforms = match args.platform {
         Some(p) => vec![p],
@@ -36,26 +33,6 @@ pub fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The article `--file` names, the one whose `Number:` is `--issue`, or the newest.
-fn select_article(config: &Config, args: &PreviewArgs) -> anyhow::Result<Article> {
-    if let Some(path) = &args.file {
-        return Ok(archive::scan::read_article(path, &config.parse)?);
-    }
-    let scan = archive::scan(&config.archive_dir, &config.parse)?;
-    let found = match args.issue {
-        Some(n) => scan.articles.into_iter().find(|a| a.number == Some(n)),
-        None => scan.articles.into_iter().next(),
-    };
-    match (found, args.issue) {
-        (Some(a), _) => Ok(a),
-        (None, Some(n)) => bail!("no issue with `Number: {n}` in {}", config.archive_dir.display()),
-        (None, None) => {
-            Err(anyhow::anyhow!("no article could be read from {}", config.archive_dir.display()))
-                .context("choosing the issue to preview")
-        }
-    }
 }
 
 /// The `--json` form: one object per platform.

@@ -1,0 +1,70 @@
+//! The dry-run sink: posts go to a JSON-lines file (or the log) instead of a platform. It is
+//! the default when no account is configured, and it keeps the platforms' contract — a post
+//! is found again by its key — so the outbox behaves exactly as with real accounts.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use super::send::{Posted, SendError};
+use super::{Platform, Post};
+
+/// A dry-run sink.
+#[derive(Debug, Clone)]
+pub struct DryRunSink {
+    /// The sink's name.
+    pub name: String,
+    /// Which platform's post it takes.
+    pub platform: Platform,
+    /// The JSON-lines file; `None` logs the post instead (and cannot find it again).
+    pub path: Option<PathBuf>,
+}
+
+impl DryRunSink {
+    /// "Posts": appends one JSON line with the key and the post, and syncs it to disk.
+    pub fn send(&self, key: &str, post: &Post) -> Result<Posted, SendError> {
+        let line =
+            serde_json::json!({ "account": self.name, "key": key, "post": post }).to_string();
+        match &self.path {
+            Some(path) => {
+                let io = |e: std::io::Error| SendError::Transient {
+                    message: format!("{}: {e}", path.display()),
+                };
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                }
+                let mut file =
+                    std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
+                file.write_all(format!("{line}\n").as_bytes()).map_err(io)?;
+                file.sync_all().map_err(io)?;
+            }
+            None => {
+                tracing::info!(account = %self.name, key, text = %post.text, "dry run: would post")
+            }
+        }
+        Ok(self.posted(key))
+    }
+
+    /// Looks for a post made with `key`.
+    pub fn find(&self, key: &str) -> Result<Option<Posted>, SendError> {
+        let Some(path) = &self.path else { return Ok(None) };
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(SendError::Transient { message: format!("{}: {e}", path.display()) });
+            }
+        };
+        for line in std::io::BufReader::new(file).lines() {
+            let line = line.map_err(|e| SendError::Transient { message: e.to_string() })?;
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            if v["account"] == self.name.as_str() && v["key"] == key {
+                return Ok(Some(self.posted(key)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn posted(&self, key: &str) -> Posted {
+        Posted { id: format!("dry-run:{}:{key}", self.name), cid: None, url: None }
+    }
+}

@@ -1,0 +1,265 @@
+//! `herald announce --issue N`: announce one issue on every account (or one) through the
+//! outbox. A second run finds the rows and says so; `--force-new` posts again on purpose.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+
+use crate::announce::compose::{Composer, IssueFields};
+use crate::announce::deliver::{Delivery, Sender, deliver};
+use crate::announce::dry_run::DryRunSink;
+use crate::announce::{self, Platform, Post, new_platform_key};
+use crate::archive::Article;
+use crate::cli::AnnounceArgs;
+use crate::config::{Account, Config};
+use crate::feeds::Entry;
+use crate::render::highlights::extract_highlights;
+use crate::state::{Db, NewRow, RowStatus};
+
+/// In one `announce` run, transient failures are retried while the next try is this close.
+const RETRY_WITHIN_SECS: i64 = 60;
+/// … and at most this many times per account.
+const MAX_TRIES_PER_RUN: usize = 4;
+
+/// Runs `herald announce`.
+pub fn run(
+    config_path: &Path,
+    args: &AnnounceArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::from_file(config_path)?;
+    let article = super::select_article(&config, Some(args.issue), None)?;
+    let url = Entry::new(&article, &config.feeds).url;
+    let accounts: Vec<&Account> = match &args.account {
+        Some(name) => {
+            let found: Vec<_> = config.accounts.iter().filter(|a| a.name() == name).collect();
+            if found.is_empty() {
+                let names: Vec<_> = config.accounts.iter().map(Account::name).collect();
+                bail!("no account named {name:?} (configured: {})", names.join(", "));
+            }
+            found
+        }
+        None => config.accounts.iter().collect(),
+    };
+
+    if args.dry_run {
+        for account in &accounts {
+            let post = compose(&config, &article, &url, account.platform())?;
+            writeln!(out, "── {} ({}) would post:", account.name(), account.platform().name())?;
+            for line in post.text.lines() {
+                writeln!(out, "│ {line}")?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let db = Mutex::new(Db::open(&config.state_path)?);
+    let now = Utc::now;
+    lock(&db).record_issue(
+        &url,
+        article.number,
+        &article.plain_title(),
+        &article.source.display().to_string(),
+        false,
+        now(),
+    )?;
+
+    let held = {
+        let highlights = extract_highlights(&article.body);
+        announce::check_hold(&article, &highlights, &config.announce.guard)
+    };
+    let mut all_done = true;
+    for account in accounts {
+        let sender = sender_for(account)?;
+        let existing = lock(&db)
+            .rows_for_issue(&url)?
+            .into_iter()
+            .filter(|r| r.account == account.name())
+            .collect::<Vec<_>>();
+        let latest = existing.last().cloned();
+        let row_id = match latest {
+            Some(row) if !args.force_new => {
+                match row.status {
+                    RowStatus::Posted => {
+                        let link = row
+                            .remote
+                            .as_ref()
+                            .map(|p| p.url.clone().unwrap_or_else(|| p.id.clone()))
+                            .unwrap_or_default();
+                        writeln!(
+                            out,
+                            "{}: already announced ({link}); nothing to do (--force-new posts again)",
+                            account.name()
+                        )?;
+                        continue;
+                    }
+                    RowStatus::Failed => {
+                        // The operator asks again: a fresh attempt with a freshly rendered post.
+                        let post = compose(&config, &article, &url, account.platform())?;
+                        let json = serde_json::to_string(&post)?;
+                        let db = lock(&db);
+                        db.replace_post(row.id, &json, false, now())?;
+                        db.mark_retry(row.id, "retried by `announce`", now(), false, now())?;
+                        row.id
+                    }
+                    RowStatus::Held if args.force => {
+                        lock(&db).set_held(row.id, None, now())?;
+                        row.id
+                    }
+                    _ => row.id,
+                }
+            }
+            _ => {
+                let post = compose(&config, &article, &url, account.platform())?;
+                let json = serde_json::to_string(&post)?;
+                let key = new_platform_key(account.kind(), now());
+                let hold_reason = held.as_ref().filter(|_| !args.force).map(|h| h.to_string());
+                let row = NewRow {
+                    issue_key: &url,
+                    account: account.name(),
+                    platform: account.kind(),
+                    post: &json,
+                    platform_key: &key,
+                    held: hold_reason.as_deref(),
+                };
+                let db = lock(&db);
+                if args.force_new && latest.is_some() {
+                    db.enqueue_new_generation(&row, now())?
+                } else {
+                    db.enqueue(&row, now())?.context("the outbox row appeared meanwhile")?
+                }
+            }
+        };
+        let done =
+            runtime.block_on(drive(&db, &sender, row_id, &url, &config, &article, account, out))?;
+        all_done &= done;
+    }
+    Ok(if all_done { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Delivers one row, retrying soon-due transient failures; reports the end state.
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    db: &Mutex<Db>,
+    sender: &Sender,
+    row_id: i64,
+    url: &str,
+    config: &Config,
+    article: &Article,
+    account: &Account,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
+    let refit = |post: &Post, limit: Option<usize>| refit(config, article, url, post, limit);
+    for _ in 0..MAX_TRIES_PER_RUN {
+        let Some(row) = lock(db).row(row_id)? else { bail!("outbox row {row_id} vanished") };
+        match deliver(db, sender, &row, url, &refit, &Utc::now).await? {
+            Delivery::Posted(p) | Delivery::Found(p) => {
+                writeln!(out, "{}: posted {}", account.name(), p.url.unwrap_or(p.id))?;
+                return Ok(true);
+            }
+            Delivery::Failed(e) => {
+                writeln!(out, "{}: failed: {e}", account.name())?;
+                return Ok(false);
+            }
+            Delivery::NotDue(RowStatus::Held) => {
+                let reason = row.last_error.unwrap_or_default();
+                writeln!(out, "{}: held: {reason} (--force posts anyway)", account.name())?;
+                return Ok(false);
+            }
+            Delivery::NotDue(status) => {
+                writeln!(out, "{}: {status:?}", account.name())?;
+                return Ok(status == RowStatus::Posted);
+            }
+            Delivery::Retry { at, error } => {
+                let wait = at - Utc::now();
+                if wait.num_seconds() > RETRY_WITHIN_SECS {
+                    writeln!(
+                        out,
+                        "{}: not posted yet ({error}); next try at {at}",
+                        account.name()
+                    )?;
+                    return Ok(false);
+                }
+                tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{}: not posted yet after {MAX_TRIES_PER_RUN} tries; `herald run` keeps trying",
+        account.name()
+    )?;
+    Ok(false)
+}
+
+fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
+    db.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The post an account gets for `article`.
+fn compose(
+    config: &Config,
+    article: &Article,
+    url: &str,
+    platform: Platform,
+) -> anyhow::Result<Post> {
+    let settings = match platform {
+        Platform::Bluesky => config.announce.bluesky.clone(),
+        Platform::Mastodon => config.announce.mastodon.clone(),
+    };
+    Ok(compose_with(settings, config, article, url)?)
+}
+
+fn compose_with(
+    settings: announce::compose::PlatformSettings,
+    config: &Config,
+    article: &Article,
+    url: &str,
+) -> Result<Post, announce::compose::ComposeError> {
+    let highlights = extract_highlights(&article.body)
+        .ranked(&config.announce.highlights, config.announce.items_per_kind);
+    let issue = IssueFields {
+        title: article.plain_title(),
+        number: article.number,
+        url: url.to_string(),
+        date: article.date.format("%Y-%m-%d").to_string(),
+    };
+    Composer::new(settings)?.compose(&issue, &highlights)
+}
+
+/// Re-fits a post the server rejected as too long: within the limit it named (or 90 % of
+/// ours), with every URL counted in full.
+fn refit(
+    config: &Config,
+    article: &Article,
+    url: &str,
+    post: &Post,
+    limit: Option<usize>,
+) -> Option<Post> {
+    let mut settings = match post.platform {
+        Platform::Bluesky => config.announce.bluesky.clone(),
+        Platform::Mastodon => config.announce.mastodon.clone(),
+    };
+    let max = limit.unwrap_or(settings.limits.max_graphemes * 9 / 10).min(post.limit);
+    settings.limits.max_graphemes = max;
+    compose_with(settings, config, article, url).ok()
+}
+
+/// The sender for an account.
+fn sender_for(account: &Account) -> anyhow::Result<Sender> {
+    match account {
+        Account::DryRun { name, platform, path } => Ok(Sender::DryRun(DryRunSink {
+            name: name.clone(),
+            platform: *platform,
+            path: path.clone(),
+        })),
+        Account::Bluesky { name, .. } | Account::Mastodon { name, .. } => {
+            bail!("account {name}: posting to this platform is not available in this build")
+        }
+    }
+}
