@@ -7,6 +7,7 @@
 
 pub mod db;
 pub mod outbox;
+pub mod sessions;
 
 pub use db::{Db, DbError};
 pub use outbox::{NewRow, OutboxRow, RowStatus};

@@ -1,0 +1,121 @@
+//! Bluesky sessions and login records, so that restarts reuse the session (no new
+//! `createSession`) and logins stay within a local budget (the server locks an account out
+//! for a day after too many).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::db::{Db, DbError, ts};
+use crate::secret::Secret;
+
+/// A stored session's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// The account's DID.
+    pub did: String,
+    /// Its handle.
+    pub handle: String,
+    /// The access JWT.
+    pub access_jwt: Secret,
+    /// The refresh JWT.
+    pub refresh_jwt: Secret,
+}
+
+impl Db {
+    /// The stored session of `account`.
+    pub fn session(&self, account: &str) -> Result<Option<SessionRow>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT did, handle, access_jwt, refresh_jwt FROM sessions WHERE account = ?1",
+                [account],
+                |r| {
+                    Ok(SessionRow {
+                        did: r.get(0)?,
+                        handle: r.get(1)?,
+                        access_jwt: Secret::new(r.get::<_, String>(2)?),
+                        refresh_jwt: Secret::new(r.get::<_, String>(3)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Stores (replaces) the session of `account`.
+    pub fn save_session(
+        &self,
+        account: &str,
+        s: &SessionRow,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "INSERT INTO sessions (account, did, handle, access_jwt, refresh_jwt, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (account) DO UPDATE SET did = ?2, handle = ?3, access_jwt = ?4, refresh_jwt = ?5, updated_at = ?6",
+                params![account, s.did, s.handle, s.access_jwt.expose(), s.refresh_jwt.expose(), ts(now)],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets the session of `account`.
+    pub fn clear_session(&self, account: &str) -> Result<(), DbError> {
+        self.conn
+            .execute("DELETE FROM sessions WHERE account = ?1", [account])
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Logins of `account` since `since`.
+    pub fn logins_since(&self, account: &str, since: DateTime<Utc>) -> Result<u32, DbError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM logins WHERE account = ?1 AND at >= ?2",
+                params![account, ts(since)],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a login attempt (older than a week are dropped).
+    pub fn record_login(&self, account: &str, at: DateTime<Utc>) -> Result<(), DbError> {
+        self.conn
+            .execute("DELETE FROM logins WHERE at < ?1", [ts(at - chrono::Duration::days(7))])
+            .and_then(|_| {
+                self.conn.execute(
+                    "INSERT INTO logins (account, at) VALUES (?1, ?2)",
+                    params![account, ts(at)],
+                )
+            })
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_and_logins() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("h.db")).unwrap();
+        let now = Utc::now();
+        assert_eq!(db.session("a").unwrap(), None);
+        let s = SessionRow {
+            did: "did:plc:x".into(),
+            handle: "a.test".into(),
+            access_jwt: Secret::new("acc"),
+            refresh_jwt: Secret::new("ref"),
+        };
+        db.save_session("a", &s, now).unwrap();
+        assert_eq!(db.session("a").unwrap(), Some(s));
+        db.clear_session("a").unwrap();
+        assert_eq!(db.session("a").unwrap(), None);
+        db.record_login("a", now - chrono::Duration::hours(30)).unwrap();
+        db.record_login("a", now - chrono::Duration::hours(2)).unwrap();
+        db.record_login("b", now).unwrap();
+        assert_eq!(db.logins_since("a", now - chrono::Duration::hours(24)).unwrap(), 1);
+    }
+}
