@@ -236,6 +236,20 @@ async fn verify_with_a_bad_token_is_permanent() {
     assert!(message.contains("401") && message.contains("access token is invalid"), "{message}");
 }
 
+#[tokio::test]
+async fn verify_with_an_unreadable_reply_is_transient() {
+    // megalodon turns an undecodable 2xx into RequestError; here that stays retryable.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/accounts/verify_credentials"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server).verify().await.unwrap_err();
+    assert!(matches!(err, SendError::Transient { .. }), "{err:?}");
+}
+
 // ---- instance limits ---------------------------------------------------------------------------
 
 #[tokio::test]

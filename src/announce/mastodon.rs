@@ -462,3 +462,82 @@ fn classify_megalodon(err: megalodon::error::Error) -> SendError {
         other => SendError::Transient { message: other.to_string() },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use megalodon::error::{Error, Kind};
+
+    #[test]
+    fn visibility_reads_from_config_names() {
+        let v: Vec<Visibility> =
+            serde_json::from_str(r#"["public","unlisted","private","direct"]"#).unwrap();
+        assert_eq!(
+            v,
+            [Visibility::Public, Visibility::Unlisted, Visibility::Private, Visibility::Direct]
+        );
+        assert!(serde_json::from_str::<Visibility>(r#""Public""#).is_err());
+        assert_eq!(Visibility::default().as_str(), "public");
+        assert_eq!(serde_json::to_string(&Visibility::Private).unwrap(), r#""private""#);
+    }
+
+    #[test]
+    fn megalodon_failures_are_sorted_like_our_own() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-reset", "2026-08-19T16:05:00.000Z".parse().unwrap());
+        let own = |status, body: &str, headers: Option<HeaderMap>| {
+            Error::new_own(
+                body.into(),
+                Kind::HTTPStatusError,
+                Some("https://gts.example/api/v1/instance".into()),
+                Some(status),
+                headers,
+            )
+        };
+        let limited =
+            classify_megalodon(own(429, r#"{"error":"rate limit reached"}"#, Some(headers)));
+        let want: chrono::DateTime<chrono::Utc> = "2026-08-19T16:05:00Z".parse().unwrap();
+        assert!(
+            matches!(limited, SendError::RateLimited { retry_at: Some(t), .. } if t == want),
+            "{limited:?}"
+        );
+        let too_long = r#"{"error":"Bad Request: text with spoiler exceed max chars (500)"}"#;
+        assert!(matches!(
+            classify_megalodon(own(400, too_long, None)),
+            SendError::Permanent { too_long: true, .. }
+        ));
+        assert!(matches!(classify_megalodon(own(503, "", None)), SendError::Transient { .. }));
+        let partial = Error::new_own(
+            "processing".into(),
+            Kind::HTTPPartialContentError,
+            None,
+            Some(206),
+            None,
+        );
+        assert!(matches!(classify_megalodon(partial), SendError::Transient { .. }));
+        // reqwest's Url is the `url` crate's, whose errors megalodon wraps.
+        let bad_url = Error::ParseError(Url::parse("not a url").unwrap_err());
+        assert!(matches!(
+            classify_megalodon(bad_url),
+            SendError::Permanent { too_long: false, .. }
+        ));
+    }
+
+    #[test]
+    fn tokens_are_scrubbed_from_errors() {
+        let account = MastodonAccount {
+            name: "t".into(),
+            instance: "https://m.example/".into(),
+            token: Secret::new("s3cret-token"),
+            visibility: Visibility::Public,
+        };
+        let client = MastodonClient::new(account, reqwest::Client::new());
+        let err = client.redact(SendError::Permanent {
+            message: "HTTP 401: token s3cret-token is invalid".into(),
+            too_long: false,
+        });
+        assert_eq!(err.to_string(), "rejected: HTTP 401: token *** is invalid");
+        assert!(!format!("{client:?}").contains("s3cret-token"));
+        assert_eq!(client.base, "https://m.example");
+    }
+}
