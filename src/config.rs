@@ -18,6 +18,7 @@ use crate::announce::fit::Limits;
 use crate::announce::guard::{
     DEFAULT_PLACEHOLDERS, DEFAULT_SECTION_PLACEHOLDERS, EmptyCrate, GuardSettings,
 };
+use crate::announce::mastodon::Visibility;
 use crate::archive::ParseSettings;
 use crate::feeds::{FeedPaths, FeedSettings};
 use crate::render::highlights::HighlightKind;
@@ -99,13 +100,10 @@ pub struct RawMastodon {
     pub token_file: Option<PathBuf>,
     /// An environment variable holding the access token.
     pub token_env: Option<String>,
-    /// `public` (default: some servers default to unlisted), `unlisted`, `private`, `direct`.
-    #[serde(default = "default_visibility")]
-    pub visibility: String,
-}
-
-fn default_visibility() -> String {
-    "public".into()
+    /// `public` (the default, sent explicitly: some servers default to unlisted), `unlisted`,
+    /// `private` or `direct`.
+    #[serde(default)]
+    pub visibility: Visibility,
 }
 
 /// `[[dry_run]]`: a sink that posts nowhere.
@@ -178,7 +176,7 @@ pub enum Account {
         /// The token's source.
         token: SecretSource,
         /// Status visibility.
-        visibility: String,
+        visibility: Visibility,
     },
     /// A dry-run sink.
     DryRun {

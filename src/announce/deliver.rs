@@ -16,6 +16,7 @@ use rand::Rng;
 
 use super::Post;
 use super::dry_run::DryRunSink;
+use super::mastodon::MastodonClient;
 use super::send::{Posted, SendError};
 use crate::failpoint;
 use crate::state::{Db, DbError, OutboxRow, RowStatus};
@@ -24,6 +25,8 @@ use crate::state::{Db, DbError, OutboxRow, RowStatus};
 pub enum Sender {
     /// A dry-run sink.
     DryRun(DryRunSink),
+    /// A Mastodon account.
+    Mastodon(MastodonClient),
 }
 
 impl Sender {
@@ -31,19 +34,43 @@ impl Sender {
     pub async fn send(&self, row: &OutboxRow, post: &Post) -> Result<Posted, SendError> {
         match self {
             Self::DryRun(sink) => sink.send(&row.platform_key, post),
+            Self::Mastodon(client) => {
+                let language = post.langs.first().map(String::as_str);
+                client.post_status(&post.text, language, &row.platform_key).await
+            }
         }
     }
 
-    /// Looks for the row's post on the platform.
+    /// Looks for the row's post on the platform: by its key where the platform keeps one,
+    /// else (Mastodon forgets idempotency keys after an hour) by the issue URL in the text.
     pub async fn find(
         &self,
         row: &OutboxRow,
-        _issue_url: &str,
+        issue_url: &str,
     ) -> Result<Option<Posted>, SendError> {
         match self {
             Self::DryRun(sink) => sink.find(&row.platform_key),
+            Self::Mastodon(client) => client.find_status(issue_url).await,
         }
     }
+
+    /// The limits to fit posts to: the instance's own for Mastodon, else `fallback`.
+    pub async fn limits(&self, fallback: super::Limits) -> super::Limits {
+        match self {
+            Self::Mastodon(client) => client.limits(fallback).await,
+            Self::DryRun(_) => fallback,
+        }
+    }
+}
+
+/// The HTTP client every platform client uses: rustls, timeouts, herald's user agent.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap_or_default()
 }
 
 /// What one delivery attempt did.

@@ -10,8 +10,9 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 
 use crate::announce::compose::{Composer, IssueFields};
-use crate::announce::deliver::{Delivery, Sender, deliver};
+use crate::announce::deliver::{Delivery, Sender, deliver, http_client};
 use crate::announce::dry_run::DryRunSink;
+use crate::announce::mastodon::{MastodonAccount, MastodonClient};
 use crate::announce::{self, Platform, Post, new_platform_key};
 use crate::archive::Article;
 use crate::cli::AnnounceArgs;
@@ -46,9 +47,10 @@ pub fn run(
         None => config.accounts.iter().collect(),
     };
 
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     if args.dry_run {
         for account in &accounts {
-            let post = compose(&config, &article, &url, account.platform())?;
+            let post = compose(&config, &article, &url, account.platform(), None)?;
             writeln!(out, "── {} ({}) would post:", account.name(), account.platform().name())?;
             for line in post.text.lines() {
                 writeln!(out, "│ {line}")?;
@@ -57,7 +59,6 @@ pub fn run(
         return Ok(ExitCode::SUCCESS);
     }
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let db = Mutex::new(Db::open(&config.state_path)?);
     let now = Utc::now;
     lock(&db).record_issue(
@@ -76,6 +77,11 @@ pub fn run(
     let mut all_done = true;
     for account in accounts {
         let sender = sender_for(account)?;
+        let fallback = match account.platform() {
+            Platform::Bluesky => config.announce.bluesky.limits,
+            Platform::Mastodon => config.announce.mastodon.limits,
+        };
+        let limits = runtime.block_on(sender.limits(fallback));
         let existing = lock(&db)
             .rows_for_issue(&url)?
             .into_iter()
@@ -100,7 +106,8 @@ pub fn run(
                     }
                     RowStatus::Failed => {
                         // The operator asks again: a fresh attempt with a freshly rendered post.
-                        let post = compose(&config, &article, &url, account.platform())?;
+                        let post =
+                            compose(&config, &article, &url, account.platform(), Some(limits))?;
                         let json = serde_json::to_string(&post)?;
                         let db = lock(&db);
                         db.replace_post(row.id, &json, false, now())?;
@@ -115,7 +122,7 @@ pub fn run(
                 }
             }
             _ => {
-                let post = compose(&config, &article, &url, account.platform())?;
+                let post = compose(&config, &article, &url, account.platform(), Some(limits))?;
                 let json = serde_json::to_string(&post)?;
                 let key = new_platform_key(account.kind(), now());
                 let hold_reason = held.as_ref().filter(|_| !args.force).map(|h| h.to_string());
@@ -201,17 +208,21 @@ fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
     db.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The post an account gets for `article`.
+/// The post an account gets for `article`, within `limits` (the instance's) if given.
 fn compose(
     config: &Config,
     article: &Article,
     url: &str,
     platform: Platform,
+    limits: Option<announce::Limits>,
 ) -> anyhow::Result<Post> {
-    let settings = match platform {
+    let mut settings = match platform {
         Platform::Bluesky => config.announce.bluesky.clone(),
         Platform::Mastodon => config.announce.mastodon.clone(),
     };
+    if let Some(limits) = limits {
+        settings.limits = limits;
+    }
     Ok(compose_with(settings, config, article, url)?)
 }
 
@@ -258,7 +269,17 @@ fn sender_for(account: &Account) -> anyhow::Result<Sender> {
             platform: *platform,
             path: path.clone(),
         })),
-        Account::Bluesky { name, .. } | Account::Mastodon { name, .. } => {
+        Account::Mastodon { name, instance, token, visibility } => {
+            let token = token.read().with_context(|| format!("account {name}"))?;
+            let account = MastodonAccount {
+                name: name.clone(),
+                instance: instance.clone(),
+                token,
+                visibility: *visibility,
+            };
+            Ok(Sender::Mastodon(MastodonClient::new(account, http_client())))
+        }
+        Account::Bluesky { name, .. } => {
             bail!("account {name}: posting to this platform is not available in this build")
         }
     }

@@ -1,0 +1,190 @@
+//! A stateful fake Mastodon server for end-to-end runs of the herald binary: it keeps the
+//! statuses it created, honours (or, like GoToSocial, ignores) `Idempotency-Key`, lists the
+//! account's statuses newest first, and can be told to fail in the ways real servers do.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// How the next POSTs are answered.
+#[derive(Debug, Clone, Default)]
+pub enum Mode {
+    /// Create and answer 200.
+    #[default]
+    Normal,
+    /// Create the status, then answer 502 (the reply was lost: an ambiguous failure).
+    CreateThen502,
+    /// Answer 422 "character limit" for texts longer than this many chars.
+    RejectLongerThan(usize),
+    /// Answer 429 with `X-RateLimit-Reset` at this ISO-8601 time.
+    RateLimited(String),
+}
+
+/// The fake's state.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Created statuses: (id, text, idempotency key, visibility, language).
+    pub statuses: Vec<(String, String, Option<String>, String, Option<String>)>,
+    /// Honour `Idempotency-Key` (Mastodon) or ignore it (GoToSocial).
+    pub honour_keys: bool,
+    /// How to answer the next POSTs.
+    pub mode: Mode,
+    /// Hold every POST reply this long (the status is created first).
+    pub delay: Duration,
+    /// Authorization headers seen.
+    pub auth: Vec<String>,
+}
+
+/// A running fake.
+pub struct FakeMastodon {
+    /// The server.
+    pub server: MockServer,
+    /// Its state.
+    pub state: Arc<Mutex<State>>,
+}
+
+struct Post(Arc<Mutex<State>>, String);
+
+impl Respond for Post {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut s = self.0.lock().unwrap();
+        s.auth.push(
+            request
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+        );
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let text = body["status"].as_str().unwrap_or_default().to_string();
+        let key =
+            request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
+        match s.mode.clone() {
+            Mode::RejectLongerThan(n) if text.chars().count() > n => {
+                return ResponseTemplate::new(422)
+                    .set_body_json(json!({"error": format!("Validation failed: Text character limit of {n} exceeded")}));
+            }
+            Mode::RateLimited(at) => {
+                return ResponseTemplate::new(429)
+                    .insert_header("X-RateLimit-Limit", "300")
+                    .insert_header("X-RateLimit-Remaining", "0")
+                    .insert_header("X-RateLimit-Reset", at.as_str())
+                    .set_body_json(json!({"error": "Too many requests"}));
+            }
+            _ => {}
+        }
+        let existing = if s.honour_keys {
+            key.as_ref().and_then(|k| {
+                s.statuses.iter().find(|st| st.2.as_ref() == Some(k)).map(|st| st.0.clone())
+            })
+        } else {
+            None
+        };
+        let id = existing.unwrap_or_else(|| {
+            let id = format!("{}", 110_000_000 + s.statuses.len());
+            let visibility = body["visibility"].as_str().unwrap_or("unlisted").to_string();
+            let language = body["language"].as_str().map(String::from);
+            s.statuses.push((id.clone(), text.clone(), key.clone(), visibility, language));
+            id
+        });
+        let reply = match s.mode {
+            Mode::CreateThen502 => {
+                ResponseTemplate::new(502).set_body_string("<html>502 Bad Gateway</html>")
+            }
+            _ => ResponseTemplate::new(200).set_body_json(status_json(&self.1, &id, &text)),
+        };
+        reply.set_delay(s.delay)
+    }
+}
+
+struct List(Arc<Mutex<State>>, String);
+
+impl Respond for List {
+    fn respond(&self, _request: &Request) -> ResponseTemplate {
+        let s = self.0.lock().unwrap();
+        let list: Vec<Value> =
+            s.statuses.iter().rev().map(|st| status_json(&self.1, &st.0, &st.1)).collect();
+        ResponseTemplate::new(200).set_body_json(list)
+    }
+}
+
+/// A status entity with the text rendered as Mastodon does: links inside `<a href>`, the
+/// visible text shortened.
+fn status_json(base: &str, id: &str, text: &str) -> Value {
+    let mut html = String::new();
+    for word in text.split(' ') {
+        if word.starts_with("https://") {
+            let rest = word.trim_start_matches("https://");
+            let (shown, hidden) = rest.split_at(25.min(rest.len()));
+            html.push_str(&format!(
+                "<a href=\"{word}\" rel=\"nofollow noopener\" target=\"_blank\"><span class=\"invisible\">https://</span><span class=\"ellipsis\">{shown}</span><span class=\"invisible\">{hidden}</span></a> "
+            ));
+        } else {
+            html.push_str(&word.replace('<', "&lt;"));
+            html.push(' ');
+        }
+    }
+    json!({
+        "id": id, "created_at": "2026-08-19T16:00:00.000Z", "in_reply_to_id": null,
+        "sensitive": false, "spoiler_text": "", "visibility": "public", "language": "en",
+        "uri": format!("{base}/users/twir/statuses/{id}"), "url": format!("{base}/@twir/{id}"),
+        "content": format!("<p>{html}</p>"), "reblog": null,
+        "account": {"id": "109348571234567890", "username": "twir"},
+        "media_attachments": [], "mentions": [], "tags": [], "emojis": [], "card": null
+    })
+}
+
+fn credential_account(base: &str) -> Value {
+    json!({
+        "id": "109348571234567890", "username": "twir", "acct": "twir",
+        "display_name": "This Week in Rust", "locked": false, "bot": true,
+        "discoverable": true, "group": false, "created_at": "2022-11-14T00:00:00.000Z",
+        "note": "", "url": format!("{base}/@twir"),
+        "avatar": format!("{base}/a.png"), "avatar_static": format!("{base}/a.png"),
+        "header": format!("{base}/h.png"), "header_static": format!("{base}/h.png"),
+        "followers_count": 1, "following_count": 1, "statuses_count": 1,
+        "last_status_at": "2026-08-12", "emojis": [], "fields": [],
+        "source": {"privacy": "public", "sensitive": false, "language": "en", "note": "", "fields": []}
+    })
+}
+
+impl FakeMastodon {
+    /// Starts a fake on 127.0.0.1; `honour_keys` as Mastodon (true) or GoToSocial (false).
+    pub async fn start(honour_keys: bool) -> Self {
+        let server = MockServer::start().await;
+        let base = server.uri();
+        let state = Arc::new(Mutex::new(State { honour_keys, ..State::default() }));
+        Mock::given(method("GET"))
+            .and(path("/api/v1/accounts/verify_credentials"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(credential_account(&base)))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/v1/statuses"))
+            .respond_with(Post(state.clone(), base.clone()))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/api/v1/accounts/[0-9]+/statuses$"))
+            .respond_with(List(state.clone(), base.clone()))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/api/v[12]/instance$"))
+            .respond_with(
+                ResponseTemplate::new(404).set_body_json(json!({"error": "Record not found"})),
+            )
+            .mount(&server)
+            .await;
+        Self { server, state }
+    }
+
+    /// Statuses created so far.
+    pub fn count(&self) -> usize {
+        self.state.lock().unwrap().statuses.len()
+    }
+}

@@ -1,0 +1,164 @@
+//! `herald announce` end to end against a fake Mastodon server: exactly one status per issue
+//! through crashes, lost replies, rate limits and length rejections; the token never shows.
+
+mod common;
+#[allow(dead_code)]
+#[path = "common/fake_mastodon.rs"]
+mod fake_mastodon;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::fixture_archive;
+use fake_mastodon::{FakeMastodon, Mode};
+use herald::failpoint::POINTS;
+
+const TOKEN: &str = "tok-5ecret-value-1234";
+
+fn setup(server: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
+    let config = dir.path().join("herald.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[archive]\npath = {:?}\n[state]\npath = {:?}\n[[mastodon]]\nname = \"toot\"\ninstance = {server:?}\ntoken_file = {token:?}\n",
+            fixture_archive(),
+            dir.path().join("state/herald.db"),
+        ),
+    )
+    .unwrap();
+    (dir, config)
+}
+
+async fn announce(config: &Path, failpoint: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    cmd.args(["-c", config.to_str().unwrap(), "announce", "--issue", "665"])
+        .env("HERALD_LOG", "debug");
+    match failpoint {
+        Some(p) => cmd.env("HERALD_FAILPOINTS", p),
+        None => cmd.env_remove("HERALD_FAILPOINTS"),
+    };
+    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_once_with_key_visibility_and_language() {
+    let fake = FakeMastodon::start(true).await;
+    let (_dir, config) = setup(&fake.server.uri());
+    let first = announce(&config, None).await;
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("toot: posted"), "{}", text(&first));
+    let second = announce(&config, None).await;
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("already announced"),
+        "{}",
+        text(&second)
+    );
+    let s = fake.state.lock().unwrap();
+    assert_eq!(s.statuses.len(), 1);
+    let (_, status, key, visibility, language) = &s.statuses[0];
+    assert!(
+        status.contains("https://this-week-in-rust.org/blog/2026/08/19/this-week-in-rust-665/")
+    );
+    assert_eq!(key.as_ref().map(String::len), Some(32));
+    assert_eq!((visibility.as_str(), language.as_deref()), ("public", Some("en")));
+    assert_eq!(s.auth[0], format!("Bearer {TOKEN}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_every_point_posts_once_even_where_keys_are_ignored() {
+    for point in POINTS {
+        // GoToSocial-like: the key is ignored, so only reconciliation prevents a duplicate.
+        let fake = FakeMastodon::start(false).await;
+        let (_dir, config) = setup(&fake.server.uri());
+        let killed = announce(&config, Some(point)).await;
+        assert!(!killed.status.success(), "{point}");
+        let again = announce(&config, None).await;
+        assert!(again.status.success(), "{point}: {}", text(&again));
+        assert_eq!(fake.count(), 1, "{point}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_while_the_server_holds_the_request() {
+    let fake = FakeMastodon::start(false).await;
+    fake.state.lock().unwrap().delay = Duration::from_secs(3);
+    let (_dir, config) = setup(&fake.server.uri());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["-c", config.to_str().unwrap(), "announce", "--issue", "665"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the server has the request (and has created the status), then SIGKILL.
+    for _ in 0..100 {
+        if fake.count() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(fake.count(), 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    fake.state.lock().unwrap().delay = Duration::ZERO;
+    let again = announce(&config, None).await;
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(fake.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_reply_is_reconciled_not_reposted() {
+    let fake = FakeMastodon::start(false).await;
+    fake.state.lock().unwrap().mode = Mode::CreateThen502;
+    let (_dir, config) = setup(&fake.server.uri());
+    // The first try creates the status but answers 502; the retry looks first and finds it.
+    let run = announce(&config, None).await;
+    let out = text(&run);
+    assert_eq!(fake.count(), 1, "{out}");
+    assert!(out.contains("found the earlier post") || out.contains("next try"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_waits_for_the_reset() {
+    let fake = FakeMastodon::start(true).await;
+    fake.state.lock().unwrap().mode = Mode::RateLimited("2099-01-01T00:00:00.000Z".into());
+    let (_dir, config) = setup(&fake.server.uri());
+    let run = announce(&config, None).await;
+    assert!(!run.status.success());
+    assert!(
+        String::from_utf8_lossy(&run.stdout).contains("next try at 2099-01-01 00:00:00 UTC"),
+        "{}",
+        text(&run)
+    );
+    assert_eq!(fake.count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_as_too_long_is_refitted_once() {
+    let fake = FakeMastodon::start(true).await;
+    fake.state.lock().unwrap().mode = Mode::RejectLongerThan(300);
+    let (_dir, config) = setup(&fake.server.uri());
+    let run = announce(&config, None).await;
+    assert!(run.status.success(), "{}", text(&run));
+    let s = fake.state.lock().unwrap();
+    assert_eq!(s.statuses.len(), 1);
+    assert!(s.statuses[0].1.chars().count() <= 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_never_appears_in_output_or_state() {
+    let fake = FakeMastodon::start(true).await;
+    fake.state.lock().unwrap().mode = Mode::CreateThen502;
+    let (dir, config) = setup(&fake.server.uri());
+    let run = announce(&config, None).await;
+    assert!(!text(&run).contains(TOKEN));
+    let db = std::fs::read(dir.path().join("state/herald.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains(TOKEN));
+}
