@@ -269,6 +269,44 @@ async fn expired_access_token_is_refreshed_and_the_call_replayed_once() {
 }
 
 #[tokio::test]
+async fn concurrent_calls_with_an_expired_token_refresh_once() {
+    let server = MockServer::start().await;
+    let (old_access, old_refresh) = (jwt("access-old"), jwt("refresh-old"));
+    let (new_access, new_refresh) = (jwt("access-new"), jwt("refresh-new"));
+    Mock::given(path(CREATE_RECORD))
+        .and(header("authorization", bearer(&old_access).as_str()))
+        .respond_with(xrpc_error(401, "ExpiredToken", "Token has expired"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(path(REFRESH_SESSION))
+        .respond_with(session_reply(&new_access, &new_refresh))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(CREATE_RECORD))
+        .and(header("authorization", bearer(&new_access).as_str()))
+        .respond_with(|req: &Request| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            created(body["rkey"].as_str().unwrap())
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let store = MemStore::with_session(&old_access, &old_refresh);
+    let bsky = client(&server, store.clone());
+    let (a, b) = (new_tid(Utc::now()), new_tid(Utc::now()));
+    let the_post = post(None);
+    let (first, second) = tokio::join!(
+        bsky.create_post(&the_post, &a, Utc::now()),
+        bsky.create_post(&the_post, &b, Utc::now())
+    );
+    first.unwrap();
+    second.unwrap();
+    assert_eq!(store.session(), Some(session(&new_access, &new_refresh)));
+}
+
+#[tokio::test]
 async fn refused_refresh_token_leads_to_exactly_one_login() {
     let server = MockServer::start().await;
     let (old_access, old_refresh) = (jwt("access-old"), jwt("refresh-old"));

@@ -503,7 +503,8 @@ fn post_record(
             .into())
         })
         .collect::<Result<Vec<facet::Main>, SendError>>()?;
-    // At most 3 language tags (app.bsky.feed.post lexicon, `langs.maxLength`).
+    // At most 3 language tags (`langs` has `maxLength: 3` in
+    // <https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json>).
     let langs: Vec<Language> = post
         .langs
         .iter()
