@@ -81,7 +81,7 @@ fn png() -> Thumb {
         image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([x as u8 * 30, y as u8 * 30, 200]));
     let mut bytes = Vec::new();
     image.write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
-    Thumb { source: "card.png".into(), mime: "image/png", dimensions: (8, 8), bytes }
+    Thumb { source: "card.png".into(), mime: "image/png".into(), dimensions: (8, 8), bytes }
 }
 
 fn announcement(text: &str, thumb: Option<Thumb>) -> Post {

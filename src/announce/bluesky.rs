@@ -230,6 +230,14 @@ impl BlueskyClient {
     /// without it); an error only when there is no session, since the post cannot go out then
     /// either and trying again would spend another login.
     async fn upload_thumb(&self, thumb: &Thumb) -> Result<Option<BlobRef>, SendError> {
+        // A post read back from the outbox has the thumbnail's source, not its bytes.
+        let bytes = match thumb.load() {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                warn!(cause = %err, "preparing the card thumbnail failed; posting without it");
+                return Ok(None);
+            }
+        };
         let url = self.url(upload_blob::NSID);
         let result = self
             .authed::<upload_blob::Output>(upload_blob::NSID, |_| {
@@ -239,15 +247,15 @@ impl BlueskyClient {
                     .http
                     .post(&url)
                     .timeout(self.request_timeout * 2)
-                    .header(CONTENT_TYPE, thumb.mime)
-                    .body(thumb.bytes.clone()))
+                    .header(CONTENT_TYPE, thumb.mime.as_str())
+                    .body(bytes.clone()))
             })
             .await;
         match result {
             Ok((out, _)) => Ok(Some(out.data.blob)),
             Err(CallError::Local(err)) => Err(err),
             Err(err) => {
-                warn!(cause = %err.classify(), bytes = thumb.bytes.len(), "uploading the card thumbnail failed; posting without it");
+                warn!(cause = %err.classify(), bytes = bytes.len(), "uploading the card thumbnail failed; posting without it");
                 Ok(None)
             }
         }

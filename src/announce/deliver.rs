@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use super::Post;
+use super::bluesky::BlueskyClient;
 use super::dry_run::DryRunSink;
 use super::mastodon::MastodonClient;
 use super::send::{Posted, SendError};
@@ -27,6 +28,8 @@ pub enum Sender {
     DryRun(DryRunSink),
     /// A Mastodon account.
     Mastodon(MastodonClient),
+    /// A Bluesky account.
+    Bluesky(BlueskyClient),
 }
 
 impl Sender {
@@ -37,6 +40,10 @@ impl Sender {
             Self::Mastodon(client) => {
                 let language = post.langs.first().map(String::as_str);
                 client.post_status(&post.text, language, &row.platform_key).await
+            }
+            // createdAt is when the row was made: a retry does not post a different record.
+            Self::Bluesky(client) => {
+                client.create_post(post, &row.platform_key, row.created_at).await
             }
         }
     }
@@ -51,6 +58,7 @@ impl Sender {
         match self {
             Self::DryRun(sink) => sink.find(&row.platform_key),
             Self::Mastodon(client) => client.find_status(issue_url).await,
+            Self::Bluesky(client) => client.get_post(&row.platform_key).await,
         }
     }
 
@@ -58,7 +66,7 @@ impl Sender {
     pub async fn limits(&self, fallback: super::Limits) -> super::Limits {
         match self {
             Self::Mastodon(client) => client.limits(fallback).await,
-            Self::DryRun(_) => fallback,
+            Self::DryRun(_) | Self::Bluesky(_) => fallback,
         }
     }
 }

@@ -4,11 +4,12 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use chrono::Utc;
 
+use crate::announce::bluesky::{BlueskyAccount, BlueskyClient};
 use crate::announce::compose::{Composer, IssueFields};
 use crate::announce::deliver::{Delivery, Sender, deliver, http_client};
 use crate::announce::dry_run::DryRunSink;
@@ -19,6 +20,7 @@ use crate::cli::AnnounceArgs;
 use crate::config::{Account, Config};
 use crate::feeds::Entry;
 use crate::render::highlights::extract_highlights;
+use crate::state::sessions::DbSessions;
 use crate::state::{Db, NewRow, RowStatus};
 
 /// In one `announce` run, transient failures are retried while the next try is this close.
@@ -59,7 +61,7 @@ pub fn run(
         return Ok(ExitCode::SUCCESS);
     }
 
-    let db = Mutex::new(Db::open(&config.state_path)?);
+    let db = Arc::new(Mutex::new(Db::open(&config.state_path)?));
     let now = Utc::now;
     lock(&db).record_issue(
         &url,
@@ -76,7 +78,7 @@ pub fn run(
     };
     let mut all_done = true;
     for account in accounts {
-        let sender = sender_for(account)?;
+        let sender = sender_for(account, &db)?;
         let fallback = match account.platform() {
             Platform::Bluesky => config.announce.bluesky.limits,
             Platform::Mastodon => config.announce.mastodon.limits,
@@ -261,8 +263,8 @@ fn refit(
     compose_with(settings, config, article, url).ok()
 }
 
-/// The sender for an account.
-fn sender_for(account: &Account) -> anyhow::Result<Sender> {
+/// The sender for an account. Secrets are read here, when the account is used.
+pub fn sender_for(account: &Account, db: &Arc<Mutex<Db>>) -> anyhow::Result<Sender> {
     match account {
         Account::DryRun { name, platform, path } => Ok(Sender::DryRun(DryRunSink {
             name: name.clone(),
@@ -279,8 +281,19 @@ fn sender_for(account: &Account) -> anyhow::Result<Sender> {
             };
             Ok(Sender::Mastodon(MastodonClient::new(account, http_client())))
         }
-        Account::Bluesky { name, .. } => {
-            bail!("account {name}: posting to this platform is not available in this build")
+        Account::Bluesky { name, service, identifier, password } => {
+            let password = password.read().with_context(|| format!("account {name}"))?;
+            let account = BlueskyAccount {
+                name: name.clone(),
+                service: service.clone(),
+                identifier: identifier.clone(),
+                password,
+            };
+            Ok(Sender::Bluesky(BlueskyClient::new(
+                account,
+                Arc::new(DbSessions(db.clone())),
+                http_client(),
+            )))
         }
     }
 }

@@ -8,18 +8,7 @@ use rusqlite::{OptionalExtension, params};
 use super::db::{Db, DbError, ts};
 use crate::secret::Secret;
 
-/// A stored session's fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRow {
-    /// The account's DID.
-    pub did: String,
-    /// Its handle.
-    pub handle: String,
-    /// The access JWT.
-    pub access_jwt: Secret,
-    /// The refresh JWT.
-    pub refresh_jwt: Secret,
-}
+pub use crate::announce::bluesky::StoredSession as SessionRow;
 
 impl Db {
     /// The stored session of `account`.
@@ -90,6 +79,33 @@ impl Db {
             })
             .map(drop)
             .map_err(|e| self.err(e))
+    }
+}
+
+/// The state database as the Bluesky client's session store.
+pub struct DbSessions(pub std::sync::Arc<std::sync::Mutex<Db>>);
+
+impl DbSessions {
+    fn db(&self) -> std::sync::MutexGuard<'_, Db> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl crate::announce::bluesky::SessionStore for DbSessions {
+    fn load_session(&self, account: &str) -> anyhow::Result<Option<SessionRow>> {
+        Ok(self.db().session(account)?)
+    }
+    fn save_session(&self, account: &str, session: &SessionRow) -> anyhow::Result<()> {
+        Ok(self.db().save_session(account, session, Utc::now())?)
+    }
+    fn clear_session(&self, account: &str) -> anyhow::Result<()> {
+        Ok(self.db().clear_session(account)?)
+    }
+    fn logins_since(&self, account: &str, since: DateTime<Utc>) -> anyhow::Result<u32> {
+        Ok(self.db().logins_since(account, since)?)
+    }
+    fn record_login(&self, account: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
+        Ok(self.db().record_login(account, at)?)
     }
 }
 
