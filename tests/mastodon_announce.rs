@@ -149,7 +149,7 @@ async fn rejected_as_too_long_is_refitted_once() {
     assert!(run.status.success(), "{}", text(&run));
     let s = fake.state.lock().unwrap();
     assert_eq!(s.statuses.len(), 1);
-    assert!(s.statuses[0].1.chars().count() <= 300);
+    assert!(s.statuses[0].text.chars().count() <= 300);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,11 +23,26 @@ pub enum Mode {
     RateLimited(String),
 }
 
+/// A status the fake created.
+#[derive(Debug, Clone)]
+pub struct FakeStatus {
+    /// Its id.
+    pub id: String,
+    /// Its text.
+    pub text: String,
+    /// The Idempotency-Key it was created with.
+    pub key: Option<String>,
+    /// Its visibility (`unlisted` when none was sent, as GoToSocial does).
+    pub visibility: String,
+    /// Its language.
+    pub language: Option<String>,
+}
+
 /// The fake's state.
 #[derive(Debug, Default)]
 pub struct State {
-    /// Created statuses: (id, text, idempotency key, visibility, language).
-    pub statuses: Vec<(String, String, Option<String>, String, Option<String>)>,
+    /// Created statuses, oldest first.
+    pub statuses: Vec<FakeStatus>,
     /// Honour `Idempotency-Key` (Mastodon) or ignore it (GoToSocial).
     pub honour_keys: bool,
     /// How to answer the next POSTs.
@@ -79,7 +94,7 @@ impl Respond for Post {
         }
         let existing = if s.honour_keys {
             key.as_ref().and_then(|k| {
-                s.statuses.iter().find(|st| st.2.as_ref() == Some(k)).map(|st| st.0.clone())
+                s.statuses.iter().find(|st| st.key.as_ref() == Some(k)).map(|st| st.id.clone())
             })
         } else {
             None
@@ -88,7 +103,13 @@ impl Respond for Post {
             let id = format!("{}", 110_000_000 + s.statuses.len());
             let visibility = body["visibility"].as_str().unwrap_or("unlisted").to_string();
             let language = body["language"].as_str().map(String::from);
-            s.statuses.push((id.clone(), text.clone(), key.clone(), visibility, language));
+            s.statuses.push(FakeStatus {
+                id: id.clone(),
+                text: text.clone(),
+                key: key.clone(),
+                visibility,
+                language,
+            });
             id
         });
         let reply = match s.mode {
@@ -107,7 +128,7 @@ impl Respond for List {
     fn respond(&self, _request: &Request) -> ResponseTemplate {
         let s = self.0.lock().unwrap();
         let list: Vec<Value> =
-            s.statuses.iter().rev().map(|st| status_json(&self.1, &st.0, &st.1)).collect();
+            s.statuses.iter().rev().map(|st| status_json(&self.1, &st.id, &st.text)).collect();
         ResponseTemplate::new(200).set_body_json(list)
     }
 }
