@@ -63,12 +63,12 @@ async fn posts_once_with_key_visibility_and_language() {
     );
     let s = fake.state.lock().unwrap();
     assert_eq!(s.statuses.len(), 1);
-    let (_, status, key, visibility, language) = &s.statuses[0];
+    let st = &s.statuses[0];
     assert!(
-        status.contains("https://this-week-in-rust.org/blog/2026/08/19/this-week-in-rust-665/")
+        st.text.contains("https://this-week-in-rust.org/blog/2026/08/19/this-week-in-rust-665/")
     );
-    assert_eq!(key.as_ref().map(String::len), Some(32));
-    assert_eq!((visibility.as_str(), language.as_deref()), ("public", Some("en")));
+    assert_eq!(st.key.as_ref().map(String::len), Some(32));
+    assert_eq!((st.visibility.as_str(), st.language.as_deref()), ("public", Some("en")));
     assert_eq!(s.auth[0], format!("Bearer {TOKEN}"));
 }
 
