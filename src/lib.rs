@@ -11,6 +11,7 @@ pub mod archive;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod daemon;
 pub mod failpoint;
 pub mod feeds;
 pub mod parallel;

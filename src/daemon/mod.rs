@@ -1,0 +1,4 @@
+//! The long-running service: the announcing policy ([`schedule`]) that decides, each cycle,
+//! which issues to announce.
+
+pub mod schedule;
