@@ -1,0 +1,198 @@
+//! Markdown to HTML as Python-Markdown 3.7 renders it for Pelican with TWiR's extensions
+//! (`extra`, `toc(anchorlink=True)`, `codehilite(css_class="highlight")`, `meta`; html5 output).
+//!
+//! This is a port of Python-Markdown's pipeline rather than a CommonMark renderer, because the
+//! archive depends on its quirks (a list right after a paragraph line stays text, `<K, V>` is raw
+//! HTML, `\<` is no escape, emphasis inside words, …):
+//!
+//! 1. preprocessors: whitespace normalization, fenced code ([`fenced`]), raw HTML blocks
+//!    ([`html_block`]);
+//! 2. the block parser ([`blocks`]);
+//! 3. tree processors: code highlighting, inline patterns ([`inline`]), prettify, heading ids
+//!    ([`toc`]), unescaping;
+//! 4. serialization ([`tree`]) and the raw-HTML / `&` postprocessors.
+//!
+//! Not ported, because the archive does not use them: footnotes, definition lists,
+//! abbreviations, `attr_list` and `markdown="1"` in HTML blocks. Pygments' token markup inside
+//! code blocks is not reproduced either (the text is).
+
+mod blocks;
+mod entities;
+mod fenced;
+mod html_block;
+mod inline;
+mod toc;
+mod tree;
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use self::blocks::BlockParser;
+use self::inline::{AMP_SUBSTITUTE, Inline, unescape_stx};
+use self::tree::{Element, escape_cdata, is_block_level, py_strip, serialize};
+
+/// Renders a Markdown article body (header already removed) to HTML.
+pub fn render_markdown(body: &str) -> String {
+    if py_strip(body).is_empty() {
+        return String::new();
+    }
+    let source = normalize_whitespace(body);
+    let mut stash: Vec<String> = Vec::new();
+    let source = fenced::replace_fenced(&source, &mut stash);
+    let source = html_block::extract(&source, &mut stash);
+
+    let mut root = Element::new("div");
+    let mut parser = BlockParser::new();
+    parser.parse_chunk(&mut root, &source);
+
+    highlight_code_blocks(&mut root, &mut stash);
+    Inline::new(&mut stash, &parser.references).run(&mut root);
+    tree::prettify(&mut root);
+    toc::add_ids(&mut root, &stash);
+    unescape_tree(&mut root);
+
+    let mut out = String::with_capacity(body.len() * 2);
+    escape_cdata(&root.text, &mut out);
+    for c in &root.children {
+        serialize(c, &mut out);
+    }
+    let out = postprocess(py_strip(&out), &stash);
+    py_strip(&out).to_string()
+}
+
+/// `NormalizeWhitespace`.
+fn normalize_whitespace(body: &str) -> String {
+    let mut s = body.replace(['\u{2}', '\u{3}'], "");
+    if s.contains('\r') {
+        s = s.replace("\r\n", "\n").replace('\r', "\n");
+    }
+    s.push_str("\n\n");
+    if s.contains('\t') {
+        s = expand_tabs(&s);
+    }
+    // re.sub(r'(?<=\n) +\n', '\n', source)
+    let mut out = String::with_capacity(s.len());
+    let mut first = true;
+    for line in s.split('\n') {
+        if !first {
+            out.push('\n');
+        }
+        if first || !line.bytes().all(|b| b == b' ') {
+            out.push_str(line);
+        }
+        first = false;
+    }
+    out
+}
+
+/// `str.expandtabs(4)`.
+fn expand_tabs(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut col = 0;
+    for c in s.chars() {
+        match c {
+            '\t' => {
+                let n = 4 - col % 4;
+                out.extend(std::iter::repeat_n(' ', n));
+                col += n;
+            }
+            '\n' | '\r' => {
+                out.push(c);
+                col = 0;
+            }
+            _ => {
+                out.push(c);
+                col += 1;
+            }
+        }
+    }
+    out
+}
+
+/// codehilite's `HiliteTreeprocessor`: `<pre><code>` becomes a stashed highlighted block.
+fn highlight_code_blocks(el: &mut Element, stash: &mut Vec<String>) {
+    for c in &mut el.children {
+        if c.tag == "pre" && c.children.len() == 1 && c.children[0].tag == "code" {
+            let text = &c.children[0].text;
+            if text.is_empty() {
+                continue;
+            }
+            let src = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+            let ph = html_block::store(stash, fenced::hilite(&src, true));
+            *c = Element::with_text("p", ph);
+        } else {
+            highlight_code_blocks(c, stash);
+        }
+    }
+}
+
+/// `UnescapeTreeprocessor`.
+fn unescape_tree(el: &mut Element) {
+    if el.tag != "code" && el.text.contains('\u{2}') {
+        el.text = unescape_stx(&el.text);
+    }
+    if el.tail.contains('\u{2}') {
+        el.tail = unescape_stx(&el.tail);
+    }
+    for (_, v) in &mut el.attrs {
+        if v.contains('\u{2}') {
+            *v = unescape_stx(v);
+        }
+    }
+    for c in &mut el.children {
+        unescape_tree(c);
+    }
+}
+
+static PLACEHOLDER_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new("<p>\u{2}wzxhzdk:([0-9]+)\u{3}</p>|\u{2}wzxhzdk:([0-9]+)\u{3}")
+        .expect("placeholder pattern")
+});
+
+/// The postprocessors: `RawHtmlPostprocessor` (stashed HTML back in place, without the `<p>`
+/// around block-level HTML) and `AndSubstitutePostprocessor`.
+fn postprocess(text: &str, stash: &[String]) -> String {
+    let mut text = text.to_string();
+    // The original recurses while anything changes; stashed HTML can hold placeholders.
+    for _ in 0..32 {
+        if !text.contains("\u{2}wzxhzdk:") {
+            break;
+        }
+        let replaced = PLACEHOLDER_RE.replace_all(&text, |caps: &regex::Captures| {
+            let whole = &caps[0];
+            let (key, wrapped) = match (caps.get(1), caps.get(2)) {
+                (Some(k), _) => (k.as_str(), true),
+                (None, Some(k)) => (k.as_str(), false),
+                _ => return whole.to_string(),
+            };
+            let Some(html) = key.parse::<usize>().ok().and_then(|i| stash.get(i)) else {
+                return whole.to_string();
+            };
+            if wrapped && !is_block_html(html) {
+                format!("<p>{html}</p>")
+            } else {
+                html.clone()
+            }
+        });
+        if replaced == text {
+            break;
+        }
+        text = replaced.into_owned();
+    }
+    text.replace(AMP_SUBSTITUTE, "&")
+}
+
+/// `RawHtmlPostprocessor.isblocklevel`.
+fn is_block_html(html: &str) -> bool {
+    let Some(rest) = html.strip_prefix('<') else { return false };
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let name_len = rest.find([' ', '>']).unwrap_or(rest.len());
+    let name = &rest[..name_len];
+    match name.chars().next() {
+        None => false,
+        Some('!' | '?' | '@' | '%') => true,
+        Some(_) => is_block_level(name),
+    }
+}
+

@@ -1,0 +1,212 @@
+//! The small element tree Python-Markdown builds between block parsing and serialization, and
+//! its HTML serializer (`markdown.serializers._serialize_html` with `output_format="html5"`).
+
+/// One element, with ElementTree's `text` (before the first child) and `tail` (after the
+/// element, inside its parent). An empty string stands for Python's `None`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Element {
+    pub tag: String,
+    pub attrs: Vec<(String, String)>,
+    pub text: String,
+    /// `text` is an `AtomicString`: inline patterns leave it alone.
+    pub atomic: bool,
+    pub tail: String,
+    pub children: Vec<Element>,
+}
+
+impl Element {
+    pub fn new(tag: &str) -> Self {
+        Element { tag: tag.to_string(), ..Element::default() }
+    }
+
+    pub fn with_text(tag: &str, text: impl Into<String>) -> Self {
+        Element { tag: tag.to_string(), text: text.into(), ..Element::default() }
+    }
+
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self.attrs.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.attrs.push((key.to_string(), value)),
+        }
+    }
+
+    pub fn last_tag(&self) -> Option<&str> {
+        self.children.last().map(|c| c.tag.as_str())
+    }
+
+    /// `''.join(el.itertext())`: the text of the element and its descendants, without its tail.
+    pub fn itertext(&self, out: &mut String) {
+        out.push_str(&self.text);
+        for c in &self.children {
+            c.itertext(out);
+            out.push_str(&c.tail);
+        }
+    }
+}
+
+/// `markdown.util.BLOCK_LEVEL_ELEMENTS`.
+const BLOCK_LEVEL: &[&str] = &[
+    "address", "article", "aside", "blockquote", "details", "div", "dl", "fieldset", "figcaption",
+    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr",
+    "main", "menu", "nav", "ol", "p", "pre", "section", "table", "ul", "canvas", "colgroup", "dd",
+    "body", "dt", "group", "html", "iframe", "li", "legend", "math", "map", "noscript", "output",
+    "object", "option", "progress", "script", "style", "summary", "tbody", "td", "textarea",
+    "tfoot", "th", "thead", "tr", "video",
+];
+
+/// `Markdown.is_block_level`: `tag.lower().rstrip('/')` is a block-level element.
+pub(super) fn is_block_level(tag: &str) -> bool {
+    let lower = tag.to_lowercase();
+    let t = lower.trim_end_matches('/');
+    BLOCK_LEVEL.contains(&t)
+}
+
+/// `xml.etree.ElementTree.HTML_EMPTY`: elements serialized without a closing tag.
+const HTML_EMPTY: &[&str] = &[
+    "area", "base", "basefont", "br", "col", "embed", "frame", "hr", "img", "input", "isindex",
+    "link", "meta", "param", "source", "track", "wbr",
+];
+
+/// Whether `&` at `s[0]` starts an entity the serializer keeps (`RE_AMP` in serializers.py):
+/// `&#123;`, `&#x1f;` or `&name;`, ASCII letters and digits, case-insensitive.
+fn is_entity_start(s: &[u8]) -> bool {
+    let rest = &s[1..];
+    let run = |from: usize, ok: fn(u8) -> bool| -> Option<usize> {
+        let n = rest[from..].iter().take_while(|&&b| ok(b)).count();
+        (n > 0 && rest.get(from + n) == Some(&b';')).then_some(n)
+    };
+    if rest.first() == Some(&b'#') {
+        if run(1, |b| b.is_ascii_digit()).is_some() {
+            return true;
+        }
+        if matches!(rest.get(1), Some(b'x' | b'X')) && run(2, |b| b.is_ascii_hexdigit()).is_some()
+        {
+            return true;
+        }
+        return false;
+    }
+    run(0, |b| b.is_ascii_alphanumeric()).is_some()
+}
+
+fn escape(text: &str, quote: bool, out: &mut String) {
+    let bytes = text.as_bytes();
+    let mut last = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let rep = match b {
+            b'&' if !is_entity_start(&bytes[i..]) => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' if quote => "&quot;",
+            _ => continue,
+        };
+        out.push_str(&text[last..i]);
+        out.push_str(rep);
+        last = i + 1;
+    }
+    out.push_str(&text[last..]);
+}
+
+/// `_escape_cdata`: `&` (unless it starts an entity), `<` and `>`.
+pub(super) fn escape_cdata(text: &str, out: &mut String) {
+    escape(text, false, out);
+}
+
+/// Serializes `el` (and its tail) as `_serialize_html(..., "html")` does.
+pub(super) fn serialize(el: &Element, out: &mut String) {
+    out.push('<');
+    out.push_str(&el.tag);
+    if !el.attrs.is_empty() {
+        let mut attrs: Vec<&(String, String)> = el.attrs.iter().collect();
+        attrs.sort();
+        for (k, v) in attrs {
+            if k == v {
+                out.push(' ');
+                out.push_str(v);
+            } else {
+                out.push(' ');
+                out.push_str(k);
+                out.push_str("=\"");
+                escape(v, true, out);
+                out.push('"');
+            }
+        }
+    }
+    out.push('>');
+    let lower = el.tag.to_lowercase();
+    if !el.text.is_empty() {
+        if lower == "script" || lower == "style" {
+            out.push_str(&el.text);
+        } else {
+            escape_cdata(&el.text, out);
+        }
+    }
+    for c in &el.children {
+        serialize(c, out);
+    }
+    if !HTML_EMPTY.contains(&lower.as_str()) {
+        out.push_str("</");
+        out.push_str(&el.tag);
+        out.push('>');
+    }
+    if !el.tail.is_empty() {
+        escape_cdata(&el.tail, out);
+    }
+}
+
+/// Python's `str.isspace()` for one character (what `str.strip()` removes).
+pub(super) fn is_py_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// Python's `str.strip()`.
+pub(super) fn py_strip(s: &str) -> &str {
+    s.trim_matches(is_py_space)
+}
+
+/// `PrettifyTreeprocessor`: newlines between block-level elements, after `<br>`, and a single
+/// trailing newline in `<pre><code>`.
+pub(super) fn prettify(root: &mut Element) {
+    prettify_el(root);
+    fix_br_and_pre(root);
+}
+
+fn prettify_el(el: &mut Element) {
+    if is_block_level(&el.tag) && el.tag != "code" && el.tag != "pre" {
+        if py_strip(&el.text).is_empty()
+            && el.children.first().is_some_and(|c| is_block_level(&c.tag))
+        {
+            el.text = "\n".to_string();
+        }
+        for c in &mut el.children {
+            if is_block_level(&c.tag) {
+                prettify_el(c);
+            }
+        }
+    }
+    if py_strip(&el.tail).is_empty() {
+        el.tail = "\n".to_string();
+    }
+}
+
+fn fix_br_and_pre(el: &mut Element) {
+    if el.tag == "br" {
+        if py_strip(&el.tail).is_empty() {
+            el.tail = "\n".to_string();
+        } else {
+            el.tail.insert(0, '\n');
+        }
+    }
+    if el.tag == "pre"
+        && let Some(code) = el.children.first_mut()
+        && code.tag == "code"
+        && code.children.is_empty()
+        && !code.text.is_empty()
+    {
+        let t = code.text.trim_end_matches(is_py_space).to_string();
+        code.text = t + "\n";
+    }
+    for c in &mut el.children {
+        fix_br_and_pre(c);
+    }
+}
