@@ -13,9 +13,10 @@
 //! 4. serialization ([`tree`]) and the raw-HTML / `&` postprocessors.
 //!
 //! Not ported, because the archive does not use them: footnotes, definition lists,
-//! abbreviations, `attr_list` and `markdown="1"` in HTML blocks. Pygments' token markup inside
+//! abbreviations and `markdown="1"` in HTML blocks. Pygments' token markup inside
 //! code blocks is not reproduced either (the text is).
 
+mod attr_list;
 mod blocks;
 mod entities;
 mod fenced;
@@ -49,6 +50,7 @@ pub fn render_markdown(body: &str) -> String {
     highlight_code_blocks(&mut root, &mut stash);
     Inline::new(&mut stash, &parser.references).run(&mut root);
     tree::prettify(&mut root);
+    attr_list::apply(&mut root);
     toc::add_ids(&mut root, &stash);
     unescape_tree(&mut root);
 

@@ -13,7 +13,17 @@ use super::tree::{Element, is_py_space, py_strip, serialize};
 /// `<a class="toclink" href="#id">`.
 pub(super) fn add_ids(root: &mut Element, stash: &[String]) {
     let mut used = HashSet::new();
+    collect_ids(root, &mut used);
     visit(root, stash, &mut used);
+}
+
+fn collect_ids(el: &Element, used: &mut HashSet<String>) {
+    if let Some((_, id)) = el.attrs.iter().find(|(k, _)| k == "id") {
+        used.insert(id.clone());
+    }
+    for c in &el.children {
+        collect_ids(c, used);
+    }
 }
 
 fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
@@ -21,8 +31,12 @@ fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
         && el.tag.starts_with('h')
         && matches!(el.tag.as_bytes()[1], b'1'..=b'6');
     if is_heading {
-        let name = strip_tags(&inner_html(el, stash));
-        let id = unique(slugify(&html_unescape(&name)), used);
+        let existing = el.attrs.iter().find(|(k, _)| k == "id").map(|(_, v)| v.clone());
+        let id = match existing {
+            // Do not override pre-existing ids (from attr_list).
+            Some(id) => id,
+            None => unique(slugify(&html_unescape(&strip_tags(&inner_html(el, stash)))), used),
+        };
         let mut a = Element::new("a");
         a.text = std::mem::take(&mut el.text);
         a.set("href", format!("#{id}"));
