@@ -143,13 +143,13 @@ fn assign_attrs(el: &mut Element, attrs: &str, strict: bool) -> String {
     }
     for (k, v) in attrs {
         if k == "." {
-            let class = match el.attrs.iter().find(|(key, _)| key == "class") {
+            let class = match el.attrs.iter().find(|(key, _)| *key == "class") {
                 Some((_, c)) if !c.is_empty() => format!("{c} {v}"),
                 _ => v,
             };
             el.set("class", class);
         } else {
-            el.set(&sanitize_name(&k), v);
+            el.set(sanitize_name(&k), v);
         }
     }
     remainder
@@ -170,7 +170,7 @@ pub(super) fn apply(el: &mut Element) {
     if is_block_level(&el.tag) {
         let header = is_header(&el.tag);
         let kind =
-            if header || matches!(el.tag.as_str(), "dt" | "td" | "th") { Kind::Header } else { Kind::Block };
+            if header || matches!(el.tag, "dt" | "td" | "th") { Kind::Header } else { Kind::Block };
         let target = if !el.children.is_empty() && el.tag == "li" {
             let pos = el.children.iter().position(|c| c.tag == "ul" || c.tag == "ol");
             match pos {
@@ -188,7 +188,11 @@ pub(super) fn apply(el: &mut Element) {
         } else {
             None
         };
-        if let Some(target) = target {
+        let has_brace = |t: &Target| match t {
+            Target::Text => el.text.contains('{'),
+            Target::Tail(i) => el.children[*i].tail.contains('{'),
+        };
+        if let Some(target) = target.filter(has_brace) {
             let text = match target {
                 Target::Text => el.text.clone(),
                 Target::Tail(i) => el.children[i].tail.clone(),

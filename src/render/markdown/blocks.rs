@@ -9,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use super::tree::{Element, is_py_space, py_strip};
 
 const TAB: usize = 4;
+const HEADINGS: [&str; 6] = ["h1", "h2", "h3", "h4", "h5", "h6"];
 /// Python-Markdown stops treating `>` as a blockquote near the interpreter's recursion limit;
 /// this bounds the nesting depth the same way (and keeps the native stack safe).
 const MAX_DEPTH: usize = 60;
@@ -45,7 +46,14 @@ impl BlockParser {
     }
 
     fn parse_one(&mut self, parent: &mut Element, block: String) {
-        self.parse_blocks(parent, VecDeque::from([block]));
+        // `VecDeque::new` does not allocate until a remainder is pushed back.
+        let mut blocks = VecDeque::new();
+        self.depth += 1;
+        self.dispatch(parent, block, &mut blocks);
+        while let Some(block) = blocks.pop_front() {
+            self.dispatch(parent, block, &mut blocks);
+        }
+        self.depth -= 1;
     }
 
     fn parse_blocks(&mut self, parent: &mut Element, mut blocks: VecDeque<String>) {
@@ -61,6 +69,10 @@ impl BlockParser {
         if block.is_empty() || block.starts_with('\n') {
             return self.run_empty(parent, block, blocks);
         }
+        if self.depth > 2 * MAX_DEPTH {
+            // Python would hit its recursion limit; keep the text instead.
+            return self.run_paragraph(parent, block);
+        }
         let indented = block.starts_with("    ");
         if indented
             && !self.isstate(State::Detabbed)
@@ -72,16 +84,25 @@ impl BlockParser {
         if indented {
             return self.run_code(parent, block, blocks);
         }
-        if let Some(sep) = table_test(&block) {
+        // A one-line block (most list items) can only be a heading, rule, list, quote or
+        // reference when its first characters say so; skip the other searches.
+        let multi = block.contains('\n');
+        let lead = block.bytes().take_while(|&c| c == b' ').count();
+        let first = if lead <= 3 { block.as_bytes().get(lead).copied() } else { None };
+        if multi && let Some(sep) = table_test(&block) {
             return run_table(parent, &block, &sep);
         }
-        if let Some(m) = find_hash_header(&block) {
+        if (multi || block.starts_with('#'))
+            && let Some(m) = find_hash_header(&block)
+        {
             return self.run_hash_header(parent, &block, m, blocks);
         }
-        if is_setext(&block) {
+        if multi && is_setext(&block) {
             return run_setext(parent, &block, blocks);
         }
-        if let Some((start, end)) = find_hr(&block) {
+        if (multi || matches!(first, Some(b'-' | b'_' | b'*')))
+            && let Some((start, end)) = find_hr(&block)
+        {
             return self.run_hr(parent, &block, start, end, blocks);
         }
         if olist_re(&block) {
@@ -91,11 +112,14 @@ impl BlockParser {
             return self.run_list(parent, &block, "ul");
         }
         if self.depth < MAX_DEPTH
+            && (multi || first == Some(b'>'))
             && let Some(start) = find_blockquote(&block)
         {
             return self.run_blockquote(parent, &block, start);
         }
-        if let Some(m) = find_reference(&block) {
+        if (multi || first == Some(b'['))
+            && let Some(m) = find_reference(&block)
+        {
             let id = py_strip(&block[m.id.0..m.id.1]).to_lowercase();
             let url = block[m.url.0..m.url.1].trim_start_matches('<').trim_end_matches('>');
             let title = m.title.map(|(a, b)| block[a..b].to_string()).filter(|t| !t.is_empty());
@@ -171,7 +195,7 @@ impl BlockParser {
         let mut cur = parent;
         while indent_level > level {
             match cur.children.last() {
-                Some(child) if matches!(child.tag.as_str(), "ul" | "ol" | "li") => {
+                Some(child) if matches!(child.tag, "ul" | "ol" | "li") => {
                     if child.tag != "li" {
                         level += 1;
                     }
@@ -213,7 +237,7 @@ impl BlockParser {
         if !before.is_empty() {
             self.parse_one(parent, before.to_string());
         }
-        let mut h = Element::new(&format!("h{}", m.level));
+        let mut h = Element::new(HEADINGS[m.level - 1]);
         h.text = py_strip(&block[m.header.0..m.header.1]).to_string();
         parent.children.push(h);
         if !after.is_empty() {
@@ -242,7 +266,7 @@ impl BlockParser {
         }
     }
 
-    fn run_list(&mut self, parent: &mut Element, block: &str, tag: &str) {
+    fn run_list(&mut self, parent: &mut Element, block: &str, tag: &'static str) {
         let mut items: VecDeque<String> = get_items(block).into();
         let sibling_is_list = parent.last_tag().is_some_and(|t| t == "ol" || t == "ul");
         let lst: &mut Element = if sibling_is_list {
@@ -383,6 +407,9 @@ struct HashHeader {
 /// `HashHeaderProcessor.RE`:
 /// `(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\])*?)#*(?:\n|$)` searched in the block.
 fn find_hash_header(block: &str) -> Option<HashHeader> {
+    if !block.contains('#') {
+        return None;
+    }
     let b = block.as_bytes();
     let mut line = 0;
     loop {
@@ -434,7 +461,7 @@ fn is_setext(block: &str) -> bool {
 fn run_setext(parent: &mut Element, block: &str, blocks: &mut VecDeque<String>) {
     let lines: Vec<&str> = block.split('\n').collect();
     let level = if lines[1].starts_with('=') { 1 } else { 2 };
-    parent.children.push(Element::with_text(&format!("h{level}"), py_strip(lines[0])));
+    parent.children.push(Element::with_text(HEADINGS[level - 1], py_strip(lines[0])));
     if lines.len() > 2 {
         blocks.push_front(lines[2..].join("\n"));
     }
@@ -442,6 +469,9 @@ fn run_setext(parent: &mut Element, block: &str, blocks: &mut VecDeque<String>) 
 
 /// `HRProcessor.SEARCH_RE`: (line start, line end) of the first horizontal rule line.
 fn find_hr(block: &str) -> Option<(usize, usize)> {
+    if !block.contains(['-', '_', '*']) {
+        return None;
+    }
     let mut start = 0;
     for line in block.split('\n') {
         if is_hr(line) {
@@ -557,6 +587,9 @@ fn get_items(block: &str) -> Vec<String> {
 
 /// `BlockQuoteProcessor.RE` (`(^|\n)[ ]{0,3}>[ ]?(.*)`) searched: the match start.
 fn find_blockquote(block: &str) -> Option<usize> {
+    if !block.contains('>') {
+        return None;
+    }
     let mut start = 0;
     for line in block.split('\n') {
         let lead = line.bytes().take(4).take_while(|&c| c == b' ').count();
@@ -592,6 +625,9 @@ struct RefMatch {
 /// `ReferenceProcessor.RE` searched in the block (MULTILINE):
 /// `^[ ]{0,3}\[([^\[\]]*)\]:[ ]*\n?[ ]*([^\s]+)[ ]*(?:\n[ ]*)?((["'])(.*)\4[ ]*|\((.*)\)[ ]*)?$`
 fn find_reference(block: &str) -> Option<RefMatch> {
+    if !block.contains("]:") {
+        return None;
+    }
     let b = block.as_bytes();
     let mut line = 0;
     loop {
@@ -702,6 +738,10 @@ fn ref_title(block: &str, p: usize) -> Option<(Option<(usize, usize)>, usize)> {
 
 /// `TableProcessor.test`: the separator row's cells when the block is a table.
 fn table_test(block: &str) -> Option<Vec<String>> {
+    // Without a pipe in the header row there is a single cell and no border: not a table.
+    if !block.split('\n').next().is_some_and(|h| h.contains('|')) {
+        return None;
+    }
     let rows: Vec<&str> = block.split('\n').map(|r| r.trim_matches(' ')).collect();
     if rows.len() < 2 {
         return None;
@@ -849,7 +889,7 @@ fn run_table(parent: &mut Element, block: &str, sep: &[String]) {
     parent.children.push(table);
 }
 
-fn build_row(row: &str, parent: &mut Element, tag: &str, align: &[Option<&str>], border: bool) {
+fn build_row(row: &str, parent: &mut Element, tag: &'static str, align: &[Option<&str>], border: bool) {
     let mut tr = Element::new("tr");
     let cells = split_row(row, border);
     for (i, a) in align.iter().enumerate() {

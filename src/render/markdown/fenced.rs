@@ -51,8 +51,11 @@ fn is_word(c: char) -> bool {
 }
 
 /// `FencedBlockPreprocessor.run`: replaces each fenced block by a stashed, highlighted block.
-pub(super) fn replace_fenced(text: &str, stash: &mut Vec<String>) -> String {
-    let mut text = text.to_string();
+pub(super) fn replace_fenced(text: String, stash: &mut Vec<String>) -> String {
+    if !has_fence_start(text.as_bytes()) {
+        return text;
+    }
+    let mut text = text;
     let mut index = 0;
     while let Some((start, end, code)) = find_fence(&text, index) {
         let html = hilite(&code, false);
@@ -61,6 +64,20 @@ pub(super) fn replace_fenced(text: &str, stash: &mut Vec<String>) -> String {
         index = start + 1 + ph.len();
     }
     text
+}
+
+/// Whether some line starts with three backticks or tildes.
+fn has_fence_start(b: &[u8]) -> bool {
+    static FENCE: [bool; 256] = super::tree::byte_table(b"`~");
+    let mut from = 0;
+    while let Some(i) = super::tree::find_in_table(b, from, &FENCE) {
+        let c = b[i];
+        if (i == 0 || b[i - 1] == b'\n') && b.get(i + 1) == Some(&c) && b.get(i + 2) == Some(&c) {
+            return true;
+        }
+        from = i + 1;
+    }
+    false
 }
 
 /// Searches `FENCED_BLOCK_RE` from `from`: (start, end, code).

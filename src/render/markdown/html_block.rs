@@ -6,7 +6,10 @@
 //! text. The quirks of the original are kept on purpose (for example a parse that stops at an
 //! unterminated construct and resumes with stale line offsets).
 
-use super::tree::is_block_level;
+use super::tree::{byte_table, find_in_table, is_block_level};
+
+/// `interesting_normal = re.compile('[&<]')`.
+static INTERESTING: [bool; 256] = byte_table(b"&<");
 
 /// `markdown.util.HTML_PLACEHOLDER % key`.
 pub(super) fn html_placeholder(key: usize) -> String {
@@ -189,10 +192,7 @@ impl Extractor<'_> {
                     Some(j) => j,
                     None => break,
                 },
-                None => self.raw.as_bytes()[i..]
-                    .iter()
-                    .position(|&b| b == b'<' || b == b'&')
-                    .map_or(n, |p| p + i),
+                None => find_in_table(self.raw.as_bytes(), i, &INTERESTING).unwrap_or(n),
             };
             if i < j {
                 let data = self.raw[i..j].to_string();

@@ -36,6 +36,18 @@ const EM_STRONG: usize = 14;
 const EM_STRONG2: usize = 15;
 const PATTERN_COUNT: usize = 16;
 
+/// One bit per byte some pattern starts with (see `handle_inline`).
+static TRIGGERS: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let bytes = *b"`\\[!<\n&*_";
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = 1 << i;
+        i += 1;
+    }
+    t
+};
+
 enum Stashed {
     Node(Option<Element>),
     Text(String),
@@ -67,8 +79,12 @@ fn next_char(s: &str, p: usize) -> Option<char> {
     s.get(p..).and_then(|t| t.chars().next())
 }
 
-fn find_byte(b: &[u8], c: u8, from: usize) -> Option<usize> {
-    b.get(from..)?.iter().position(|&x| x == c).map(|p| p + from)
+/// The first `c` (ASCII) in `s` at or after `from`, found with the standard library's memchr.
+fn find_byte(s: &str, c: u8, from: usize) -> Option<usize> {
+    match s.get(from..) {
+        Some(rest) => rest.find(c as char).map(|p| p + from),
+        None => s.as_bytes().get(from..)?.iter().position(|&x| x == c).map(|p| p + from),
+    }
 }
 
 fn find_bytes(b: &[u8], pat: &[u8], from: usize) -> Option<usize> {
@@ -122,6 +138,18 @@ pub(super) fn unescape_stx(text: &str) -> String {
     out
 }
 
+/// The next [`PREFIX`] at or after `from`.
+fn find_prefix(data: &str, from: usize) -> Option<usize> {
+    let mut p = from;
+    loop {
+        let i = data.get(p..)?.find(STX)? + p;
+        if data[i..].starts_with(PREFIX) {
+            return Some(i);
+        }
+        p = i + 1;
+    }
+}
+
 /// The placeholder at `i` (which starts with [`PREFIX`]): (id, end).
 fn placeholder_at(data: &str, i: usize) -> Option<(usize, usize)> {
     let after = data.get(i + PREFIX.len()..)?;
@@ -153,12 +181,24 @@ impl<'a> Inline<'a> {
             if !child.text.is_empty() && !child.atomic {
                 let text = std::mem::take(&mut child.text);
                 let data = self.handle_inline(text, 0);
-                let lst = self.process_placeholders(&data, child, true);
-                pending.push((i, lst));
+                if data.contains(STX) {
+                    let lst = self.process_placeholders(&data, child, true);
+                    pending.push((i, lst));
+                } else {
+                    child.text = data;
+                }
             }
             if !cur.children[i].tail.is_empty() {
                 let tail = std::mem::take(&mut cur.children[i].tail);
                 let data = self.handle_inline(tail, 0);
+                if !data.contains(STX) {
+                    cur.children[i].tail = data;
+                    if !cur.children[i].children.is_empty() {
+                        visit.push(i);
+                    }
+                    i += 1;
+                    continue;
+                }
                 let mut dummy = Element::new("d");
                 let res = self.process_placeholders(&data, &mut dummy, false);
                 cur.children[i].tail = dummy.tail;
@@ -185,16 +225,47 @@ impl<'a> Inline<'a> {
         }
     }
 
-    fn stash_node(&mut self, node: Stashed) -> String {
+    /// Stashes `node` and writes its placeholder to `out`.
+    fn stash_node(&mut self, node: Stashed, out: &mut String) {
         let id = self.stash.len();
         self.stash.push(node);
-        format!("{PREFIX}{id:04}{ETX}")
+        out.push_str(PREFIX);
+        let digits = id.to_string();
+        for _ in digits.len()..4 {
+            out.push('0');
+        }
+        out.push_str(&digits);
+        out.push(ETX);
     }
 
     /// `__handleInline`.
     fn handle_inline(&mut self, mut data: String, mut pi: usize) -> String {
+        // Replacing a match by a placeholder never adds a byte a pattern looks for, so a
+        // pattern whose first character is absent now cannot match later either.
+        let mut seen = 0u16;
+        for &b in data.as_bytes() {
+            seen |= TRIGGERS[b as usize];
+        }
+        let present = |c: u8| seen & TRIGGERS[c as usize] != 0;
         let mut start = 0;
         while pi < PATTERN_COUNT {
+            let possible = match pi {
+                BACKTICK => present(b'`'),
+                ESCAPE => present(b'\\'),
+                REFERENCE | LINK | SHORT_REFERENCE => present(b'['),
+                IMAGE_LINK | IMAGE_REFERENCE | SHORT_IMAGE_REF => present(b'!'),
+                AUTOLINK | AUTOMAIL | HTML => present(b'<'),
+                LINEBREAK => present(b'\n'),
+                ENTITY => present(b'&'),
+                NOT_STRONG => present(b'*') || present(b'_'),
+                EM_STRONG => present(b'*'),
+                _ => present(b'_'),
+            };
+            if !possible {
+                pi += 1;
+                start = 0;
+                continue;
+            }
             let (d, matched, s) = self.apply_pattern(pi, data, start);
             data = d;
             start = s;
@@ -210,9 +281,11 @@ impl<'a> Inline<'a> {
         let Some((found, s, e)) = self.find(pi, &data, start) else {
             return (data, false, 0);
         };
-        let placeholder = match found {
+        let mut out = String::with_capacity(data.len() + 16);
+        out.push_str(&data[..s]);
+        match found {
             Found::Skip => return (data, true, e),
-            Found::Text(t) => self.stash_node(Stashed::Text(t)),
+            Found::Text(t) => self.stash_node(Stashed::Text(t), &mut out),
             Found::Node(mut el) => {
                 if !el.atomic {
                     if !el.text.is_empty() {
@@ -234,12 +307,9 @@ impl<'a> Inline<'a> {
                         }
                     }
                 }
-                self.stash_node(Stashed::Node(Some(el)))
+                self.stash_node(Stashed::Node(Some(el)), &mut out);
             }
-        };
-        let mut out = String::with_capacity(data.len() + placeholder.len());
-        out.push_str(&data[..s]);
-        out.push_str(&placeholder);
+        }
         out.push_str(&data[e..]);
         (out, true, 0)
     }
@@ -267,7 +337,7 @@ impl<'a> Inline<'a> {
         };
         let mut start = 0;
         loop {
-            let Some(index) = data[start..].find(PREFIX).map(|p| p + start) else {
+            let Some(index) = find_prefix(data, start) else {
                 link_text(&mut result, parent, &data[start..]);
                 break;
             };
@@ -300,13 +370,14 @@ impl<'a> Inline<'a> {
     fn expand_node(&mut self, node: &mut Element) {
         let originals = node.children.len();
         let mut shift = 0;
-        if !py_strip(&node.tail).is_empty() {
+        // Text without placeholders would be put back unchanged.
+        if node.tail.contains(STX) && !py_strip(&node.tail).is_empty() {
             let text = std::mem::take(&mut node.tail);
             let res = self.process_placeholders(&text, node, false);
             shift += res.len();
             node.children.splice(0..0, res);
         }
-        if !py_strip(&node.text).is_empty() {
+        if node.text.contains(STX) && !py_strip(&node.text).is_empty() {
             let text = std::mem::take(&mut node.text);
             let res = self.process_placeholders(&text, node, true);
             shift += res.len();
@@ -318,13 +389,13 @@ impl<'a> Inline<'a> {
                 break;
             }
             let mut added = 0;
-            if !py_strip(&node.children[i].tail).is_empty() {
+            if node.children[i].tail.contains(STX) && !py_strip(&node.children[i].tail).is_empty() {
                 let text = std::mem::take(&mut node.children[i].tail);
                 let res = self.process_placeholders(&text, &mut node.children[i], false);
                 added = res.len();
                 node.children.splice(i + 1..i + 1, res);
             }
-            if !py_strip(&node.children[i].text).is_empty() {
+            if node.children[i].text.contains(STX) && !py_strip(&node.children[i].text).is_empty() {
                 let text = std::mem::take(&mut node.children[i].text);
                 let child = &mut node.children[i];
                 let res = self.process_placeholders(&text, child, true);
@@ -364,7 +435,7 @@ impl<'a> Inline<'a> {
     fn replace_placeholders(&self, text: &str, f: impl Fn(&Stashed) -> String) -> String {
         let mut out = String::with_capacity(text.len());
         let mut start = 0;
-        while let Some(i) = text[start..].find(PREFIX).map(|p| p + start) {
+        while let Some(i) = find_prefix(text, start) {
             match placeholder_at(text, i) {
                 Some((id, end)) if id < self.stash.len() => {
                     out.push_str(&text[start..i]);
@@ -388,7 +459,7 @@ impl<'a> Inline<'a> {
         match pi {
             BACKTICK => backtick(data, from),
             ESCAPE => {
-                let p = find_byte(b, b'\\', from)?;
+                let p = find_byte(data, b'\\', from)?;
                 let c = next_char(data, p + 1)?;
                 let end = p + 1 + c.len_utf8();
                 if ESCAPED_CHARS.contains(c) {
@@ -400,7 +471,7 @@ impl<'a> Inline<'a> {
             REFERENCE | LINK | SHORT_REFERENCE => {
                 let mut p = from;
                 loop {
-                    let s = find_byte(b, b'[', p)?;
+                    let s = find_byte(data, b'[', p)?;
                     p = s + 1;
                     if prev_char(data, s) == Some('!') {
                         continue;
@@ -423,7 +494,7 @@ impl<'a> Inline<'a> {
             AUTOLINK => {
                 let mut p = from;
                 loop {
-                    let s = find_byte(b, b'<', p)?;
+                    let s = find_byte(data, b'<', p)?;
                     p = s + 1;
                     if let Some(e) = autolink_at(b, s) {
                         let url = &data[s + 1..e - 1];
@@ -438,7 +509,7 @@ impl<'a> Inline<'a> {
             AUTOMAIL => {
                 let mut p = from;
                 loop {
-                    let s = find_byte(b, b'<', p)?;
+                    let s = find_byte(data, b'<', p)?;
                     p = s + 1;
                     if let Some(e) = automail_at(data, s) {
                         let el = self.automail(&data[s + 1..e - 1]);
@@ -453,7 +524,7 @@ impl<'a> Inline<'a> {
             HTML => {
                 let mut p = from;
                 loop {
-                    let s = find_byte(b, b'<', p)?;
+                    let s = find_byte(data, b'<', p)?;
                     p = s + 1;
                     if let Some(e) = html_at(b, s) {
                         let raw = self.unescape_html(&data[s..e]);
@@ -465,7 +536,7 @@ impl<'a> Inline<'a> {
             ENTITY => {
                 let mut p = from;
                 loop {
-                    let s = find_byte(b, b'&', p)?;
+                    let s = find_byte(data, b'&', p)?;
                     p = s + 1;
                     if let Some(e) = entity_at(b, s) {
                         let raw = self.unescape_html(&data[s..e]);
@@ -493,7 +564,7 @@ impl<'a> Inline<'a> {
                 let ch = if pi == EM_STRONG { b'*' } else { b'_' };
                 let mut p = from;
                 loop {
-                    let s = find_byte(b, ch, p)?;
+                    let s = find_byte(data, ch, p)?;
                     p = s + 1;
                     for index in 0..5 {
                         if let Some(m) = em_match(data, s, ch, index) {
@@ -552,7 +623,7 @@ impl<'a> Inline<'a> {
                     if b.get(p) != Some(&b'[') {
                         return None;
                     }
-                    let close = find_byte(b, b']', p + 1)?;
+                    let close = find_byte(data, b']', p + 1)?;
                     let id = data[p + 1..close].to_lowercase();
                     let id = if id.is_empty() { text.to_lowercase() } else { id };
                     (id, close + 1)
@@ -608,7 +679,7 @@ impl<'a> Inline<'a> {
             let mut title = None;
             let mut close = None;
             if let Some(&qc @ (b'\'' | b'"')) = b.get(r)
-                && let Some(qe) = find_byte(b, qc, r + 1)
+                && let Some(qe) = find_byte(data, qc, r + 1)
             {
                 let r2 = skip_ws(qe + 1);
                 if b.get(r2) == Some(&b')') {
@@ -952,7 +1023,7 @@ fn em_match(data: &str, s: usize, ch: u8, index: usize) -> Option<EmMatch> {
             if !at(s, 3) {
                 return None;
             }
-            let a = find_byte(b, ch, s + 4)?;
+            let a = find_byte(data, ch, s + 4)?;
             let z = find_run(a + 1, 2)?;
             Some(EmMatch { end: z + 2, g2: (s + 3, a), g3: Some((a + 1, z)) })
         }
@@ -962,7 +1033,7 @@ fn em_match(data: &str, s: usize, ch: u8, index: usize) -> Option<EmMatch> {
                 return None;
             }
             let a = find_run(s + 4, 2)?;
-            let z = find_byte(b, ch, a + 2)?;
+            let z = find_byte(data, ch, a + 2)?;
             Some(EmMatch { end: z + 1, g2: (s + 3, a), g3: Some((a + 2, z)) })
         }
         2 if ch == b'*' => {
@@ -970,7 +1041,7 @@ fn em_match(data: &str, s: usize, ch: u8, index: usize) -> Option<EmMatch> {
             if !at(s, 2) || !not_ch(s + 2) {
                 return None;
             }
-            let a = find_byte(b, ch, s + 2)?;
+            let a = find_byte(data, ch, s + 2)?;
             if a < s + 3 || !not_ch(a + 1) {
                 return None;
             }
@@ -1009,7 +1080,7 @@ fn em_match(data: &str, s: usize, ch: u8, index: usize) -> Option<EmMatch> {
             if !at(s, 1) {
                 return None;
             }
-            let a = find_byte(b, ch, s + 1)?;
+            let a = find_byte(data, ch, s + 1)?;
             (a > s + 1).then_some(EmMatch { end: a + 1, g2: (s + 1, a), g3: None })
         }
         4 => {

@@ -40,7 +40,7 @@ pub fn render_markdown(body: &str) -> String {
     }
     let source = normalize_whitespace(body);
     let mut stash: Vec<String> = Vec::new();
-    let source = fenced::replace_fenced(&source, &mut stash);
+    let source = fenced::replace_fenced(source, &mut stash);
     let source = html_block::extract(&source, &mut stash);
 
     let mut root = Element::new("div");
@@ -65,6 +65,23 @@ pub fn render_markdown(body: &str) -> String {
 
 /// `NormalizeWhitespace`.
 fn normalize_whitespace(body: &str) -> String {
+    static SPECIAL: [bool; 256] = tree::byte_table(b"\x02\x03\r\t");
+    let b = body.as_bytes();
+    // A line of spaces after a newline: "\n" + spaces + ("\n" or the end).
+    let blank_spaces = b.windows(2).enumerate().any(|(i, w)| {
+        w == b"\n " && {
+            let rest = &b[i + 1..];
+            let n = rest.iter().take_while(|&&c| c == b' ').count();
+            rest.get(n).is_none_or(|&c| c == b'\n')
+        }
+    });
+    let clean = tree::find_in_table(b, 0, &SPECIAL).is_none() && !blank_spaces;
+    if clean {
+        let mut s = String::with_capacity(body.len() + 2);
+        s.push_str(body);
+        s.push_str("\n\n");
+        return s;
+    }
     let mut s = body.replace(['\u{2}', '\u{3}'], "");
     if s.contains('\r') {
         s = s.replace("\r\n", "\n").replace('\r', "\n");
@@ -158,7 +175,7 @@ fn postprocess(text: &str, stash: &[String]) -> String {
     let mut text = text.to_string();
     // The original recurses while anything changes; stashed HTML can hold placeholders.
     for _ in 0..32 {
-        if !text.contains("\u{2}wzxhzdk:") {
+        if !text.contains('\u{2}') {
             break;
         }
         let replaced = PLACEHOLDER_RE.replace_all(&text, |caps: &regex::Captures| {
@@ -182,7 +199,7 @@ fn postprocess(text: &str, stash: &[String]) -> String {
         }
         text = replaced.into_owned();
     }
-    text.replace(AMP_SUBSTITUTE, "&")
+    if text.contains('\u{2}') { text.replace(AMP_SUBSTITUTE, "&") } else { text }
 }
 
 /// `RawHtmlPostprocessor.isblocklevel`.

@@ -18,7 +18,7 @@ pub(super) fn add_ids(root: &mut Element, stash: &[String]) {
 }
 
 fn collect_ids(el: &Element, used: &mut HashSet<String>) {
-    if let Some((_, id)) = el.attrs.iter().find(|(k, _)| k == "id") {
+    if let Some((_, id)) = el.attrs.iter().find(|(k, _)| *k == "id") {
         used.insert(id.clone());
     }
     for c in &el.children {
@@ -31,7 +31,7 @@ fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
         && el.tag.starts_with('h')
         && matches!(el.tag.as_bytes()[1], b'1'..=b'6');
     if is_heading {
-        let existing = el.attrs.iter().find(|(k, _)| k == "id").map(|(_, v)| v.clone());
+        let existing = el.attrs.iter().find(|(k, _)| *k == "id").map(|(_, v)| v.clone());
         let id = match existing {
             // Do not override pre-existing ids (from attr_list).
             Some(id) => id,
