@@ -1,7 +1,7 @@
 //! The `attr_list` extension's tree processor: `{: #id .class key=value }` after a block's last
 //! line, at the end of a heading or table cell, or right after an inline element.
 
-use super::tree::{Element, is_block_level};
+use super::tree::{Element, has_byte, is_block_level};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -189,8 +189,8 @@ pub(super) fn apply(el: &mut Element) {
             None
         };
         let has_brace = |t: &Target| match t {
-            Target::Text => el.text.contains('{'),
-            Target::Tail(i) => el.children[*i].tail.contains('{'),
+            Target::Text => has_byte(&el.text, b'{'),
+            Target::Tail(i) => has_byte(&el.children[*i].tail, b'{'),
         };
         if let Some(target) = target.filter(has_brace) {
             let text = match target {

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::tree::{Element, is_py_space, py_strip};
+use super::tree::{Element, is_py_space, py_strip, split_lines};
 
 const TAB: usize = 4;
 const HEADINGS: [&str; 6] = ["h1", "h2", "h3", "h4", "h5", "h6"];
@@ -41,7 +41,21 @@ impl BlockParser {
     }
 
     pub fn parse_chunk(&mut self, parent: &mut Element, text: &str) {
-        let blocks = text.split("\n\n").map(str::to_string).collect();
+        // text.split("\n\n")
+        let b = text.as_bytes();
+        let mut blocks = VecDeque::new();
+        let mut start = 0;
+        let mut p = 0;
+        while let Some(i) = super::tree::find_any(b, p, b"\n") {
+            if b.get(i + 1) == Some(&b'\n') {
+                blocks.push_back(text[start..i].to_string());
+                start = i + 2;
+                p = i + 2;
+            } else {
+                p = i + 1;
+            }
+        }
+        blocks.push_back(text[start..].to_string());
         self.parse_blocks(parent, blocks);
     }
 
@@ -86,7 +100,7 @@ impl BlockParser {
         }
         // A one-line block (most list items) can only be a heading, rule, list, quote or
         // reference when its first characters say so; skip the other searches.
-        let multi = block.contains('\n');
+        let multi = super::tree::find_any(block.as_bytes(), 0, b"\n").is_some();
         let lead = block.bytes().take_while(|&c| c == b' ').count();
         let first = if lead <= 3 { block.as_bytes().get(lead).copied() } else { None };
         if multi && let Some(sep) = table_test(&block) {
@@ -371,7 +385,16 @@ fn last_pre_code(parent: &mut Element) -> Option<&mut Element> {
 
 /// `util.code_escape`.
 pub(super) fn code_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// `BlockProcessor.detab`: (dedented leading lines, the rest).
@@ -473,7 +496,7 @@ fn find_hr(block: &str) -> Option<(usize, usize)> {
         return None;
     }
     let mut start = 0;
-    for line in block.split('\n') {
+    for line in split_lines(block) {
         if is_hr(line) {
             return Some((start, start + line.len()));
         }
@@ -564,7 +587,7 @@ fn indent_re(line: &str) -> bool {
 /// `OListProcessor.get_items`.
 fn get_items(block: &str) -> Vec<String> {
     let mut items: Vec<String> = Vec::new();
-    for line in block.split('\n') {
+    for line in split_lines(block) {
         if let Some(text) = child_re(line) {
             items.push(text.to_string());
         } else if indent_re(line) {
@@ -591,7 +614,7 @@ fn find_blockquote(block: &str) -> Option<usize> {
         return None;
     }
     let mut start = 0;
-    for line in block.split('\n') {
+    for line in split_lines(block) {
         let lead = line.bytes().take(4).take_while(|&c| c == b' ').count();
         if lead <= 3 && line.as_bytes().get(lead) == Some(&b'>') {
             return Some(if start == 0 { 0 } else { start - 1 });

@@ -68,9 +68,8 @@ pub(super) fn replace_fenced(text: String, stash: &mut Vec<String>) -> String {
 
 /// Whether some line starts with three backticks or tildes.
 fn has_fence_start(b: &[u8]) -> bool {
-    static FENCE: [bool; 256] = super::tree::byte_table(b"`~");
     let mut from = 0;
-    while let Some(i) = super::tree::find_in_table(b, from, &FENCE) {
+    while let Some(i) = super::tree::find_any(b, from, b"`~") {
         let c = b[i];
         if (i == 0 || b[i - 1] == b'\n') && b.get(i + 1) == Some(&c) && b.get(i + 2) == Some(&c) {
             return true;

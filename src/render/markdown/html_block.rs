@@ -6,10 +6,7 @@
 //! text. The quirks of the original are kept on purpose (for example a parse that stops at an
 //! unterminated construct and resumes with stale line offsets).
 
-use super::tree::{byte_table, find_in_table, is_block_level};
-
-/// `interesting_normal = re.compile('[&<]')`.
-static INTERESTING: [bool; 256] = byte_table(b"&<");
+use super::tree::{find_any, is_block_level};
 
 /// `markdown.util.HTML_PLACEHOLDER % key`.
 pub(super) fn html_placeholder(key: usize) -> String {
@@ -32,8 +29,9 @@ pub(super) fn extract(source: &str, stash: &mut Vec<String>) -> String {
         inraw: false,
         intail: false,
         stack: Vec::new(),
-        buf: Vec::new(),
-        cleandoc: Vec::new(),
+        buf: String::new(),
+        cleandoc: String::with_capacity(source.len() + 64),
+        last_item: 0,
         cdata_elem: None,
         starttag_text: String::new(),
         stash,
@@ -43,15 +41,14 @@ pub(super) fn extract(source: &str, stash: &mut Vec<String>) -> String {
     let i = ex.goahead(true);
     ex.raw = tail_from(&ex.raw, i).to_string();
     if !ex.raw.is_empty() {
-        let rest = std::mem::take(&mut ex.raw);
-        ex.handle_data(&rest);
+        ex.handle_raw(0, ex.raw.len());
     }
     if !ex.buf.is_empty() {
-        let html = ex.buf.concat();
+        let html = std::mem::take(&mut ex.buf);
         let ph = store(ex.stash, html);
-        ex.cleandoc.push(ph);
+        ex.push_clean(&ph);
     }
-    ex.cleandoc.concat()
+    ex.cleandoc
 }
 
 fn tail_from(s: &str, i: usize) -> &str {
@@ -114,14 +111,36 @@ struct Extractor<'a> {
     intail: bool,
     stack: Vec<String>,
     /// `_cache`: the raw block being collected.
-    buf: Vec<String>,
-    cleandoc: Vec<String>,
+    buf: String,
+    /// `cleandoc`, joined; `last_item` is where its last element starts.
+    cleandoc: String,
+    last_item: usize,
     cdata_elem: Option<String>,
     starttag_text: String,
     stash: &'a mut Vec<String>,
 }
 
 impl Extractor<'_> {
+    /// `cleandoc.append(s)`.
+    fn push_clean(&mut self, s: &str) {
+        self.last_item = self.cleandoc.len();
+        self.cleandoc.push_str(s);
+    }
+
+    /// `handle_data(rawdata[i:j])` without copying.
+    fn handle_raw(&mut self, i: usize, j: usize) {
+        let data = sub(&self.raw, i, j);
+        if self.intail && data.contains('\n') {
+            self.intail = false;
+        }
+        if self.inraw {
+            self.buf.push_str(data);
+        } else {
+            self.last_item = self.cleandoc.len();
+            self.cleandoc.push_str(data);
+        }
+    }
+
     fn updatepos(&mut self, i: usize, j: usize) -> usize {
         if i >= j {
             return j;
@@ -192,11 +211,11 @@ impl Extractor<'_> {
                     Some(j) => j,
                     None => break,
                 },
-                None => find_in_table(self.raw.as_bytes(), i, &INTERESTING).unwrap_or(n),
+                // interesting_normal = re.compile('[&<]')
+                None => find_any(self.raw.as_bytes(), i, b"&<").unwrap_or(n),
             };
             if i < j {
-                let data = self.raw[i..j].to_string();
-                self.handle_data(&data);
+                self.handle_raw(i, j);
             }
             i = self.updatepos(i, j);
             if i == n {
@@ -230,8 +249,7 @@ impl Extractor<'_> {
                             Some(k) => k + 1,
                             None => find_byte(&self.raw, b'<', i + 1).unwrap_or(i + 1),
                         };
-                        let data = sub(&self.raw, i, k).to_string();
-                        self.handle_data(&data);
+                        self.handle_raw(i, k);
                         k
                     }
                 };
@@ -259,8 +277,7 @@ impl Extractor<'_> {
             }
         }
         if end && i < n && self.cdata_elem.is_none() {
-            let data = self.raw[i..].to_string();
-            self.handle_data(&data);
+            self.handle_raw(i, n);
             i = self.updatepos(i, n);
         }
         i
@@ -431,14 +448,14 @@ impl Extractor<'_> {
         }
         if is_block_level(tag) && (self.intail || (self.at_line_start() && !self.inraw)) {
             self.inraw = true;
-            self.cleandoc.push("\n".to_string());
+            self.push_clean("\n");
         }
         let text = self.starttag_text.clone();
         if self.inraw {
             self.stack.push(tag.to_string());
-            self.buf.push(text);
+            self.buf.push_str(&text);
         } else {
-            self.cleandoc.push(text);
+            self.push_clean(&text);
             if is_cdata_tag(tag) {
                 self.cdata_elem = None;
             }
@@ -457,11 +474,11 @@ impl Extractor<'_> {
     fn base_handle_endtag(&mut self, tag: &str) {
         let text = self.get_endtag_text(tag);
         if !self.inraw {
-            self.cleandoc.push(text);
+            self.push_clean(&text);
             return;
         }
         let text_len = text.len();
-        self.buf.push(text);
+        self.buf.push_str(&text);
         if self.stack.iter().any(|t| t == tag) {
             while let Some(t) = self.stack.pop() {
                 if t == tag {
@@ -472,15 +489,15 @@ impl Extractor<'_> {
         if self.stack.is_empty() {
             let after = self.line_offset() + self.offset + text_len;
             if self.blank_lines_at(after) {
-                self.buf.push("\n".to_string());
+                self.buf.push('\n');
             } else {
                 self.intail = true;
             }
             self.inraw = false;
-            let html = std::mem::take(&mut self.buf).concat();
+            let html = std::mem::take(&mut self.buf);
             let ph = store(self.stash, html);
-            self.cleandoc.push(ph);
-            self.cleandoc.push("\n\n".to_string());
+            self.push_clean(&ph);
+            self.push_clean("\n\n");
         }
     }
 
@@ -489,15 +506,15 @@ impl Extractor<'_> {
             self.intail = false;
         }
         if self.inraw {
-            self.buf.push(data.to_string());
+            self.buf.push_str(data);
         } else {
-            self.cleandoc.push(data.to_string());
+            self.push_clean(data);
         }
     }
 
     fn handle_empty_tag(&mut self, mut data: String, is_block: bool) {
         if self.inraw || self.intail {
-            self.buf.push(data);
+            self.buf.push_str(&data);
         } else if self.at_line_start() && is_block {
             let after = self.line_offset() + self.offset + data.len();
             if self.blank_lines_at(after) {
@@ -505,15 +522,15 @@ impl Extractor<'_> {
             } else {
                 self.intail = true;
             }
-            let item = self.cleandoc.last().map_or("", String::as_str);
+            let item = &self.cleandoc[self.last_item..];
             if !item.ends_with("\n\n") && item.ends_with('\n') {
-                self.cleandoc.push("\n".to_string());
+                self.push_clean("\n");
             }
             let ph = store(self.stash, data);
-            self.cleandoc.push(ph);
-            self.cleandoc.push("\n\n".to_string());
+            self.push_clean(&ph);
+            self.push_clean("\n\n");
         } else {
-            self.cleandoc.push(data);
+            self.push_clean(&data);
         }
     }
 }

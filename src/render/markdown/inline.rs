@@ -8,7 +8,7 @@
 use super::blocks::{References, code_escape};
 use super::entities::codepoint2name;
 use super::html_block::store;
-use super::tree::{Element, is_py_space, py_strip, serialize};
+use super::tree::{Element, find_any, has_byte, is_py_space, py_strip, serialize};
 
 const PREFIX: &str = "\u{2}klzzwxh:";
 const STX: char = '\u{2}';
@@ -62,6 +62,9 @@ enum Found {
 }
 
 pub(super) struct Inline<'a> {
+    /// Whether a backslash escape (`\x02NN\x03`) was produced: only then does the tree need
+    /// `UnescapeTreeprocessor`.
+    pub escapes_used: bool,
     stash: Vec<Stashed>,
     html: &'a mut Vec<String>,
     refs: &'a References,
@@ -79,12 +82,9 @@ fn next_char(s: &str, p: usize) -> Option<char> {
     s.get(p..).and_then(|t| t.chars().next())
 }
 
-/// The first `c` (ASCII) in `s` at or after `from`, found with the standard library's memchr.
+/// The first byte `c` in `s` at or after `from`.
 fn find_byte(s: &str, c: u8, from: usize) -> Option<usize> {
-    match s.get(from..) {
-        Some(rest) => rest.find(c as char).map(|p| p + from),
-        None => s.as_bytes().get(from..)?.iter().position(|&x| x == c).map(|p| p + from),
-    }
+    find_any(s.as_bytes(), from, &[c])
 }
 
 fn find_bytes(b: &[u8], pat: &[u8], from: usize) -> Option<usize> {
@@ -114,7 +114,7 @@ fn collapse_ws(s: &str) -> String {
 
 /// `UnescapeTreeprocessor.unescape`: `\x02NN\x03` back to the character.
 pub(super) fn unescape_stx(text: &str) -> String {
-    if !text.contains(STX) {
+    if !has_byte(&text, 2) {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
@@ -142,7 +142,7 @@ pub(super) fn unescape_stx(text: &str) -> String {
 fn find_prefix(data: &str, from: usize) -> Option<usize> {
     let mut p = from;
     loop {
-        let i = data.get(p..)?.find(STX)? + p;
+        let i = memchr::memchr(2, data.as_bytes().get(p..)?)? + p;
         if data[i..].starts_with(PREFIX) {
             return Some(i);
         }
@@ -163,7 +163,7 @@ fn placeholder_at(data: &str, i: usize) -> Option<(usize, usize)> {
 
 impl<'a> Inline<'a> {
     pub fn new(html: &'a mut Vec<String>, refs: &'a References) -> Self {
-        Inline { stash: Vec::new(), html, refs }
+        Inline { escapes_used: false, stash: Vec::new(), html, refs }
     }
 
     /// `InlineProcessor.run` on the whole tree.
@@ -181,7 +181,7 @@ impl<'a> Inline<'a> {
             if !child.text.is_empty() && !child.atomic {
                 let text = std::mem::take(&mut child.text);
                 let data = self.handle_inline(text, 0);
-                if data.contains(STX) {
+                if has_byte(&data, 2) {
                     let lst = self.process_placeholders(&data, child, true);
                     pending.push((i, lst));
                 } else {
@@ -191,7 +191,7 @@ impl<'a> Inline<'a> {
             if !cur.children[i].tail.is_empty() {
                 let tail = std::mem::take(&mut cur.children[i].tail);
                 let data = self.handle_inline(tail, 0);
-                if !data.contains(STX) {
+                if !has_byte(&data, 2) {
                     cur.children[i].tail = data;
                     if !cur.children[i].children.is_empty() {
                         visit.push(i);
@@ -230,11 +230,18 @@ impl<'a> Inline<'a> {
         let id = self.stash.len();
         self.stash.push(node);
         out.push_str(PREFIX);
-        let digits = id.to_string();
-        for _ in digits.len()..4 {
-            out.push('0');
+        // "%04d" without allocating
+        let mut digits = [b'0'; 20];
+        let mut n = id;
+        let mut len = 0;
+        while n > 0 || len < 4 {
+            digits[19 - len] = b'0' + (n % 10) as u8;
+            n /= 10;
+            len += 1;
         }
-        out.push_str(&digits);
+        for &d in &digits[20 - len..] {
+            out.push(d as char);
+        }
         out.push(ETX);
     }
 
@@ -285,7 +292,12 @@ impl<'a> Inline<'a> {
         out.push_str(&data[..s]);
         match found {
             Found::Skip => return (data, true, e),
-            Found::Text(t) => self.stash_node(Stashed::Text(t), &mut out),
+            Found::Text(t) => {
+                if pi <= ESCAPE {
+                    self.escapes_used = true;
+                }
+                self.stash_node(Stashed::Text(t), &mut out);
+            }
             Found::Node(mut el) => {
                 if !el.atomic {
                     if !el.text.is_empty() {
@@ -371,13 +383,13 @@ impl<'a> Inline<'a> {
         let originals = node.children.len();
         let mut shift = 0;
         // Text without placeholders would be put back unchanged.
-        if node.tail.contains(STX) && !py_strip(&node.tail).is_empty() {
+        if has_byte(&node.tail, 2) && !py_strip(&node.tail).is_empty() {
             let text = std::mem::take(&mut node.tail);
             let res = self.process_placeholders(&text, node, false);
             shift += res.len();
             node.children.splice(0..0, res);
         }
-        if node.text.contains(STX) && !py_strip(&node.text).is_empty() {
+        if has_byte(&node.text, 2) && !py_strip(&node.text).is_empty() {
             let text = std::mem::take(&mut node.text);
             let res = self.process_placeholders(&text, node, true);
             shift += res.len();
@@ -389,13 +401,13 @@ impl<'a> Inline<'a> {
                 break;
             }
             let mut added = 0;
-            if node.children[i].tail.contains(STX) && !py_strip(&node.children[i].tail).is_empty() {
+            if has_byte(&node.children[i].tail, 2) && !py_strip(&node.children[i].tail).is_empty() {
                 let text = std::mem::take(&mut node.children[i].tail);
                 let res = self.process_placeholders(&text, &mut node.children[i], false);
                 added = res.len();
                 node.children.splice(i + 1..i + 1, res);
             }
-            if node.children[i].text.contains(STX) && !py_strip(&node.children[i].text).is_empty() {
+            if has_byte(&node.children[i].text, 2) && !py_strip(&node.children[i].text).is_empty() {
                 let text = std::mem::take(&mut node.children[i].text);
                 let child = &mut node.children[i];
                 let res = self.process_placeholders(&text, child, true);
@@ -407,6 +419,9 @@ impl<'a> Inline<'a> {
 
     /// `Pattern.unescape`: placeholders replaced by their text.
     fn unescape(&self, text: &str) -> String {
+        if !has_byte(&text, 2) {
+            return text.to_string();
+        }
         self.replace_placeholders(text, |node| match node {
             Stashed::Text(t) => t.clone(),
             Stashed::Node(Some(el)) => {
@@ -698,6 +713,14 @@ impl<'a> Inline<'a> {
             }
         }
         let start_index = p;
+        // Common case: no quote or parenthesis before the closing `)`; the loop below would
+        // end there with the same result.
+        if let Some(close) = find_any(b, p, b"()'\"")
+            && b[close] == b')'
+        {
+            let href = py_strip(&self.unescape(&data[start_index..close])).to_string();
+            return Some((href, None, close + 1));
+        }
         let mut index = p as isize;
         let mut bracket_count: i64 = 1;
         let mut backtrack_count: i64 = 1;
@@ -842,15 +865,17 @@ fn dequote(s: &str) -> &str {
 /// `LinkInlineProcessor.getText`: the end of the bracketed text and the index after `]`.
 fn get_text(b: &[u8], index: usize) -> Option<(usize, usize)> {
     let mut depth = 1;
-    for (i, &c) in b.iter().enumerate().skip(index) {
-        if c == b']' {
+    let mut p = index;
+    while let Some(i) = find_any(b, p, b"[]") {
+        if b[i] == b']' {
             depth -= 1;
-        } else if c == b'[' {
+            if depth == 0 {
+                return Some((i, i + 1));
+            }
+        } else {
             depth += 1;
         }
-        if depth == 0 {
-            return Some((i, i + 1));
-        }
+        p = i + 1;
     }
     None
 }

@@ -25,10 +25,6 @@ mod inline;
 mod toc;
 mod tree;
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-
 use self::blocks::BlockParser;
 use self::inline::{AMP_SUBSTITUTE, Inline, unescape_stx};
 use self::tree::{Element, escape_cdata, is_block_level, py_strip, serialize};
@@ -48,11 +44,15 @@ pub fn render_markdown(body: &str) -> String {
     parser.parse_chunk(&mut root, &source);
 
     highlight_code_blocks(&mut root, &mut stash);
-    Inline::new(&mut stash, &parser.references).run(&mut root);
+    let mut inline = Inline::new(&mut stash, &parser.references);
+    inline.run(&mut root);
+    let escapes_used = inline.escapes_used;
     tree::prettify(&mut root);
     attr_list::apply(&mut root);
     toc::add_ids(&mut root, &stash);
-    unescape_tree(&mut root);
+    if escapes_used {
+        unescape_tree(&mut root);
+    }
 
     let mut out = String::with_capacity(body.len() * 2);
     escape_cdata(&root.text, &mut out);
@@ -65,7 +65,6 @@ pub fn render_markdown(body: &str) -> String {
 
 /// `NormalizeWhitespace`.
 fn normalize_whitespace(body: &str) -> String {
-    static SPECIAL: [bool; 256] = tree::byte_table(b"\x02\x03\r\t");
     let b = body.as_bytes();
     // A line of spaces after a newline: "\n" + spaces + ("\n" or the end).
     let blank_spaces = b.windows(2).enumerate().any(|(i, w)| {
@@ -75,7 +74,7 @@ fn normalize_whitespace(body: &str) -> String {
             rest.get(n).is_none_or(|&c| c == b'\n')
         }
     });
-    let clean = tree::find_in_table(b, 0, &SPECIAL).is_none() && !blank_spaces;
+    let clean = tree::find_any(b, 0, b"\x02\x03\r\t").is_none() && !blank_spaces;
     if clean {
         let mut s = String::with_capacity(body.len() + 2);
         s.push_str(body);
@@ -148,14 +147,14 @@ fn highlight_code_blocks(el: &mut Element, stash: &mut Vec<String>) {
 
 /// `UnescapeTreeprocessor`.
 fn unescape_tree(el: &mut Element) {
-    if el.tag != "code" && el.text.contains('\u{2}') {
+    if el.tag != "code" && tree::has_byte(&el.text, 2) {
         el.text = unescape_stx(&el.text);
     }
-    if el.tail.contains('\u{2}') {
+    if tree::has_byte(&el.tail, 2) {
         el.tail = unescape_stx(&el.tail);
     }
     for (_, v) in &mut el.attrs {
-        if v.contains('\u{2}') {
+        if tree::has_byte(v, 2) {
             *v = unescape_stx(v);
         }
     }
@@ -164,42 +163,64 @@ fn unescape_tree(el: &mut Element) {
     }
 }
 
-static PLACEHOLDER_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new("<p>\u{2}wzxhzdk:([0-9]+)\u{3}</p>|\u{2}wzxhzdk:([0-9]+)\u{3}")
-        .expect("placeholder pattern")
-});
-
 /// The postprocessors: `RawHtmlPostprocessor` (stashed HTML back in place, without the `<p>`
 /// around block-level HTML) and `AndSubstitutePostprocessor`.
 fn postprocess(text: &str, stash: &[String]) -> String {
     let mut text = text.to_string();
-    // The original recurses while anything changes; stashed HTML can hold placeholders.
+    // The original repeats while anything changes, as stashed HTML can hold placeholders.
     for _ in 0..32 {
-        if !text.contains('\u{2}') {
-            break;
+        match replace_placeholders(&text, stash) {
+            Some(replaced) => text = replaced,
+            None => break,
         }
-        let replaced = PLACEHOLDER_RE.replace_all(&text, |caps: &regex::Captures| {
-            let whole = &caps[0];
-            let (key, wrapped) = match (caps.get(1), caps.get(2)) {
-                (Some(k), _) => (k.as_str(), true),
-                (None, Some(k)) => (k.as_str(), false),
-                _ => return whole.to_string(),
-            };
-            let Some(html) = key.parse::<usize>().ok().and_then(|i| stash.get(i)) else {
-                return whole.to_string();
-            };
-            if wrapped && !is_block_html(html) {
-                format!("<p>{html}</p>")
-            } else {
-                html.clone()
-            }
-        });
-        if replaced == text {
-            break;
-        }
-        text = replaced.into_owned();
     }
-    if text.contains('\u{2}') { text.replace(AMP_SUBSTITUTE, "&") } else { text }
+    if tree::has_byte(&text, 2) { text.replace(AMP_SUBSTITUTE, "&") } else { text }
+}
+
+const HTML_PREFIX: &str = "\u{2}wzxhzdk:";
+
+/// One pass of `<p>PH</p>|PH` substitution; `None` when nothing changed.
+fn replace_placeholders(text: &str, stash: &[String]) -> Option<String> {
+    let b = text.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    let mut changed = false;
+    while let Some(i) = tree::find_any(b, from, b"\x02") {
+        from = i + 1;
+        let Some(rest) = text[i..].strip_prefix(HTML_PREFIX) else { continue };
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || !rest[digits..].starts_with('\u{3}') {
+            continue;
+        }
+        let end = i + HTML_PREFIX.len() + digits + 1;
+        let Some(html) = rest[..digits].parse::<usize>().ok().and_then(|k| stash.get(k)) else {
+            continue;
+        };
+        let wrapped = i >= copied + 3 && text[..i].ends_with("<p>") && text[end..].starts_with("</p>");
+        if wrapped {
+            out.push_str(&text[copied..i - 3]);
+            if is_block_html(html) {
+                out.push_str(html);
+            } else {
+                out.push_str("<p>");
+                out.push_str(html);
+                out.push_str("</p>");
+            }
+            copied = end + 4;
+        } else {
+            out.push_str(&text[copied..i]);
+            out.push_str(html);
+            copied = end;
+        }
+        from = copied;
+        changed = true;
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
 }
 
 /// `RawHtmlPostprocessor.isblocklevel`.

@@ -100,40 +100,50 @@ fn is_entity_start(s: &[u8]) -> bool {
     run(0, |b| b.is_ascii_alphanumeric()).is_some()
 }
 
-/// The position of the first byte of `hay` (from `from`) for which `table` is true. Scans
-/// 16 bytes at a time without branching, which the compiler vectorizes.
-pub(super) fn find_in_table(hay: &[u8], from: usize, table: &[bool; 256]) -> Option<usize> {
-    let mut i = from;
-    while i + 16 <= hay.len() {
-        let chunk = &hay[i..i + 16];
-        if chunk.iter().fold(false, |acc, &b| acc | table[b as usize]) {
-            break;
+/// The position of the first byte (from `from`) equal to one of `set` (one to four bytes),
+/// using the SIMD searches of the `memchr` crate.
+pub(super) fn find_any<const N: usize>(hay: &[u8], from: usize, set: &[u8; N]) -> Option<usize> {
+    let rest = hay.get(from..)?;
+    let found = match *set.as_slice() {
+        [a] => memchr::memchr(a, rest),
+        [a, b] => memchr::memchr2(a, b, rest),
+        [a, b, c] => memchr::memchr3(a, b, c, rest),
+        [a, b, c, ref more @ ..] => {
+            let first = memchr::memchr3(a, b, c, rest);
+            let limit = first.unwrap_or(rest.len());
+            let other = rest[..limit].iter().position(|x| more.contains(x));
+            other.or(first)
         }
-        i += 16;
-    }
-    hay.get(i..)?.iter().position(|&b| table[b as usize]).map(|p| p + i)
+        [] => None,
+    };
+    found.map(|p| p + from)
 }
 
-/// A byte lookup table with `true` for each byte in `set`.
-pub(super) const fn byte_table(set: &[u8]) -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < set.len() {
-        t[set[i] as usize] = true;
-        i += 1;
-    }
-    t
+/// Whether `s` contains the byte `b` (ASCII).
+pub(super) fn has_byte(s: &str, b: u8) -> bool {
+    memchr::memchr(b, s.as_bytes()).is_some()
 }
 
-static CDATA_SPECIAL: [bool; 256] = byte_table(b"&<>");
-static ATTR_SPECIAL: [bool; 256] = byte_table(b"&<>\"");
+/// `s.split('\n')`, with a SIMD newline search.
+pub(super) fn split_lines(s: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', s.as_bytes()).chain(std::iter::once(s.len()));
+    std::iter::from_fn(move || {
+        let end = ends.next()?;
+        let line = &s[start..end];
+        start = end + 1;
+        Some(line)
+    })
+}
 
 fn escape(text: &str, quote: bool, out: &mut String) {
     let bytes = text.as_bytes();
-    let table = if quote { &ATTR_SPECIAL } else { &CDATA_SPECIAL };
+    let find = |from: usize| {
+        if quote { find_any(bytes, from, b"&<>\"") } else { find_any(bytes, from, b"&<>") }
+    };
     let mut last = 0;
     let mut from = 0;
-    while let Some(i) = find_in_table(bytes, from, table) {
+    while let Some(i) = find(from) {
         from = i + 1;
         let b = bytes[i];
         let rep = match b {
