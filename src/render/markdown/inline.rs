@@ -36,6 +36,36 @@ const EM_STRONG: usize = 14;
 const EM_STRONG2: usize = 15;
 const PATTERN_COUNT: usize = 16;
 
+/// A placeholder, built without allocating.
+struct Placeholder {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Placeholder {
+    fn new(id: usize) -> Self {
+        let mut buf = [0u8; 40];
+        buf[..PREFIX.len()].copy_from_slice(PREFIX.as_bytes());
+        let mut digits = [b'0'; 20];
+        let mut n = id;
+        let mut count = 0;
+        while n > 0 || count < 4 {
+            digits[19 - count] = b'0' + (n % 10) as u8;
+            n /= 10;
+            count += 1;
+        }
+        let mut len = PREFIX.len();
+        buf[len..len + count].copy_from_slice(&digits[20 - count..]);
+        len += count;
+        buf[len] = ETX as u8;
+        Placeholder { buf, len: len + 1 }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
 /// One bit per byte some pattern starts with (see `handle_inline`).
 static TRIGGERS: [u16; 256] = {
     let mut t = [0u16; 256];
@@ -225,24 +255,11 @@ impl<'a> Inline<'a> {
         }
     }
 
-    /// Stashes `node` and writes its placeholder to `out`.
-    fn stash_node(&mut self, node: Stashed, out: &mut String) {
+    /// Stashes `node`; returns its placeholder (`INLINE_PLACEHOLDER % "%04d"`).
+    fn stash_node(&mut self, node: Stashed) -> Placeholder {
         let id = self.stash.len();
         self.stash.push(node);
-        out.push_str(PREFIX);
-        // "%04d" without allocating
-        let mut digits = [b'0'; 20];
-        let mut n = id;
-        let mut len = 0;
-        while n > 0 || len < 4 {
-            digits[19 - len] = b'0' + (n % 10) as u8;
-            n /= 10;
-            len += 1;
-        }
-        for &d in &digits[20 - len..] {
-            out.push(d as char);
-        }
-        out.push(ETX);
+        Placeholder::new(id)
     }
 
     /// `__handleInline`.
@@ -273,8 +290,7 @@ impl<'a> Inline<'a> {
                 start = 0;
                 continue;
             }
-            let (d, matched, s) = self.apply_pattern(pi, data, start);
-            data = d;
+            let (matched, s) = self.apply_pattern(pi, &mut data, start);
             start = s;
             if !matched {
                 pi += 1;
@@ -284,19 +300,17 @@ impl<'a> Inline<'a> {
     }
 
     /// `__applyPattern`.
-    fn apply_pattern(&mut self, pi: usize, data: String, start: usize) -> (String, bool, usize) {
-        let Some((found, s, e)) = self.find(pi, &data, start) else {
-            return (data, false, 0);
+    fn apply_pattern(&mut self, pi: usize, data: &mut String, start: usize) -> (bool, usize) {
+        let Some((found, s, e)) = self.find(pi, data, start) else {
+            return (false, 0);
         };
-        let mut out = String::with_capacity(data.len() + 16);
-        out.push_str(&data[..s]);
-        match found {
-            Found::Skip => return (data, true, e),
+        let placeholder = match found {
+            Found::Skip => return (true, e),
             Found::Text(t) => {
                 if pi <= ESCAPE {
                     self.escapes_used = true;
                 }
-                self.stash_node(Stashed::Text(t), &mut out);
+                self.stash_node(Stashed::Text(t))
             }
             Found::Node(mut el) => {
                 if !el.atomic {
@@ -319,11 +333,11 @@ impl<'a> Inline<'a> {
                         }
                     }
                 }
-                self.stash_node(Stashed::Node(Some(el)), &mut out);
+                self.stash_node(Stashed::Node(Some(el)))
             }
-        }
-        out.push_str(&data[e..]);
-        (out, true, 0)
+        };
+        data.replace_range(s..e, placeholder.as_str());
+        (true, 0)
     }
 
     /// `__processPlaceholders`: turns placeholders back into nodes. Text goes into
@@ -418,11 +432,11 @@ impl<'a> Inline<'a> {
     }
 
     /// `Pattern.unescape`: placeholders replaced by their text.
-    fn unescape(&self, text: &str) -> String {
-        if !has_byte(&text, 2) {
-            return text.to_string();
+    fn unescape<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if !has_byte(text, 2) {
+            return std::borrow::Cow::Borrowed(text);
         }
-        self.replace_placeholders(text, |node| match node {
+        std::borrow::Cow::Owned(self.replace_placeholders(text, |node| match node {
             Stashed::Text(t) => t.clone(),
             Stashed::Node(Some(el)) => {
                 let mut s = String::new();
@@ -430,7 +444,7 @@ impl<'a> Inline<'a> {
                 s
             }
             Stashed::Node(None) => String::new(),
-        })
+        }))
     }
 
     /// `HtmlInlineProcessor.unescape` then `backslash_unescape`.
@@ -884,7 +898,8 @@ fn get_text(b: &[u8], index: usize) -> Option<(usize, usize)> {
 fn backtick(data: &str, from: usize) -> Option<(Found, usize, usize)> {
     let b = data.as_bytes();
     let mut p = from;
-    while p < b.len() {
+    while let Some(q) = find_any(b, p, b"\\`") {
+        p = q;
         let c = b[p];
         let escaped = p > 0 && b[p - 1] == b'\\';
         if c == b'\\' && !escaped {

@@ -67,12 +67,10 @@ pub fn render_markdown(body: &str) -> String {
 fn normalize_whitespace(body: &str) -> String {
     let b = body.as_bytes();
     // A line of spaces after a newline: "\n" + spaces + ("\n" or the end).
-    let blank_spaces = b.windows(2).enumerate().any(|(i, w)| {
-        w == b"\n " && {
-            let rest = &b[i + 1..];
-            let n = rest.iter().take_while(|&&c| c == b' ').count();
-            rest.get(n).is_none_or(|&c| c == b'\n')
-        }
+    let blank_spaces = memchr::memchr_iter(b'\n', b).any(|i| {
+        let rest = &b[i + 1..];
+        let n = rest.iter().take_while(|&&c| c == b' ').count();
+        n > 0 && rest.get(n).is_none_or(|&c| c == b'\n')
     });
     let clean = tree::find_any(b, 0, b"\x02\x03\r\t").is_none() && !blank_spaces;
     if clean {

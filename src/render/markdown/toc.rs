@@ -129,7 +129,8 @@ fn decode_entity(s: &str) -> Option<(char, usize)> {
 
 /// The toc extension's `slugify` with separator `-`.
 pub(super) fn slugify(value: &str) -> String {
-    let ascii: String = value.nfkd().filter(char::is_ascii).collect();
+    let ascii: String =
+        if value.is_ascii() { value.to_string() } else { value.nfkd().filter(char::is_ascii).collect() };
     let kept: String = ascii
         .chars()
         .filter(|&c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || is_py_space(c))
