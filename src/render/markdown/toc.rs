@@ -1,0 +1,171 @@
+//! Heading ids and anchors: the `toc` extension with `anchorlink=True`.
+
+use std::collections::HashSet;
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::entities::CODEPOINT2NAME;
+use super::inline::unescape_stx;
+use super::postprocess;
+use super::tree::{Element, is_py_space, py_strip, serialize};
+
+/// `TocTreeprocessor.run`: gives every heading an id and wraps its content in
+/// `<a class="toclink" href="#id">`.
+pub(super) fn add_ids(root: &mut Element, stash: &[String]) {
+    let mut used = HashSet::new();
+    collect_ids(root, &mut used);
+    visit(root, stash, &mut used);
+}
+
+fn collect_ids(el: &Element, used: &mut HashSet<String>) {
+    if let Some((_, id)) = el.attrs.iter().find(|(k, _)| *k == "id") {
+        used.insert(id.clone());
+    }
+    for c in &el.children {
+        collect_ids(c, used);
+    }
+}
+
+fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
+    let is_heading = el.tag.len() == 2
+        && el.tag.starts_with('h')
+        && matches!(el.tag.as_bytes()[1], b'1'..=b'6');
+    if is_heading {
+        let existing = el.attrs.iter().find(|(k, _)| *k == "id").map(|(_, v)| v.clone());
+        let id = match existing {
+            // Do not override pre-existing ids (from attr_list).
+            Some(id) => id,
+            None => unique(slugify(&html_unescape(&strip_tags(&inner_html(el, stash)))), used),
+        };
+        let mut a = Element::new("a");
+        a.text = std::mem::take(&mut el.text);
+        a.set("href", format!("#{id}"));
+        a.set("class", "toclink");
+        a.children = std::mem::take(&mut el.children);
+        el.set("id", id);
+        el.children.push(a);
+    }
+    for c in &mut el.children {
+        visit(c, stash, used);
+    }
+}
+
+/// `render_inner_html`: the element's content as final HTML.
+fn inner_html(el: &Element, stash: &[String]) -> String {
+    let mut s = String::new();
+    serialize(el, &mut s);
+    let s = unescape_stx(&s);
+    let start = s.find('>').map_or(0, |i| i + 1);
+    let end = s.rfind('<').unwrap_or(s.len()).max(start);
+    let inner = py_strip(&s[start..end]);
+    postprocess(inner, stash)
+}
+
+/// `strip_tags`: drops comments and tags, collapses whitespace.
+fn strip_tags(text: &str) -> String {
+    let mut text = text.to_string();
+    while let Some(start) = text.find("<!--") {
+        let Some(end) = text[start..].find("-->").map(|e| e + start) else { break };
+        text.replace_range(start..end + 3, "");
+    }
+    while let Some(start) = text.find('<') {
+        let Some(end) = text[start..].find('>').map(|e| e + start) else { break };
+        text.replace_range(start..end + 1, "");
+    }
+    text.split(is_py_space).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// `html.unescape` for numeric references and the HTML 4 names (enough for heading text).
+fn html_unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some((c, used)) = decode_entity(after) {
+            out.push(c);
+            rest = &after[used..];
+        } else {
+            out.push('&');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn decode_entity(s: &str) -> Option<(char, usize)> {
+    let semi = |n: usize| if s.as_bytes().get(n) == Some(&b';') { n + 1 } else { n };
+    if let Some(num) = s.strip_prefix('#') {
+        let (digits, radix, skip) = match num.strip_prefix(['x', 'X']) {
+            Some(h) => (h.bytes().take_while(u8::is_ascii_hexdigit).count(), 16, 2),
+            None => (num.bytes().take_while(u8::is_ascii_digit).count(), 10, 1),
+        };
+        if digits == 0 {
+            return None;
+        }
+        let text = &s[skip..skip + digits];
+        let code = u32::from_str_radix(text, radix).unwrap_or(0xFFFD);
+        let c = if code == 0 { '\u{FFFD}' } else { char::from_u32(code).unwrap_or('\u{FFFD}') };
+        return Some((c, semi(skip + digits)));
+    }
+    let n = s.bytes().take_while(u8::is_ascii_alphanumeric).count();
+    if s.as_bytes().get(n) != Some(&b';') {
+        return None;
+    }
+    let name = &s[..n];
+    if name == "apos" {
+        return Some(('\'', n + 1));
+    }
+    CODEPOINT2NAME
+        .iter()
+        .find(|(_, v)| *v == name)
+        .and_then(|(k, _)| char::from_u32(*k))
+        .map(|c| (c, n + 1))
+}
+
+/// The toc extension's `slugify` with separator `-`.
+pub(super) fn slugify(value: &str) -> String {
+    let ascii: String =
+        if value.is_ascii() { value.to_string() } else { value.nfkd().filter(char::is_ascii).collect() };
+    let kept: String = ascii
+        .chars()
+        .filter(|&c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || is_py_space(c))
+        .collect();
+    let lowered = py_strip(&kept).to_lowercase();
+    let mut out = String::with_capacity(lowered.len());
+    let mut in_sep = false;
+    for c in lowered.chars() {
+        if c == '-' || is_py_space(c) {
+            if !in_sep {
+                out.push('-');
+            }
+            in_sep = true;
+        } else {
+            out.push(c);
+            in_sep = false;
+        }
+    }
+    out
+}
+
+/// The toc extension's `unique`: `id`, `id_1`, `id_2`, …
+pub(super) fn unique(mut id: String, ids: &mut HashSet<String>) -> String {
+    while id.is_empty() || ids.contains(&id) {
+        // IDCOUNT_RE = `^(.*)_([0-9]+)$`
+        let counted = id.rfind('_').and_then(|u| {
+            let digits = &id[u + 1..];
+            let all_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            all_digits.then(|| (id[..u].to_string(), digits.parse::<u64>().unwrap_or(0)))
+        });
+        id = match counted {
+            Some((base, n)) => format!("{base}_{}", n + 1),
+            None => format!("{id}_1"),
+        };
+    }
+    ids.insert(id.clone());
+    id
+}
