@@ -3,43 +3,61 @@
 //! Element order and `<link …/>` self-closing differ from feedgenerator's bytes; XML readers do
 //! not see the difference. What they key on (ids, links, titles, dates, authors, categories)
 //! is identical.
+//!
+//! TWiR's feeds share their entries (the site, author, language and main category feeds hold
+//! the same articles), so each entry is serialized once ([`entry_xml`]) and every feed is its
+//! head plus those fragments ([`build_atom`]).
 
 use atom_syndication::{
     CategoryBuilder, Content, ContentBuilder, EntryBuilder, FeedBuilder, LinkBuilder,
     PersonBuilder, Text, WriteConfig,
 };
 
-use super::{FeedSettings, FeedSpec};
+use super::{Entry, FeedSettings, FeedSpec};
 
 /// feedgenerator's declaration (with `encoding`); the crate's own would omit it.
 const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
+/// A standalone entry declares the namespace; inside a feed it inherits the feed's.
+const STANDALONE_ENTRY: &[u8] = b"<entry xmlns=\"http://www.w3.org/2005/Atom\">";
 
-/// Builds one Atom feed document.
-pub fn build_atom(spec: &FeedSpec<'_>, settings: &FeedSettings) -> Vec<u8> {
+/// One `<entry>` element, serialized.
+pub fn entry_xml(e: &Entry<'_>, settings: &FeedSettings) -> Vec<u8> {
+    let a = e.article;
+    let mut categories = vec![CategoryBuilder::default().term(a.category.clone()).build()];
+    categories.extend(a.tags.iter().map(|t| CategoryBuilder::default().term(t.clone()).build()));
+    let content: Content = ContentBuilder::default()
+        .value(Some(a.html().to_string()))
+        .content_type(Some("html".into()))
+        .build();
+    // Pelican leaves the summary out when it would repeat the content.
+    let summary = (a.summary() != a.html()).then(|| Text::html(a.summary()));
+    let entry = EntryBuilder::default()
+        .title(Text::plain(e.title.clone()))
+        .links(vec![LinkBuilder::default().href(e.url.clone()).rel("alternate").build()])
+        .published(Some(a.date))
+        .updated(a.date)
+        .authors(vec![PersonBuilder::default().name(settings.author.clone()).build()])
+        .id(e.tag_uri.clone())
+        .summary(summary)
+        .content(Some(content))
+        .categories(categories)
+        .build();
+    let config = WriteConfig { write_document_declaration: false, indent_size: None };
+    // Writing into a Vec cannot fail; an error here would be a bug in the XML writer.
+    let mut out = entry.write_with_config(Vec::new(), config).expect("writing Atom into memory");
+    if out.starts_with(STANDALONE_ENTRY) {
+        out.splice(..STANDALONE_ENTRY.len(), b"<entry>".iter().copied());
+    }
+    out
+}
+
+/// Builds one Atom feed document; `fragment(i)` is [`entry_xml`] of entry `i`.
+pub fn build_atom<'f>(
+    spec: &FeedSpec<'_>,
+    settings: &FeedSettings,
+    fragment: impl Fn(usize) -> &'f [u8],
+) -> Vec<u8> {
     let site_root = format!("{}/", settings.site_url);
-    let entries = spec.entries.iter().map(|e| {
-        let a = e.article;
-        let mut categories = vec![CategoryBuilder::default().term(a.category.clone()).build()];
-        categories
-            .extend(a.tags.iter().map(|t| CategoryBuilder::default().term(t.clone()).build()));
-        let content: Content = ContentBuilder::default()
-            .value(Some(a.html().to_string()))
-            .content_type(Some("html".into()))
-            .build();
-        // Pelican leaves the summary out when it would repeat the content.
-        let summary = (a.summary() != a.html()).then(|| Text::html(a.summary()));
-        EntryBuilder::default()
-            .title(Text::plain(e.title.clone()))
-            .links(vec![LinkBuilder::default().href(e.url.clone()).rel("alternate").build()])
-            .published(Some(a.date))
-            .updated(a.date)
-            .authors(vec![PersonBuilder::default().name(settings.author.clone()).build()])
-            .id(e.tag_uri.clone())
-            .summary(summary)
-            .content(Some(content))
-            .categories(categories)
-            .build()
-    });
     let updated = spec.entries.iter().map(|e| e.article.date).max();
     let feed = FeedBuilder::default()
         .title(Text::plain(spec.title.clone()))
@@ -49,11 +67,18 @@ pub fn build_atom(spec: &FeedSpec<'_>, settings: &FeedSettings) -> Vec<u8> {
         ])
         .id(site_root)
         .updated(updated.unwrap_or_default())
-        .entries(entries.collect::<Vec<_>>())
         .build();
-    let mut out = DECLARATION.as_bytes().to_vec();
     let config = WriteConfig { write_document_declaration: false, indent_size: None };
-    // Writing into a Vec cannot fail; an error here would be a bug in the XML writer.
-    feed.write_with_config(&mut out, config).expect("writing Atom into memory");
+    let head = feed.write_with_config(Vec::new(), config).expect("writing Atom into memory");
+    let close = b"</feed>";
+    let head = head.strip_suffix(close).expect("a feed ends with </feed>");
+    let size = head.len() + spec.entries.iter().map(|e| fragment(e.index).len()).sum::<usize>();
+    let mut out = Vec::with_capacity(DECLARATION.len() + size + close.len());
+    out.extend_from_slice(DECLARATION.as_bytes());
+    out.extend_from_slice(head);
+    for e in &spec.entries {
+        out.extend_from_slice(fragment(e.index));
+    }
+    out.extend_from_slice(close);
     out
 }

@@ -114,6 +114,8 @@ pub struct FeedSpec<'a> {
 /// An article with its derived identity: URL, tag URI and titles, computed once.
 #[derive(Debug)]
 pub struct Entry<'a> {
+    /// Its position in the list of entries being built (feeds share serialized entries).
+    pub index: usize,
     /// The article.
     pub article: &'a Article,
     /// Absolute URL of the article page.
@@ -130,7 +132,7 @@ impl<'a> Entry<'a> {
         let path = article_path(article, &settings.article_url, &settings.lang);
         let url = format!("{}/{}", settings.site_url, path);
         let tag_uri = tag_uri(&settings.site_url, &url, &article.date);
-        Self { article, url, tag_uri, title: article.plain_title() }
+        Self { index: 0, article, url, tag_uri, title: article.plain_title() }
     }
 }
 
@@ -242,20 +244,34 @@ pub fn plan_feeds<'a>(
 /// Only the articles that appear in some feed are rendered, and rendering and feed building
 /// are spread over the machine's cores.
 pub fn render_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<FeedFile> {
-    let entries: Vec<Entry> = articles.iter().map(|a| Entry::new(a, settings)).collect();
+    let entries: Vec<Entry> = articles
+        .iter()
+        .enumerate()
+        .map(|(index, a)| Entry { index, ..Entry::new(a, settings) })
+        .collect();
     let plan = plan_feeds(&entries, settings);
-    let mut needed: Vec<&Article> =
-        plan.iter().flat_map(|(_, spec)| spec.entries.iter().map(|e| e.article)).collect();
-    needed.sort_by_key(|a| std::ptr::from_ref(*a));
-    needed.dedup_by_key(|a| std::ptr::from_ref(*a));
-    crate::parallel::map(&needed, |a| {
-        a.rendered();
+    let mut in_atom = vec![false; entries.len()];
+    let mut in_rss = vec![false; entries.len()];
+    for (kind, spec) in &plan {
+        for e in &spec.entries {
+            match kind {
+                FeedKind::Atom => in_atom[e.index] = true,
+                FeedKind::Rss => in_rss[e.index] = true,
+                FeedKind::Json => {}
+            }
+        }
+    }
+    // Render and serialize each needed entry once, on every core.
+    let fragments = crate::parallel::map(&entries, |e| {
+        let atom = in_atom[e.index].then(|| atom::entry_xml(e, settings)).unwrap_or_default();
+        let rss = in_rss[e.index].then(|| rss::item_xml(e, settings)).unwrap_or_default();
+        (atom, rss)
     });
     crate::parallel::map(&plan, |(kind, spec)| FeedFile {
         path: spec.path.clone(),
         bytes: match kind {
-            FeedKind::Atom => atom::build_atom(spec, settings),
-            FeedKind::Rss => rss::build_rss(spec, settings),
+            FeedKind::Atom => atom::build_atom(spec, settings, |i| &fragments[i].0),
+            FeedKind::Rss => rss::build_rss(spec, settings, |i| &fragments[i].1),
             FeedKind::Json => json::build_json_feed(spec, settings),
         },
     })

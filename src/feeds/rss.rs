@@ -2,39 +2,46 @@
 //!
 //! Differences from feedgenerator's bytes that readers do not see: the description is CDATA
 //! rather than escaped text, and `dc:creator`'s namespace is declared on the root element.
+//! As for Atom, each `<item>` is serialized once ([`item_xml`]) and shared by the feeds.
 
-use rss::extension::dublincore::DublinCoreExtensionBuilder;
+use rss::extension::dublincore::{DublinCoreExtensionBuilder, NAMESPACE as DC_NAMESPACE};
 use rss::{CategoryBuilder, ChannelBuilder, GuidBuilder, ItemBuilder};
 
-use super::{FeedSettings, FeedSpec, rfc822};
+use super::{Entry, FeedSettings, FeedSpec, rfc822};
 
-/// Builds one RSS 2.0 feed document.
-pub fn build_rss(spec: &FeedSpec<'_>, settings: &FeedSettings) -> Vec<u8> {
-    let items: Vec<rss::Item> = spec
-        .entries
-        .iter()
-        .map(|e| {
-            let a = e.article;
-            let mut categories = vec![CategoryBuilder::default().name(a.category.clone()).build()];
-            categories
-                .extend(a.tags.iter().map(|t| CategoryBuilder::default().name(t.clone()).build()));
-            ItemBuilder::default()
-                .title(Some(e.title.clone()))
-                .link(Some(e.url.clone()))
-                .description(Some(a.html().to_string()))
-                .dublin_core_ext(Some(
-                    DublinCoreExtensionBuilder::default()
-                        .creators(vec![settings.author.clone()])
-                        .build(),
-                ))
-                .pub_date(Some(rfc822(&a.date)))
-                .guid(Some(
-                    GuidBuilder::default().value(e.tag_uri.clone()).permalink(false).build(),
-                ))
-                .categories(categories)
-                .build()
-        })
-        .collect();
+/// One `<item>` element, serialized.
+pub fn item_xml(e: &Entry<'_>, settings: &FeedSettings) -> Vec<u8> {
+    let a = e.article;
+    let mut categories = vec![CategoryBuilder::default().name(a.category.clone()).build()];
+    categories.extend(a.tags.iter().map(|t| CategoryBuilder::default().name(t.clone()).build()));
+    let item = ItemBuilder::default()
+        .title(Some(e.title.clone()))
+        .link(Some(e.url.clone()))
+        .description(Some(a.html().to_string()))
+        .dublin_core_ext(Some(
+            DublinCoreExtensionBuilder::default().creators(vec![settings.author.clone()]).build(),
+        ))
+        .pub_date(Some(rfc822(&a.date)))
+        .guid(Some(GuidBuilder::default().value(e.tag_uri.clone()).permalink(false).build()))
+        .categories(categories)
+        .build();
+    // The crate serializes items only inside a channel: write a channel of one and cut the
+    // item out. The channel's own fields are empty, so the first `<item>` is the item's
+    // start, and its end is the last `</item>` (content is CDATA, but a `</item>` inside it
+    // would come before the real one).
+    let doc = ChannelBuilder::default().items(vec![item]).build().write_to(Vec::new());
+    let doc = doc.expect("writing RSS into memory");
+    let start = find(&doc, b"<item>").expect("an item");
+    let end = rfind(&doc, b"</item>").expect("an item") + b"</item>".len();
+    doc[start..end].to_vec()
+}
+
+/// Builds one RSS 2.0 feed document; `fragment(i)` is [`item_xml`] of entry `i`.
+pub fn build_rss<'f>(
+    spec: &FeedSpec<'_>,
+    settings: &FeedSettings,
+    fragment: impl Fn(usize) -> &'f [u8],
+) -> Vec<u8> {
     let last_build = spec.entries.iter().map(|e| e.article.date).max();
     let channel = ChannelBuilder::default()
         .title(spec.title.clone())
@@ -42,14 +49,30 @@ pub fn build_rss(spec: &FeedSpec<'_>, settings: &FeedSettings) -> Vec<u8> {
         .description(String::new())
         .last_build_date(last_build.map(|d| rfc822(&d)))
         .namespaces(
-            [("dc".to_string(), rss::extension::dublincore::NAMESPACE.to_string())]
+            [("dc".to_string(), DC_NAMESPACE.to_string())]
                 .into_iter()
                 .collect::<std::collections::BTreeMap<_, _>>(),
         )
-        .items(items)
         .build();
     // Writing into a Vec cannot fail; an error here would be a bug in the XML writer.
-    let mut out = channel.write_to(Vec::new()).expect("writing RSS into memory");
+    let doc = channel.write_to(Vec::new()).expect("writing RSS into memory");
+    let close = b"</channel></rss>";
+    let head = doc.strip_suffix(close).expect("a channel ends with </channel></rss>");
+    let size = head.len() + spec.entries.iter().map(|e| fragment(e.index).len()).sum::<usize>();
+    let mut out = Vec::with_capacity(size + close.len() + 1);
+    out.extend_from_slice(head);
+    for e in &spec.entries {
+        out.extend_from_slice(fragment(e.index));
+    }
+    out.extend_from_slice(close);
     out.push(b'\n');
     out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
 }

@@ -64,7 +64,10 @@ fn parse_attrs(s: &str) -> (Vec<(String, String)>, String) {
     let b = s.as_bytes();
     let mut p = 0;
     let word_end = |from: usize| {
-        b[from..].iter().position(|&c| c == b' ' || c == b'=' || c == b'}').map_or(b.len(), |n| n + from)
+        b[from..]
+            .iter()
+            .position(|&c| c == b' ' || c == b'=' || c == b'}')
+            .map_or(b.len(), |n| n + from)
     };
     while p < b.len() {
         if b[p] == b' ' {
@@ -177,7 +180,9 @@ pub(super) fn apply(el: &mut Element) {
                 None if el.children.last().is_some_and(|c| !c.tail.is_empty()) => {
                     Some(Target::Tail(el.children.len() - 1))
                 }
-                Some(p) if p > 0 && !el.children[p - 1].tail.is_empty() => Some(Target::Tail(p - 1)),
+                Some(p) if p > 0 && !el.children[p - 1].tail.is_empty() => {
+                    Some(Target::Tail(p - 1))
+                }
                 _ if !el.text.is_empty() => Some(Target::Text),
                 _ => None,
             }

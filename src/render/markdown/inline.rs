@@ -609,12 +609,7 @@ impl<'a> Inline<'a> {
 
     /// The handlers of the link, image and reference patterns; `index` is just after the
     /// opening `[` (or `![`). Returns `None` when the handler rejects the match.
-    fn link_like(
-        &mut self,
-        pi: usize,
-        data: &str,
-        index: usize,
-    ) -> Option<(Found, usize)> {
+    fn link_like(&mut self, pi: usize, data: &str, index: usize) -> Option<(Found, usize)> {
         let text_start = index;
         let (text_end, index) = get_text(data.as_bytes(), index)?;
         let text = &data[text_start..text_end];
@@ -1093,8 +1088,8 @@ fn em_match(data: &str, s: usize, ch: u8, index: usize) -> Option<EmMatch> {
             if word_before(data, s) || !at(s, 2) || !not_ch(s + 2) {
                 return None;
             }
-            let a = (s + 3..b.len())
-                .find(|&a| b[a] == ch && !word_before(data, a) && not_ch(a + 1))?;
+            let a =
+                (s + 3..b.len()).find(|&a| b[a] == ch && !word_before(data, a) && not_ch(a + 1))?;
             let z = (a + 2..b.len()).find(|&z| at(z, 3) && !word_at(data, z + 3))?;
             Some(EmMatch { end: z + 3, g2: (s + 2, a), g3: Some((a + 1, z)) })
         }
@@ -1111,8 +1106,8 @@ fn em_match(data: &str, s: usize, ch: u8, index: usize) -> Option<EmMatch> {
             if word_before(data, s) || !at(s, 2) || !not_ch(s + 2) {
                 return None;
             }
-            let a = (s + 3..b.len())
-                .find(|&a| at(a, 2) && b[a - 1] != ch && !word_at(data, a + 2))?;
+            let a =
+                (s + 3..b.len()).find(|&a| at(a, 2) && b[a - 1] != ch && !word_at(data, a + 2))?;
             Some(EmMatch { end: a + 2, g2: (s + 2, a), g3: None })
         }
         4 if ch == b'*' => {

@@ -195,7 +195,8 @@ fn replace_placeholders(text: &str, stash: &[String]) -> Option<String> {
         let Some(html) = rest[..digits].parse::<usize>().ok().and_then(|k| stash.get(k)) else {
             continue;
         };
-        let wrapped = i >= copied + 3 && text[..i].ends_with("<p>") && text[end..].starts_with("</p>");
+        let wrapped =
+            i >= copied + 3 && text[..i].ends_with("<p>") && text[end..].starts_with("</p>");
         if wrapped {
             out.push_str(&text[copied..i - 3]);
             if is_block_html(html) {
@@ -233,4 +234,3 @@ fn is_block_html(html: &str) -> bool {
         Some(_) => is_block_level(name),
     }
 }
-

@@ -27,9 +27,8 @@ fn collect_ids(el: &Element, used: &mut HashSet<String>) {
 }
 
 fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
-    let is_heading = el.tag.len() == 2
-        && el.tag.starts_with('h')
-        && matches!(el.tag.as_bytes()[1], b'1'..=b'6');
+    let is_heading =
+        el.tag.len() == 2 && el.tag.starts_with('h') && matches!(el.tag.as_bytes()[1], b'1'..=b'6');
     if is_heading {
         let existing = el.attrs.iter().find(|(k, _)| *k == "id").map(|(_, v)| v.clone());
         let id = match existing {
@@ -129,8 +128,11 @@ fn decode_entity(s: &str) -> Option<(char, usize)> {
 
 /// The toc extension's `slugify` with separator `-`.
 pub(super) fn slugify(value: &str) -> String {
-    let ascii: String =
-        if value.is_ascii() { value.to_string() } else { value.nfkd().filter(char::is_ascii).collect() };
+    let ascii: String = if value.is_ascii() {
+        value.to_string()
+    } else {
+        value.nfkd().filter(char::is_ascii).collect()
+    };
     let kept: String = ascii
         .chars()
         .filter(|&c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || is_py_space(c))

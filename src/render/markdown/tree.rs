@@ -51,12 +51,64 @@ impl Element {
 
 /// `markdown.util.BLOCK_LEVEL_ELEMENTS`.
 const BLOCK_LEVEL: &[&str] = &[
-    "address", "article", "aside", "blockquote", "details", "div", "dl", "fieldset", "figcaption",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr",
-    "main", "menu", "nav", "ol", "p", "pre", "section", "table", "ul", "canvas", "colgroup", "dd",
-    "body", "dt", "group", "html", "iframe", "li", "legend", "math", "map", "noscript", "output",
-    "object", "option", "progress", "script", "style", "summary", "tbody", "td", "textarea",
-    "tfoot", "th", "thead", "tr", "video",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "details",
+    "div",
+    "dl",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "ul",
+    "canvas",
+    "colgroup",
+    "dd",
+    "body",
+    "dt",
+    "group",
+    "html",
+    "iframe",
+    "li",
+    "legend",
+    "math",
+    "map",
+    "noscript",
+    "output",
+    "object",
+    "option",
+    "progress",
+    "script",
+    "style",
+    "summary",
+    "tbody",
+    "td",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "video",
 ];
 
 /// `Markdown.is_block_level`: `tag.lower().rstrip('/')` is a block-level element.
@@ -91,8 +143,7 @@ fn is_entity_start(s: &[u8]) -> bool {
         if run(1, |b| b.is_ascii_digit()).is_some() {
             return true;
         }
-        if matches!(rest.get(1), Some(b'x' | b'X')) && run(2, |b| b.is_ascii_hexdigit()).is_some()
-        {
+        if matches!(rest.get(1), Some(b'x' | b'X')) && run(2, |b| b.is_ascii_hexdigit()).is_some() {
             return true;
         }
         return false;
