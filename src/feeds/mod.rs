@@ -263,8 +263,8 @@ pub fn render_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<FeedFi
     }
     // Render and serialize each needed entry once, on every core.
     let fragments = crate::parallel::map(&entries, |e| {
-        let atom = in_atom[e.index].then(|| atom::entry_xml(e, settings)).unwrap_or_default();
-        let rss = in_rss[e.index].then(|| rss::item_xml(e, settings)).unwrap_or_default();
+        let atom = if in_atom[e.index] { atom::entry_xml(e, settings) } else { Vec::new() };
+        let rss = if in_rss[e.index] { rss::item_xml(e, settings) } else { Vec::new() };
         (atom, rss)
     });
     crate::parallel::map(&plan, |(kind, spec)| FeedFile {
