@@ -11,6 +11,7 @@ pub mod dry_run;
 pub mod fit;
 pub mod guard;
 pub mod mastodon;
+pub mod queue;
 pub mod send;
 pub mod thumb;
 
@@ -46,7 +47,6 @@ impl Platform {
 use crate::archive::Article;
 use crate::config::AnnounceSettings;
 use crate::render::highlights::extract_highlights;
-use compose::{ComposeError, IssueFields};
 
 /// A post ready for one platform, and whether the draft guard holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,22 +57,15 @@ pub struct Announcement {
     pub held: Option<Hold>,
 }
 
-/// Builds the announcement of `article` (published at `url`) for each of `platforms`.
+/// Builds the announcement of `article` (published at `url`) for each of `platforms`, with
+/// the configured limits (as `preview` shows it).
 pub fn prepare(
     article: &Article,
     url: &str,
     settings: &AnnounceSettings,
     platforms: &[Platform],
-) -> Result<Vec<Announcement>, ComposeError> {
-    let highlights = extract_highlights(&article.body);
-    let held = check_hold(article, &highlights, &settings.guard);
-    let ranked = highlights.ranked(&settings.highlights, settings.items_per_kind);
-    let issue = IssueFields {
-        title: article.plain_title(),
-        number: article.number,
-        url: url.to_string(),
-        date: article.date.format("%Y-%m-%d").to_string(),
-    };
+) -> Result<Vec<Announcement>, compose::ComposeError> {
+    let held = check_hold(article, &extract_highlights(&article.body), &settings.guard);
     platforms
         .iter()
         .map(|platform| {
@@ -80,7 +73,7 @@ pub fn prepare(
                 Platform::Bluesky => &settings.bluesky,
                 Platform::Mastodon => &settings.mastodon,
             };
-            let post = Composer::new(platform_settings.clone())?.compose(&issue, &ranked)?;
+            let post = queue::compose_with(platform_settings.clone(), settings, article, url)?;
             Ok(Announcement { post, held: held.clone() })
         })
         .collect()

@@ -9,18 +9,14 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use chrono::Utc;
 
-use crate::announce::bluesky::{BlueskyAccount, BlueskyClient};
-use crate::announce::compose::{Composer, IssueFields};
-use crate::announce::deliver::{Delivery, Sender, deliver, http_client};
-use crate::announce::dry_run::DryRunSink;
-use crate::announce::mastodon::{MastodonAccount, MastodonClient};
+use crate::announce::deliver::{Delivery, Sender, deliver};
+use crate::announce::queue::{compose_post, refit_post, sender_for};
 use crate::announce::{self, Platform, Post, new_platform_key};
 use crate::archive::Article;
 use crate::cli::AnnounceArgs;
 use crate::config::{Account, Config};
 use crate::feeds::Entry;
 use crate::render::highlights::extract_highlights;
-use crate::state::sessions::DbSessions;
 use crate::state::{Db, NewRow, RowStatus};
 
 /// In one `announce` run, transient failures are retried while the next try is this close.
@@ -52,7 +48,7 @@ pub fn run(
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     if args.dry_run {
         for account in &accounts {
-            let post = compose(&config, &article, &url, account.platform(), None)?;
+            let post = compose_post(&config, &article, &url, account.platform(), None)?;
             writeln!(out, "── {} ({}) would post:", account.name(), account.platform().name())?;
             for line in post.text.lines() {
                 writeln!(out, "│ {line}")?;
@@ -109,7 +105,7 @@ pub fn run(
                     RowStatus::Failed => {
                         // The operator asks again: a fresh attempt with a freshly rendered post.
                         let post =
-                            compose(&config, &article, &url, account.platform(), Some(limits))?;
+                            compose_post(&config, &article, &url, account.platform(), Some(limits))?;
                         let json = serde_json::to_string(&post)?;
                         let db = lock(&db);
                         db.replace_post(row.id, &json, false, now())?;
@@ -124,7 +120,7 @@ pub fn run(
                 }
             }
             _ => {
-                let post = compose(&config, &article, &url, account.platform(), Some(limits))?;
+                let post = compose_post(&config, &article, &url, account.platform(), Some(limits))?;
                 let json = serde_json::to_string(&post)?;
                 let key = new_platform_key(account.kind(), now());
                 let hold_reason = held.as_ref().filter(|_| !args.force).map(|h| h.to_string());
@@ -163,7 +159,7 @@ async fn drive(
     account: &Account,
     out: &mut impl Write,
 ) -> anyhow::Result<bool> {
-    let refit = |post: &Post, limit: Option<usize>| refit(config, article, url, post, limit);
+    let refit = |post: &Post, limit: Option<usize>| refit_post(config, article, url, post, limit);
     for _ in 0..MAX_TRIES_PER_RUN {
         let Some(row) = lock(db).row(row_id)? else { bail!("outbox row {row_id} vanished") };
         match deliver(db, sender, &row, url, &refit, &Utc::now).await? {
@@ -210,90 +206,3 @@ fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
     db.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The post an account gets for `article`, within `limits` (the instance's) if given.
-fn compose(
-    config: &Config,
-    article: &Article,
-    url: &str,
-    platform: Platform,
-    limits: Option<announce::Limits>,
-) -> anyhow::Result<Post> {
-    let mut settings = match platform {
-        Platform::Bluesky => config.announce.bluesky.clone(),
-        Platform::Mastodon => config.announce.mastodon.clone(),
-    };
-    if let Some(limits) = limits {
-        settings.limits = limits;
-    }
-    Ok(compose_with(settings, config, article, url)?)
-}
-
-fn compose_with(
-    settings: announce::compose::PlatformSettings,
-    config: &Config,
-    article: &Article,
-    url: &str,
-) -> Result<Post, announce::compose::ComposeError> {
-    let highlights = extract_highlights(&article.body)
-        .ranked(&config.announce.highlights, config.announce.items_per_kind);
-    let issue = IssueFields {
-        title: article.plain_title(),
-        number: article.number,
-        url: url.to_string(),
-        date: article.date.format("%Y-%m-%d").to_string(),
-    };
-    Composer::new(settings)?.compose(&issue, &highlights)
-}
-
-/// Re-fits a post the server rejected as too long: within the limit it named (or 90 % of
-/// ours), with every URL counted in full.
-fn refit(
-    config: &Config,
-    article: &Article,
-    url: &str,
-    post: &Post,
-    limit: Option<usize>,
-) -> Option<Post> {
-    let mut settings = match post.platform {
-        Platform::Bluesky => config.announce.bluesky.clone(),
-        Platform::Mastodon => config.announce.mastodon.clone(),
-    };
-    let max = limit.unwrap_or(settings.limits.max_graphemes * 9 / 10).min(post.limit);
-    settings.limits.max_graphemes = max;
-    compose_with(settings, config, article, url).ok()
-}
-
-/// The sender for an account. Secrets are read here, when the account is used.
-pub fn sender_for(account: &Account, db: &Arc<Mutex<Db>>) -> anyhow::Result<Sender> {
-    match account {
-        Account::DryRun { name, platform, path } => Ok(Sender::DryRun(DryRunSink {
-            name: name.clone(),
-            platform: *platform,
-            path: path.clone(),
-        })),
-        Account::Mastodon { name, instance, token, visibility } => {
-            let token = token.read().with_context(|| format!("account {name}"))?;
-            let account = MastodonAccount {
-                name: name.clone(),
-                instance: instance.clone(),
-                token,
-                visibility: *visibility,
-            };
-            Ok(Sender::Mastodon(MastodonClient::new(account, http_client())))
-        }
-        Account::Bluesky { name, service, identifier, password } => {
-            let password = password.read().with_context(|| format!("account {name}"))?;
-            let account = BlueskyAccount {
-                name: name.clone(),
-                service: service.clone(),
-                identifier: identifier.clone(),
-                password,
-            };
-            Ok(Sender::Bluesky(BlueskyClient::new(
-                account,
-                Arc::new(DbSessions(db.clone())),
-                http_client(),
-            )))
-        }
-    }
-}

@@ -66,6 +66,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE logins (account TEXT NOT NULL, at TEXT NOT NULL);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     ",
+    // 2: the daemon's view of each issue: waiting to settle, or decided.
+    "
+    ALTER TABLE issues ADD COLUMN content_hash TEXT;
+    ALTER TABLE issues ADD COLUMN changed_at TEXT;   -- NULL while absent from the archive
+    ALTER TABLE issues ADD COLUMN state TEXT NOT NULL DEFAULT 'decided'
+        CHECK (state IN ('waiting', 'decided'));
+    ",
 ];
 
 /// The open state database.
@@ -190,6 +197,78 @@ impl Db {
         Ok(inserted == 1)
     }
 
+    /// Notes an issue present in the archive now, with the hash of its file. A new issue starts
+    /// `waiting`; a changed one (or one back after being absent) restarts its settle time.
+    /// Returns whether it is decided (announced, baseline or too old) and since when it has
+    /// been unchanged.
+    pub fn observe_issue(
+        &self,
+        key: &str,
+        number: Option<u32>,
+        title: &str,
+        source: &str,
+        content_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(bool, DateTime<Utc>), DbError> {
+        let now_s = ts(now);
+        self.conn
+            .execute(
+                "INSERT INTO issues (key, number, title, source, first_seen, last_seen, content_hash, changed_at, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?5, 'waiting')
+                 ON CONFLICT (key) DO UPDATE SET
+                     number = ?2, title = ?3, source = ?4, last_seen = ?5,
+                     changed_at = CASE WHEN changed_at IS NULL OR content_hash IS NOT ?6 THEN ?5 ELSE changed_at END,
+                     content_hash = ?6",
+                params![key, number, title, source, now_s, content_hash],
+            )
+            .map_err(|e| self.err(e))?;
+        let (state, changed): (String, Option<String>) = self
+            .conn
+            .query_row("SELECT state, changed_at FROM issues WHERE key = ?1", [key], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        Ok((state == "decided", changed.as_deref().and_then(parse_ts).unwrap_or(now)))
+    }
+
+    /// Marks waiting issues that are not in `present` as absent: if one comes back, its
+    /// settle time starts again (a publication reverted and re-added is new again).
+    pub fn mark_absent(&self, present: &[&str]) -> Result<(), DbError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key FROM issues WHERE state = 'waiting' AND changed_at IS NOT NULL")
+            .map_err(|e| self.err(e))?;
+        let waiting: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        for key in waiting.iter().filter(|k| !present.contains(&k.as_str())) {
+            self.conn
+                .execute("UPDATE issues SET changed_at = NULL WHERE key = ?1", [key])
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Marks an issue decided (announced, baseline or too old): it is never considered again.
+    pub fn decide_issue(&self, key: &str, baseline: bool) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "UPDATE issues SET state = 'decided', baseline = ?2 WHERE key = ?1",
+                params![key, baseline],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many issues the state has recorded.
+    pub fn issue_count(&self) -> Result<u64, DbError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM issues", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Whether the issue is known.
     pub fn issue_known(&self, key: &str) -> Result<bool, DbError> {
         self.conn
@@ -254,6 +333,37 @@ mod tests {
         drop(db);
         let err = Db::open(&path).unwrap_err().to_string();
         assert!(err.contains("newer than this herald knows"), "{err}");
+    }
+
+    #[test]
+    fn observed_issues_settle_unless_changed_or_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("h.db")).unwrap();
+        let t0 = Utc::now();
+        let t1 = t0 + chrono::Duration::seconds(60);
+        let t2 = t0 + chrono::Duration::seconds(120);
+        assert_eq!(
+            db.observe_issue("k", None, "T", "a.md", "h1", t0).unwrap(),
+            (false, parse_ts(&ts(t0)).unwrap())
+        );
+        // Unchanged: the settle clock keeps running.
+        assert_eq!(
+            db.observe_issue("k", None, "T", "a.md", "h1", t1).unwrap().1,
+            parse_ts(&ts(t0)).unwrap()
+        );
+        // Changed: it restarts.
+        assert_eq!(
+            db.observe_issue("k", None, "T", "a.md", "h2", t1).unwrap().1,
+            parse_ts(&ts(t1)).unwrap()
+        );
+        // Gone and back: it restarts too.
+        db.mark_absent(&[]).unwrap();
+        assert_eq!(
+            db.observe_issue("k", None, "T", "a.md", "h2", t2).unwrap().1,
+            parse_ts(&ts(t2)).unwrap()
+        );
+        db.decide_issue("k", false).unwrap();
+        assert!(db.observe_issue("k", None, "T", "a.md", "h3", t2).unwrap().0);
     }
 
     #[test]
