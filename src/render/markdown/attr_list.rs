@@ -64,7 +64,10 @@ fn parse_attrs(s: &str) -> (Vec<(String, String)>, String) {
     let b = s.as_bytes();
     let mut p = 0;
     let word_end = |from: usize| {
-        b[from..].iter().position(|&c| c == b' ' || c == b'=' || c == b'}').map_or(b.len(), |n| n + from)
+        b[from..]
+            .iter()
+            .position(|&c| c == b' ' || c == b'=' || c == b'}')
+            .map_or(b.len(), |n| n + from)
     };
     while p < b.len() {
         if b[p] == b' ' {
@@ -167,8 +170,8 @@ enum Target {
 
 /// `AttrListTreeprocessor.run`.
 pub(super) fn apply(el: &mut Element) {
-    if is_block_level(&el.tag) {
-        let header = is_header(&el.tag);
+    if is_block_level(el.tag) {
+        let header = is_header(el.tag);
         let kind =
             if header || matches!(el.tag, "dt" | "td" | "th") { Kind::Header } else { Kind::Block };
         let target = if !el.children.is_empty() && el.tag == "li" {
@@ -177,7 +180,9 @@ pub(super) fn apply(el: &mut Element) {
                 None if el.children.last().is_some_and(|c| !c.tail.is_empty()) => {
                     Some(Target::Tail(el.children.len() - 1))
                 }
-                Some(p) if p > 0 && !el.children[p - 1].tail.is_empty() => Some(Target::Tail(p - 1)),
+                Some(p) if p > 0 && !el.children[p - 1].tail.is_empty() => {
+                    Some(Target::Tail(p - 1))
+                }
                 _ if !el.text.is_empty() => Some(Target::Text),
                 _ => None,
             }

@@ -90,8 +90,7 @@ impl BlockParser {
         let indented = block.starts_with("    ");
         if indented
             && !self.isstate(State::Detabbed)
-            && (parent.tag == "li"
-                || parent.last_tag().is_some_and(|t| t == "ul" || t == "ol"))
+            && (parent.tag == "li" || parent.last_tag().is_some_and(|t| t == "ul" || t == "ol"))
         {
             return self.run_list_indent(parent, block);
         }
@@ -255,8 +254,11 @@ impl BlockParser {
         h.text = py_strip(&block[m.header.0..m.header.1]).to_string();
         parent.children.push(h);
         if !after.is_empty() {
-            let after =
-                if self.isstate(State::LooseList) { loose_detab(after, 1) } else { after.to_string() };
+            let after = if self.isstate(State::LooseList) {
+                loose_detab(after, 1)
+            } else {
+                after.to_string()
+            };
             blocks.push_front(after);
         }
     }
@@ -417,7 +419,10 @@ fn detab(text: &str) -> (String, String) {
 /// `BlockProcessor.looseDetab`.
 fn loose_detab(text: &str, level: usize) -> String {
     let prefix = " ".repeat(TAB * level);
-    text.split('\n').map(|l| l.strip_prefix(prefix.as_str()).unwrap_or(l)).collect::<Vec<_>>().join("\n")
+    text.split('\n')
+        .map(|l| l.strip_prefix(prefix.as_str()).unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 struct HashHeader {
@@ -912,7 +917,13 @@ fn run_table(parent: &mut Element, block: &str, sep: &[String]) {
     parent.children.push(table);
 }
 
-fn build_row(row: &str, parent: &mut Element, tag: &'static str, align: &[Option<&str>], border: bool) {
+fn build_row(
+    row: &str,
+    parent: &mut Element,
+    tag: &'static str,
+    align: &[Option<&str>],
+    border: bool,
+) {
     let mut tr = Element::new("tr");
     let cells = split_row(row, border);
     for (i, a) in align.iter().enumerate() {

@@ -27,9 +27,8 @@ fn collect_ids(el: &Element, used: &mut HashSet<String>) {
 }
 
 fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
-    let is_heading = el.tag.len() == 2
-        && el.tag.starts_with('h')
-        && matches!(el.tag.as_bytes()[1], b'1'..=b'6');
+    let is_heading =
+        el.tag.len() == 2 && el.tag.starts_with('h') && matches!(el.tag.as_bytes()[1], b'1'..=b'6');
     if is_heading {
         let existing = el.attrs.iter().find(|(k, _)| *k == "id").map(|(_, v)| v.clone());
         let id = match existing {
@@ -129,8 +128,11 @@ fn decode_entity(s: &str) -> Option<(char, usize)> {
 
 /// The toc extension's `slugify` with separator `-`.
 pub(super) fn slugify(value: &str) -> String {
-    let ascii: String =
-        if value.is_ascii() { value.to_string() } else { value.nfkd().filter(char::is_ascii).collect() };
+    let ascii: String = if value.is_ascii() {
+        value.to_string()
+    } else {
+        value.nfkd().filter(char::is_ascii).collect()
+    };
     let kept: String = ascii
         .chars()
         .filter(|&c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || is_py_space(c))
@@ -168,4 +170,35 @@ pub(super) fn unique(mut id: String, ids: &mut HashSet<String>) -> String {
     }
     ids.insert(id.clone());
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected values from Python-Markdown 3.7's `markdown.extensions.toc.slugify` / `unique`.
+    #[test]
+    fn slugify_like_toc() {
+        assert_eq!(slugify("Hello, World!"), "hello-world");
+        assert_eq!(slugify("Project/Tooling Updates"), "projecttooling-updates");
+        assert_eq!(slugify("Ünïcode — dash"), "unicode-dash");
+        assert_eq!(slugify("  a  -- b_c "), "a-b_c");
+        assert_eq!(slugify("日本"), "");
+    }
+
+    #[test]
+    fn unique_appends_counters() {
+        let mut ids = HashSet::new();
+        assert_eq!(unique("a".into(), &mut ids), "a");
+        assert_eq!(unique("a".into(), &mut ids), "a_1");
+        assert_eq!(unique("a".into(), &mut ids), "a_2");
+        assert_eq!(unique("a_1".into(), &mut ids), "a_3");
+        assert_eq!(unique(String::new(), &mut ids), "_1");
+    }
+
+    #[test]
+    fn strip_tags_and_unescape() {
+        assert_eq!(strip_tags("<code>x</code> <!-- c --> and\n <b>y</b>"), "x and y");
+        assert_eq!(html_unescape("a &amp; b &lt;c&gt; &#x41;&#66; &eacute;"), "a & b <c> AB é");
+    }
 }
