@@ -360,16 +360,21 @@ impl BlockParser {
                     sibling.tail.push_str(&block);
                 }
             } else if parent.text.is_empty() {
-                parent.text = block.trim_start_matches(is_py_space).to_string();
+                parent.text = lstrip(block);
             } else {
                 parent.text.push('\n');
                 parent.text.push_str(&block);
             }
         } else {
-            let text = block.trim_start_matches(is_py_space).to_string();
-            parent.children.push(Element::with_text("p", text));
+            parent.children.push(Element::with_text("p", lstrip(block)));
         }
     }
+}
+
+/// `block.lstrip()`, reusing the string when there is nothing to strip.
+fn lstrip(block: String) -> String {
+    let trimmed = block.trim_start_matches(is_py_space);
+    if trimmed.len() == block.len() { block } else { trimmed.to_string() }
 }
 
 fn descend_last(el: &mut Element, steps: usize) -> &mut Element {
