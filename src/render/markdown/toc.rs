@@ -62,6 +62,9 @@ fn inner_html(el: &Element, stash: &[String]) -> String {
 
 /// `strip_tags`: drops comments and tags, collapses whitespace.
 fn strip_tags(text: &str) -> String {
+    if !text.contains('<') && !text.contains(is_py_space) {
+        return text.to_string();
+    }
     let mut text = text.to_string();
     while let Some(start) = text.find("<!--") {
         let Some(end) = text[start..].find("-->").map(|e| e + start) else { break };
