@@ -5,12 +5,12 @@
 //! archive depends on its quirks (a list right after a paragraph line stays text, `<K, V>` is raw
 //! HTML, `\<` is no escape, emphasis inside words, …):
 //!
-//! 1. preprocessors: whitespace normalization, fenced code ([`fenced`]), raw HTML blocks
-//!    ([`html_block`]);
-//! 2. the block parser ([`blocks`]);
-//! 3. tree processors: code highlighting, inline patterns ([`inline`]), prettify, attribute
-//!    lists ([`attr_list`]), heading ids ([`toc`]), unescaping;
-//! 4. serialization ([`tree`]) and the raw-HTML / `&` postprocessors.
+//! 1. preprocessors: whitespace normalization, fenced code (`fenced`), raw HTML blocks
+//!    (`html_block`);
+//! 2. the block parser (`blocks`);
+//! 3. tree processors: code highlighting, inline patterns (`inline`), prettify, attribute
+//!    lists (`attr_list`), heading ids (`toc`), unescaping;
+//! 4. serialization (`tree`) and the raw-HTML / `&` postprocessors.
 //!
 //! Not ported, because the archive does not use them: footnotes, definition lists,
 //! abbreviations and `markdown="1"` in HTML blocks. Pygments' token markup inside
