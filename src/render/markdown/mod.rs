@@ -12,8 +12,8 @@
 //!    lists (`attr_list`), heading ids (`toc`), unescaping;
 //! 4. serialization (`tree`) and the raw-HTML / `&` postprocessors.
 //!
-//! Not ported, because the archive does not use them: footnotes, definition lists,
-//! abbreviations and `markdown="1"` in HTML blocks. Pygments' token markup inside
+//! Not ported, because the archive does not use them: footnotes, abbreviations and
+//! `markdown="1"` in HTML blocks. Pygments' token markup inside
 //! code blocks is not reproduced either (the text is), so the 7 archive articles with
 //! highlighted code match Pelican's output in text but not byte for byte.
 
@@ -522,6 +522,20 @@ mod tests {
         assert_eq!(
             render_markdown("text <!-- hidden --> more"),
             "<p>text <!-- hidden --> more</p>"
+        );
+    }
+
+    #[test]
+    fn definition_lists() {
+        assert_eq!(
+            render_markdown(
+                "Term\n: Definition\n: Another\n\nTerm 2\n\n: Loose def\n\n    indented more"
+            ),
+            "<dl>\n<dt>Term</dt>\n<dd>Definition</dd>\n<dd>Another</dd>\n<dt>Term 2</dt>\n<dd>\n<p>Loose def</p>\n<p>indented more</p>\n</dd>\n</dl>"
+        );
+        assert_eq!(
+            render_markdown(": not a definition at the start"),
+            "<p>: not a definition at the start</p>"
         );
     }
 
