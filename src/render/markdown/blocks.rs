@@ -796,9 +796,8 @@ struct RefMatch {
 /// `ReferenceProcessor.RE` searched in the block (MULTILINE):
 /// `^[ ]{0,3}\[([^\[\]]*)\]:[ ]*\n?[ ]*([^\s]+)[ ]*(?:\n[ ]*)?((["'])(.*)\4[ ]*|\((.*)\)[ ]*)?$`
 fn find_reference(block: &str) -> Option<RefMatch> {
-    if !block.contains("]:") {
-        return None;
-    }
+    // A definition needs `]:` somewhere.
+    memchr::memmem::find(block.as_bytes(), b"]:")?;
     let b = block.as_bytes();
     let mut line = 0;
     loop {

@@ -7,7 +7,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::entities::CODEPOINT2NAME;
 use super::inline::unescape_stx;
 use super::postprocess;
-use super::tree::{Element, is_py_space, py_strip, serialize};
+use super::tree::{Element, has_byte, is_py_space, py_strip, serialize};
 
 /// `TocTreeprocessor.run`: gives every heading an id and wraps its content in
 /// `<a class="toclink" href="#id">`.
@@ -34,7 +34,16 @@ fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
         let id = match existing {
             // Do not override pre-existing ids (from attr_list).
             Some(id) => id,
-            None => unique(slugify(&html_unescape(&strip_tags(&inner_html(el, stash)))), used),
+            None => {
+                // Plain-text headings: serializing, dropping tags and unescaping gives back
+                // the text with its whitespace collapsed.
+                let name = if el.children.is_empty() && !has_byte(&el.text, 2) {
+                    collapse_whitespace(&el.text)
+                } else {
+                    strip_tags(&inner_html(el, stash))
+                };
+                unique(slugify(&html_unescape(&name)), used)
+            }
         };
         let mut a = Element::new("a");
         a.text = std::mem::take(&mut el.text);
@@ -60,6 +69,18 @@ fn inner_html(el: &Element, stash: &[String]) -> String {
     postprocess(inner, stash)
 }
 
+/// `' '.join(text.split())`.
+fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(is_py_space).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// `strip_tags`: drops comments and tags, collapses whitespace.
 fn strip_tags(text: &str) -> String {
     if !text.contains('<') && !text.contains(is_py_space) {
@@ -74,7 +95,7 @@ fn strip_tags(text: &str) -> String {
         let Some(end) = text[start..].find('>').map(|e| e + start) else { break };
         text.replace_range(start..end + 1, "");
     }
-    text.split(is_py_space).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    collapse_whitespace(&text)
 }
 
 /// `html.unescape` for numeric references and the HTML 4 names (enough for heading text).
