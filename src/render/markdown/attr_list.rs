@@ -170,8 +170,8 @@ enum Target {
 
 /// `AttrListTreeprocessor.run`.
 pub(super) fn apply(el: &mut Element) {
-    if is_block_level(&el.tag) {
-        let header = is_header(&el.tag);
+    if is_block_level(el.tag) {
+        let header = is_header(el.tag);
         let kind =
             if header || matches!(el.tag, "dt" | "td" | "th") { Kind::Header } else { Kind::Block };
         let target = if !el.children.is_empty() && el.tag == "li" {

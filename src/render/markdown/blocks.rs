@@ -88,11 +88,14 @@ impl BlockParser {
             return self.run_paragraph(parent, block);
         }
         let indented = block.starts_with("    ");
-        if indented
-            && !self.isstate(State::Detabbed)
-            && (parent.tag == "li" || parent.last_tag().is_some_and(|t| t == "ul" || t == "ol"))
-        {
-            return self.run_list_indent(parent, block);
+        if indented && !self.isstate(State::Detabbed) {
+            // ListIndentProcessor, then def_list's DefListIndentProcessor.
+            for def in [false, true] {
+                let kinds = ListKinds::new(def);
+                if kinds.item(parent.tag) || parent.last_tag().is_some_and(|t| kinds.list(t)) {
+                    return self.run_list_indent(parent, block, def);
+                }
+            }
         }
         if indented {
             return self.run_code(parent, block, blocks);
@@ -124,6 +127,29 @@ impl BlockParser {
         if ulist_re(&block) {
             return self.run_list(parent, &block, "ul");
         }
+        if (multi || first == Some(b':'))
+            && let Some(m) = find_deflist(&block)
+        {
+            match self.run_deflist(parent, block, m, blocks) {
+                None => return,
+                // Not a definition after all: the remaining processors get the block.
+                Some(block) => {
+                    return self.dispatch_after_deflist(parent, block, blocks, multi, first);
+                }
+            }
+        }
+        self.dispatch_after_deflist(parent, block, blocks, multi, first)
+    }
+
+    /// The processors after def_list's: blockquote, reference, paragraph.
+    fn dispatch_after_deflist(
+        &mut self,
+        parent: &mut Element,
+        block: String,
+        blocks: &mut VecDeque<String>,
+        multi: bool,
+        first: Option<u8>,
+    ) {
         if self.depth < MAX_DEPTH
             && (multi || first == Some(b'>'))
             && let Some(start) = find_blockquote(&block)
@@ -150,6 +176,63 @@ impl BlockParser {
         self.run_paragraph(parent, block);
     }
 
+    /// `DefListProcessor.run`. Gives the block back when it is not a definition.
+    fn run_deflist(
+        &mut self,
+        parent: &mut Element,
+        raw: String,
+        m: DefMatch,
+        blocks: &mut VecDeque<String>,
+    ) -> Option<String> {
+        let mut terms: Vec<String> = raw[..m.start]
+            .split('\n')
+            .map(|t| py_strip(t).to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let block = &raw[m.end..];
+        let no_indent = {
+            let lead = block.bytes().take(4).take_while(|&c| c == b' ').count();
+            lead <= 3 && block.as_bytes().get(lead).is_some_and(|&c| c != b' ' && c != b':')
+        };
+        let (d, rest) = if no_indent { (block.to_string(), String::new()) } else { detab(block) };
+        let first_line = &raw[m.text.0..m.text.1];
+        let d = if d.is_empty() { first_line.to_string() } else { format!("{first_line}\n{d}") };
+        if terms.is_empty() && parent.children.is_empty() {
+            return Some(raw);
+        }
+        let mut state = State::List;
+        if terms.is_empty() && parent.last_tag() == Some("p") {
+            state = State::LooseList;
+            if let Some(p) = parent.children.pop() {
+                terms = p.text.split('\n').map(str::to_string).collect();
+            }
+        }
+        if parent.last_tag() == Some("dl") {
+            if let Some(dl) = parent.children.last()
+                && terms.is_empty()
+                && dl.children.last().is_some_and(|dd| dd.tag == "dd" && !dd.children.is_empty())
+            {
+                state = State::LooseList;
+            }
+        } else {
+            parent.children.push(Element::new("dl"));
+        }
+        let dl = parent.children.last_mut()?;
+        for term in terms {
+            dl.children.push(Element::with_text("dt", term));
+        }
+        dl.children.push(Element::new("dd"));
+        self.state.push(state);
+        if let Some(dd) = dl.children.last_mut() {
+            self.parse_one(dd, d);
+        }
+        self.state.pop();
+        if !rest.is_empty() {
+            blocks.push_front(rest);
+        }
+        None
+    }
+
     fn run_empty(&mut self, parent: &mut Element, block: String, blocks: &mut VecDeque<String>) {
         let mut filler = "\n\n";
         if !block.is_empty() {
@@ -164,12 +247,15 @@ impl BlockParser {
         }
     }
 
-    fn run_list_indent(&mut self, parent: &mut Element, block: String) {
-        let (level, steps) = self.get_level(parent, &block);
+    /// `ListIndentProcessor.run`, or with `def` the def_list extension's
+    /// `DefListIndentProcessor` (which also knows `dl` and `dd`).
+    fn run_list_indent(&mut self, parent: &mut Element, block: String, def: bool) {
+        let kinds = ListKinds::new(def);
+        let (level, steps) = self.get_level(parent, &block, kinds);
         let block = loose_detab(&block, level);
         self.state.push(State::Detabbed);
-        if parent.tag == "li" {
-            if parent.last_tag().is_some_and(|t| t == "ul" || t == "ol") {
+        if kinds.item(parent.tag) {
+            if parent.last_tag().is_some_and(|t| kinds.list(t)) {
                 if let Some(last) = parent.children.last_mut() {
                     self.parse_one(last, block);
                 }
@@ -178,9 +264,9 @@ impl BlockParser {
             }
         } else {
             let sibling = descend_last(parent, steps);
-            if sibling.tag == "li" {
+            if kinds.item(sibling.tag) {
                 self.parse_one(sibling, block);
-            } else if sibling.last_tag() == Some("li") {
+            } else if sibling.last_tag().is_some_and(|t| kinds.item(t)) {
                 if let Some(li) = sibling.children.last_mut() {
                     if !li.text.is_empty() {
                         let p = Element::with_text("p", std::mem::take(&mut li.text));
@@ -189,7 +275,7 @@ impl BlockParser {
                     self.parse_chunk(li, &block);
                 }
             } else {
-                sibling.children.push(Element::new("li"));
+                sibling.children.push(Element::new(if def { "dd" } else { "li" }));
                 if let Some(li) = sibling.children.last_mut() {
                     self.parse_one(li, block);
                 }
@@ -200,7 +286,7 @@ impl BlockParser {
 
     /// `ListIndentProcessor.get_level`: the nesting level of an indented block and how many
     /// "last child" steps down from `parent` its list (or item) is.
-    fn get_level(&self, parent: &Element, block: &str) -> (usize, usize) {
+    fn get_level(&self, parent: &Element, block: &str, kinds: ListKinds) -> (usize, usize) {
         let spaces = block.bytes().take_while(|&b| b == b' ').count();
         let indent_level = spaces / TAB;
         let mut level = usize::from(self.isstate(State::List));
@@ -208,8 +294,8 @@ impl BlockParser {
         let mut cur = parent;
         while indent_level > level {
             match cur.children.last() {
-                Some(child) if matches!(child.tag, "ul" | "ol" | "li") => {
-                    if child.tag != "li" {
+                Some(child) if kinds.list(child.tag) || kinds.item(child.tag) => {
+                    if kinds.list(child.tag) {
                         level += 1;
                     }
                     cur = child;
@@ -360,16 +446,21 @@ impl BlockParser {
                     sibling.tail.push_str(&block);
                 }
             } else if parent.text.is_empty() {
-                parent.text = block.trim_start_matches(is_py_space).to_string();
+                parent.text = lstrip(block);
             } else {
                 parent.text.push('\n');
                 parent.text.push_str(&block);
             }
         } else {
-            let text = block.trim_start_matches(is_py_space).to_string();
-            parent.children.push(Element::with_text("p", text));
+            parent.children.push(Element::with_text("p", lstrip(block)));
         }
     }
+}
+
+/// `block.lstrip()`, reusing the string when there is nothing to strip.
+fn lstrip(block: String) -> String {
+    let trimmed = block.trim_start_matches(is_py_space);
+    if trimmed.len() == block.len() { block } else { trimmed.to_string() }
 }
 
 fn descend_last(el: &mut Element, steps: usize) -> &mut Element {
@@ -423,6 +514,58 @@ fn loose_detab(text: &str, level: usize) -> String {
         .map(|l| l.strip_prefix(prefix.as_str()).unwrap_or(l))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Which tags `ListIndentProcessor` (or def_list's variant) treats as lists and items.
+#[derive(Clone, Copy)]
+struct ListKinds {
+    def: bool,
+}
+
+impl ListKinds {
+    fn new(def: bool) -> Self {
+        ListKinds { def }
+    }
+
+    fn list(self, tag: &str) -> bool {
+        matches!(tag, "ul" | "ol") || (self.def && tag == "dl")
+    }
+
+    fn item(self, tag: &str) -> bool {
+        tag == "li" || (self.def && tag == "dd")
+    }
+}
+
+struct DefMatch {
+    start: usize,
+    end: usize,
+    /// `(.*?)`: the definition's first line.
+    text: (usize, usize),
+}
+
+/// `DefListProcessor.RE` (`(^|\n)[ ]{0,3}:[ ]{1,3}(.*?)(\n|$)`) searched in the block.
+fn find_deflist(block: &str) -> Option<DefMatch> {
+    if !block.contains(':') {
+        return None;
+    }
+    let b = block.as_bytes();
+    let mut start = 0;
+    for line in split_lines(block) {
+        let lead = line.bytes().take(4).take_while(|&c| c == b' ').count();
+        let lb = line.as_bytes();
+        if lead <= 3 && lb.get(lead) == Some(&b':') {
+            let spaces = lb[lead + 1..].iter().take(3).take_while(|&&c| c == b' ').count();
+            if spaces > 0 {
+                let text = (start + lead + 1 + spaces, start + line.len());
+                let line_end = start + line.len();
+                let end = if line_end < b.len() { line_end + 1 } else { line_end };
+                let m_start = if start == 0 { 0 } else { start - 1 };
+                return Some(DefMatch { start: m_start, end, text });
+            }
+        }
+        start += line.len() + 1;
+    }
+    None
 }
 
 struct HashHeader {
@@ -653,9 +796,8 @@ struct RefMatch {
 /// `ReferenceProcessor.RE` searched in the block (MULTILINE):
 /// `^[ ]{0,3}\[([^\[\]]*)\]:[ ]*\n?[ ]*([^\s]+)[ ]*(?:\n[ ]*)?((["'])(.*)\4[ ]*|\((.*)\)[ ]*)?$`
 fn find_reference(block: &str) -> Option<RefMatch> {
-    if !block.contains("]:") {
-        return None;
-    }
+    // A definition needs `]:` somewhere.
+    memchr::memmem::find(block.as_bytes(), b"]:")?;
     let b = block.as_bytes();
     let mut line = 0;
     loop {

@@ -23,8 +23,7 @@ pub(super) fn hilite(src: &str, shebang: bool) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
+            // Pygments 2.21 escapes with `html.escape(quote=False)`.
             _ => out.push(c),
         }
     }

@@ -427,9 +427,9 @@ impl Extractor<'_> {
             self.handle_empty_tag(data, true);
             return;
         }
-        if is_block_level(tag) && (self.at_line_start() || self.intail) {
-            self.base_handle_starttag(tag);
-        } else if self.inraw {
+        // Block-level tags at a line start (or in a tail) and anything inside a raw block take
+        // the base path; md_in_html's `markdown="1"` handling is not ported.
+        if (is_block_level(tag) && (self.at_line_start() || self.intail)) || self.inraw {
             self.base_handle_starttag(tag);
         } else {
             let text = self.starttag_text.clone();
@@ -671,4 +671,34 @@ fn locate_starttag_end(s: &str, i: usize) -> usize {
         }
     }
     skip_while(s, p, is_ws)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected output from Python-Markdown 3.7's HtmlBlockPreprocessor (with md_in_html).
+    #[test]
+    fn comment_on_its_own_lines_is_stashed() {
+        let mut stash = Vec::new();
+        let out = extract("a\n\n<!-- x\n\ny -->\n\nb\n\n", &mut stash);
+        assert_eq!(stash, vec!["<!-- x\n\ny -->\n".to_string()]);
+        assert_eq!(out, format!("a\n\n{}\n\n\n\nb\n\n", html_placeholder(0)));
+    }
+
+    #[test]
+    fn inline_tags_pass_through() {
+        let mut stash = Vec::new();
+        let src = "text <small>x</small> and HashMap<K, V> & more\n\n";
+        assert_eq!(extract(src, &mut stash), src);
+        assert!(stash.is_empty());
+    }
+
+    #[test]
+    fn block_tag_at_line_start_is_raw() {
+        let mut stash = Vec::new();
+        let out = extract("<div>\n*x*\n</div>\n\nafter\n\n", &mut stash);
+        assert_eq!(stash, vec!["<div>\n*x*\n</div>\n".to_string()]);
+        assert_eq!(out, format!("\n{}\n\n\n\nafter\n\n", html_placeholder(0)));
+    }
 }

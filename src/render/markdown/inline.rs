@@ -144,7 +144,7 @@ fn collapse_ws(s: &str) -> String {
 
 /// `UnescapeTreeprocessor.unescape`: `\x02NN\x03` back to the character.
 pub(super) fn unescape_stx(text: &str) -> String {
-    if !has_byte(&text, 2) {
+    if !has_byte(text, 2) {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
@@ -889,50 +889,53 @@ fn get_text(b: &[u8], index: usize) -> Option<(usize, usize)> {
     None
 }
 
-/// `BACKTICK_RE` searched from `from`.
+/// `BACKTICK_RE` searched from `from`:
+/// `(?:(?<!\\)((?:\\{2})+)(?=`+)|(?<!\\)(`+)(.+?)(?<!`)\2(?!`))`.
+///
+/// The regex tries positions left to right. An escaped pair run (`\\` repeated) just before
+/// a backtick wins at its own position; otherwise a backtick run opens with as many backticks
+/// as possible and closes at the first later run of exactly that length. Runs are matched in
+/// linear time (the regex itself backtracks cubically on long unmatched runs).
 fn backtick(data: &str, from: usize) -> Option<(Found, usize, usize)> {
     let b = data.as_bytes();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut p = from;
-    while let Some(q) = find_any(b, p, b"\\`") {
-        p = q;
-        let c = b[p];
-        let escaped = p > 0 && b[p - 1] == b'\\';
-        if c == b'\\' && !escaped {
-            let n = b[p..].iter().take_while(|&&x| x == b'\\').count();
-            if n % 2 == 0 && b.get(p + n) == Some(&b'`') {
-                let esc = format!("{STX}92{ETX}");
-                let text = data[p..p + n].replace("\\\\", &esc);
-                return Some((Found::Text(text), p, p + n));
-            }
-        } else if c == b'`' && !escaped {
-            let k = b[p..].iter().take_while(|&&x| x == b'`').count();
-            for kk in (1..=k).rev() {
-                let content = p + kk;
-                if let Some(j) = closing_run(b, content, kk) {
-                    let mut code =
-                        Element::with_text("code", code_escape(py_strip(&data[content..j])));
-                    code.atomic = true;
-                    return Some((Found::Node(code), p, j + kk));
-                }
-            }
-        }
-        p += 1;
+    while let Some(q) = find_any(b, p, b"`") {
+        let len = b[q..].iter().take_while(|&&x| x == b'`').count();
+        runs.push((q, len));
+        p = q + len;
     }
-    None
-}
-
-/// The first backtick run of exactly `n` starting after `content` (content is non-empty).
-fn closing_run(b: &[u8], content: usize, n: usize) -> Option<usize> {
-    let mut q = content + 1;
-    while q < b.len() {
-        if b[q] == b'`' && b[q - 1] != b'`' {
-            let r = b[q..].iter().take_while(|&&x| x == b'`').count();
-            if r == n {
-                return Some(q);
-            }
-            q += r;
-        } else {
-            q += 1;
+    if runs.is_empty() {
+        return None;
+    }
+    // For each run, right to left: the opening length and closing run the regex would pick.
+    let mut nearest: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    let mut answer: Vec<Option<(usize, usize, usize)>> = vec![None; runs.len()];
+    for r in (0..runs.len()).rev() {
+        let (start, len) = runs[r];
+        let escaped = start > 0 && b[start - 1] == b'\\';
+        // An escaped run can still open one backtick later, after the escaped one.
+        let (open, k) = if escaped { (start + 1, len - 1) } else { (start, len) };
+        answer[r] = (1..=k).rev().find_map(|kk| nearest.get(&kk).map(|&c| (open, kk, c)));
+        nearest.insert(len, r);
+    }
+    for (r, &(start, _)) in runs.iter().enumerate() {
+        // Alternative 1 at the start of a run of backslashes right before this run.
+        let slashes = b[from.min(start)..start].iter().rev().take_while(|&&x| x == b'\\').count();
+        let bs_start = start - slashes;
+        let bs_free = bs_start == 0 || b[bs_start - 1] != b'\\';
+        if slashes > 0 && slashes % 2 == 0 && bs_start >= from && bs_free {
+            let esc = format!("{STX}92{ETX}");
+            let text = data[bs_start..start].replace("\\\\", &esc);
+            return Some((Found::Text(text), bs_start, start));
+        }
+        if let Some((open, kk, closer)) = answer[r] {
+            let content = open + kk;
+            let close_start = runs[closer].0;
+            let mut code =
+                Element::with_text("code", code_escape(py_strip(&data[content..close_start])));
+            code.atomic = true;
+            return Some((Found::Node(code), open, close_start + kk));
         }
     }
     None

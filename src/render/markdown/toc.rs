@@ -7,7 +7,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::entities::CODEPOINT2NAME;
 use super::inline::unescape_stx;
 use super::postprocess;
-use super::tree::{Element, is_py_space, py_strip, serialize};
+use super::tree::{Element, has_byte, is_py_space, py_strip, serialize};
 
 /// `TocTreeprocessor.run`: gives every heading an id and wraps its content in
 /// `<a class="toclink" href="#id">`.
@@ -34,7 +34,16 @@ fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
         let id = match existing {
             // Do not override pre-existing ids (from attr_list).
             Some(id) => id,
-            None => unique(slugify(&html_unescape(&strip_tags(&inner_html(el, stash)))), used),
+            None => {
+                // Plain-text headings: serializing, dropping tags and unescaping gives back
+                // the text with its whitespace collapsed.
+                let name = if el.children.is_empty() && !has_byte(&el.text, 2) {
+                    collapse_whitespace(&el.text)
+                } else {
+                    strip_tags(&inner_html(el, stash))
+                };
+                unique(slugify(&html_unescape(&name)), used)
+            }
         };
         let mut a = Element::new("a");
         a.text = std::mem::take(&mut el.text);
@@ -60,8 +69,23 @@ fn inner_html(el: &Element, stash: &[String]) -> String {
     postprocess(inner, stash)
 }
 
+/// `' '.join(text.split())`.
+fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(is_py_space).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// `strip_tags`: drops comments and tags, collapses whitespace.
 fn strip_tags(text: &str) -> String {
+    if !text.contains('<') && !text.contains(is_py_space) {
+        return text.to_string();
+    }
     let mut text = text.to_string();
     while let Some(start) = text.find("<!--") {
         let Some(end) = text[start..].find("-->").map(|e| e + start) else { break };
@@ -71,7 +95,7 @@ fn strip_tags(text: &str) -> String {
         let Some(end) = text[start..].find('>').map(|e| e + start) else { break };
         text.replace_range(start..end + 1, "");
     }
-    text.split(is_py_space).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    collapse_whitespace(&text)
 }
 
 /// `html.unescape` for numeric references and the HTML 4 names (enough for heading text).
@@ -170,4 +194,35 @@ pub(super) fn unique(mut id: String, ids: &mut HashSet<String>) -> String {
     }
     ids.insert(id.clone());
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected values from Python-Markdown 3.7's `markdown.extensions.toc.slugify` / `unique`.
+    #[test]
+    fn slugify_like_toc() {
+        assert_eq!(slugify("Hello, World!"), "hello-world");
+        assert_eq!(slugify("Project/Tooling Updates"), "projecttooling-updates");
+        assert_eq!(slugify("Ünïcode — dash"), "unicode-dash");
+        assert_eq!(slugify("  a  -- b_c "), "a-b_c");
+        assert_eq!(slugify("日本"), "");
+    }
+
+    #[test]
+    fn unique_appends_counters() {
+        let mut ids = HashSet::new();
+        assert_eq!(unique("a".into(), &mut ids), "a");
+        assert_eq!(unique("a".into(), &mut ids), "a_1");
+        assert_eq!(unique("a".into(), &mut ids), "a_2");
+        assert_eq!(unique("a_1".into(), &mut ids), "a_3");
+        assert_eq!(unique(String::new(), &mut ids), "_1");
+    }
+
+    #[test]
+    fn strip_tags_and_unescape() {
+        assert_eq!(strip_tags("<code>x</code> <!-- c --> and\n <b>y</b>"), "x and y");
+        assert_eq!(html_unescape("a &amp; b &lt;c&gt; &#x41;&#66; &eacute;"), "a & b <c> AB é");
+    }
 }

@@ -219,7 +219,7 @@ pub(super) fn escape_cdata(text: &str, out: &mut String) {
 /// Serializes `el` (and its tail) as `_serialize_html(..., "html")` does.
 pub(super) fn serialize(el: &Element, out: &mut String) {
     out.push('<');
-    out.push_str(&el.tag);
+    out.push_str(el.tag);
     if !el.attrs.is_empty() {
         let mut order: [usize; 4] = [0, 1, 2, 3];
         let sorted_many;
@@ -260,7 +260,7 @@ pub(super) fn serialize(el: &Element, out: &mut String) {
     }
     if !HTML_EMPTY.contains(&el.tag) {
         out.push_str("</");
-        out.push_str(&el.tag);
+        out.push_str(el.tag);
         out.push('>');
     }
     if !el.tail.is_empty() {
@@ -286,14 +286,14 @@ pub(super) fn prettify(root: &mut Element) {
 }
 
 fn prettify_el(el: &mut Element) {
-    if is_block_level(&el.tag) && el.tag != "code" && el.tag != "pre" {
+    if is_block_level(el.tag) && el.tag != "code" && el.tag != "pre" {
         if py_strip(&el.text).is_empty()
-            && el.children.first().is_some_and(|c| is_block_level(&c.tag))
+            && el.children.first().is_some_and(|c| is_block_level(c.tag))
         {
             el.text = "\n".to_string();
         }
         for c in &mut el.children {
-            if is_block_level(&c.tag) {
+            if is_block_level(c.tag) {
                 prettify_el(c);
             }
         }
@@ -322,5 +322,38 @@ fn fix_br_and_pre(el: &mut Element) {
     }
     for c in &mut el.children {
         fix_br_and_pre(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_keeps_entities() {
+        // Expected output of Python-Markdown 3.7's serializers._escape_cdata: an `&` that starts
+        // an entity is left alone.
+        let mut out = String::new();
+        escape_cdata("a & b &amp; &#12; &#x1F; &nope <>", &mut out);
+        assert_eq!(out, "a &amp; b &amp; &#12; &#x1F; &amp;nope &lt;&gt;");
+    }
+
+    #[test]
+    fn serialize_sorts_attributes() {
+        let mut a = Element::with_text("a", "x");
+        a.set("href", "#id");
+        a.set("class", "toclink");
+        let mut out = String::new();
+        serialize(&a, &mut out);
+        assert_eq!(out, "<a class=\"toclink\" href=\"#id\">x</a>");
+    }
+
+    #[test]
+    fn find_any_finds_first_of_set() {
+        let hay = b"0123456789abcdef<ghij&k";
+        assert_eq!(find_any(hay, 0, b"&<"), Some(16));
+        assert_eq!(find_any(hay, 17, b"&<"), Some(21));
+        assert_eq!(find_any(hay, 0, b"&<>\""), Some(16));
+        assert_eq!(find_any(hay, 30, b"&"), None);
     }
 }
