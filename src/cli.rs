@@ -28,6 +28,19 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Announce one issue on every account (or one), exactly once.
     Announce(AnnounceArgs),
+    /// The service: scan, write feeds, announce new issues when due, deliver the outbox.
+    Run(RunArgs),
+}
+
+/// Options of `herald run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// One cycle (scan, feeds, due announcements), then exit: for cron or a systemd timer.
+    #[arg(long)]
+    pub once: bool,
+    /// On the first start (empty state), announce the newest issue instead of only recording it.
+    #[arg(long)]
+    pub announce_latest: bool,
 }
 
 /// Options of `herald announce`.

@@ -20,6 +20,7 @@ use crate::announce::guard::{
 };
 use crate::announce::mastodon::Visibility;
 use crate::archive::ParseSettings;
+use crate::daemon::schedule::Policy;
 use crate::feeds::{FeedPaths, FeedSettings};
 use crate::render::highlights::HighlightKind;
 
@@ -42,6 +43,9 @@ pub struct RawConfig {
     /// `[state]`
     #[serde(default)]
     pub state: RawState,
+    /// `[daemon]`
+    #[serde(default)]
+    pub daemon: RawDaemon,
     /// `[[bluesky]]` accounts.
     #[serde(default)]
     pub bluesky: Vec<RawBluesky>,
@@ -51,6 +55,30 @@ pub struct RawConfig {
     /// `[[dry_run]]` sinks: write what would be posted to a file or the log.
     #[serde(default)]
     pub dry_run: Vec<RawDryRun>,
+}
+
+/// `[daemon]`: when issues are announced.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDaemon {
+    /// A new issue is announced once present and unchanged this long (a publication
+    /// reverted within it is never announced).
+    pub settle_secs: u64,
+    /// Issues older than this are never announced automatically.
+    pub max_age_days: u64,
+    /// At most this many issues are announced per cycle, oldest first.
+    pub max_posts_per_cycle: usize,
+}
+
+impl Default for RawDaemon {
+    fn default() -> Self {
+        let p = Policy::default();
+        Self {
+            settle_secs: p.settle.as_secs(),
+            max_age_days: p.max_age.as_secs() / 86_400,
+            max_posts_per_cycle: p.max_posts_per_cycle,
+        }
+    }
 }
 
 /// `[state]`
@@ -474,6 +502,8 @@ pub struct Config {
     pub state_path: PathBuf,
     /// The accounts (dry-run sinks when none is configured).
     pub accounts: Vec<Account>,
+    /// The announcing policy.
+    pub policy: Policy,
 }
 
 impl Config {
@@ -542,11 +572,21 @@ impl Config {
         let state_path = resolve(base, &raw.state.path);
         let accounts =
             validate_accounts(raw.bluesky, raw.mastodon, raw.dry_run, base, &state_path)?;
+        if raw.daemon.max_posts_per_cycle == 0 {
+            bail!("daemon.max_posts_per_cycle: must be at least 1");
+        }
+        let policy = Policy {
+            settle: std::time::Duration::from_secs(raw.daemon.settle_secs),
+            max_age: std::time::Duration::from_secs(raw.daemon.max_age_days.saturating_mul(86_400)),
+            max_posts_per_cycle: raw.daemon.max_posts_per_cycle,
+            announce_latest_on_baseline: false,
+        };
         Ok(Config {
             source: None,
             announce,
             state_path,
             accounts,
+            policy,
             archive_dir: resolve(base, &raw.archive.path),
             parse: ParseSettings {
                 timezone,

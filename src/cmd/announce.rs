@@ -104,8 +104,13 @@ pub fn run(
                     }
                     RowStatus::Failed => {
                         // The operator asks again: a fresh attempt with a freshly rendered post.
-                        let post =
-                            compose_post(&config, &article, &url, account.platform(), Some(limits))?;
+                        let post = compose_post(
+                            &config,
+                            &article,
+                            &url,
+                            account.platform(),
+                            Some(limits),
+                        )?;
                         let json = serde_json::to_string(&post)?;
                         let db = lock(&db);
                         db.replace_post(row.id, &json, false, now())?;
@@ -205,4 +210,3 @@ async fn drive(
 fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
     db.lock().unwrap_or_else(|p| p.into_inner())
 }
-

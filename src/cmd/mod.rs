@@ -3,6 +3,7 @@
 pub mod announce;
 pub mod feeds;
 pub mod preview;
+pub mod run;
 
 use std::process::ExitCode;
 
@@ -14,6 +15,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Feeds(args) => feeds::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Preview(args) => preview::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Announce(args) => announce::run(&cli.config, &args, &mut std::io::stdout().lock()),
+        Command::Run(args) => run::run(&cli.config, &args, &mut std::io::stdout().lock()),
     }
 }
 

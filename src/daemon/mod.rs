@@ -1,4 +1,5 @@
-//! The long-running service: the announcing policy ([`schedule`]) that decides, each cycle,
-//! which issues to announce.
+//! The long-running service: one [`cycle`] scans, writes feeds, decides with the
+//! [`schedule`] policy and delivers the outbox.
 
+pub mod cycle;
 pub mod schedule;

@@ -189,7 +189,7 @@ impl Db {
         if inserted == 0 {
             self.conn
                 .execute(
-                    "UPDATE issues SET number = ?2, title = ?3, source = ?4, last_seen = ?5 WHERE key = ?1",
+                    "UPDATE issues SET number = ?2, title = ?3, source = ?4, last_seen = ?5, state = 'decided' WHERE key = ?1",
                     params![key, number, title, source, ts(now)],
                 )
                 .map_err(|e| self.err(e))?;

@@ -1,0 +1,181 @@
+//! One cycle of the service: scan the archive, write the feeds that changed, decide which
+//! issues to announce (the [`schedule`](super::schedule) policy), queue their posts, and
+//! deliver every due outbox row. `herald run --once` is one cycle.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use super::schedule::{Candidate, Decision, Policy, plan};
+use crate::announce::deliver::{Delivery, Sender, deliver};
+use crate::announce::queue::{compose_post, refit_post};
+use crate::announce::{Platform, Post, check_hold, new_platform_key};
+use crate::archive::{self, Article};
+use crate::config::{Account, Config};
+use crate::feeds::{self, Entry, write::WriteOutcome};
+use crate::render::highlights::extract_highlights;
+use crate::state::{Db, NewRow};
+
+/// An account ready to post.
+pub struct Outlet {
+    /// The account.
+    pub account: Account,
+    /// Its client.
+    pub sender: Sender,
+}
+
+/// What a cycle did.
+#[derive(Debug, Default)]
+pub struct CycleReport {
+    /// Articles read.
+    pub articles: usize,
+    /// Article files that could not be read (reported, skipped).
+    pub skipped: Vec<String>,
+    /// Feed files written and left unchanged.
+    pub feeds_written: usize,
+    /// Feed files whose bytes were already right.
+    pub feeds_unchanged: usize,
+    /// The decision for each issue that was not already decided.
+    pub decisions: Vec<(String, Decision)>,
+    /// Issues held by the draft guard, with the reason.
+    pub held: Vec<(String, String)>,
+    /// Deliveries made: (account, issue, result).
+    pub deliveries: Vec<(String, String, Delivery)>,
+}
+
+/// Runs one cycle at `now`.
+pub async fn run_cycle(
+    config: &Config,
+    db: &Arc<Mutex<Db>>,
+    outlets: &[Outlet],
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> anyhow::Result<CycleReport> {
+    let lock = || db.lock().unwrap_or_else(|p| p.into_inner());
+    let mut report = CycleReport::default();
+    let scan = archive::scan(&config.archive_dir, &config.parse)?;
+    report.articles = scan.articles.len();
+    for e in &scan.errors {
+        tracing::warn!(error = %e, "article skipped");
+        report.skipped.push(e.to_string());
+    }
+    if scan.articles.is_empty() {
+        anyhow::bail!(
+            "no article could be read from {}; feeds left as they were",
+            config.archive_dir.display()
+        );
+    }
+    let files = feeds::render_feeds(&scan.articles, &config.feeds);
+    for (_, outcome) in feeds::write::write_feeds(&config.feeds_dir, &files)? {
+        match outcome {
+            WriteOutcome::Written => report.feeds_written += 1,
+            WriteOutcome::Unchanged => report.feeds_unchanged += 1,
+        }
+    }
+
+    // What the archive holds now, as the state sees it.
+    let first_start = lock().issue_count()? == 0;
+    let mut by_key: HashMap<String, &Article> = HashMap::new();
+    let mut candidates = Vec::new();
+    for article in &scan.articles {
+        let url = Entry::new(article, &config.feeds).url;
+        let hash = content_hash(article);
+        let source = article.source.display().to_string();
+        let (decided, unchanged_since) = lock().observe_issue(
+            &url,
+            article.number,
+            &article.plain_title(),
+            &source,
+            &hash,
+            now,
+        )?;
+        candidates.push(Candidate {
+            key: url.clone(),
+            date: article.date.to_utc(),
+            unchanged_since,
+            known: decided,
+        });
+        by_key.insert(url, article);
+    }
+    let present: Vec<&str> = by_key.keys().map(String::as_str).collect();
+    lock().mark_absent(&present)?;
+
+    for (key, decision) in plan(&candidates, first_start, now, policy) {
+        let article = by_key[&key];
+        match decision {
+            Decision::Known => continue,
+            Decision::Baseline | Decision::TooOld => lock().decide_issue(&key, true)?,
+            Decision::Announce => {
+                let highlights = extract_highlights(&article.body);
+                if let Some(hold) = check_hold(article, &highlights, &config.announce.guard) {
+                    tracing::info!(issue = %key, reason = %hold, "held by the draft guard");
+                    report.held.push((key.clone(), hold.to_string()));
+                    continue; // stays waiting: a later edit that removes the placeholder settles again
+                }
+                for outlet in outlets {
+                    queue(config, &lock(), outlet, article, &key, now).await?;
+                }
+                lock().decide_issue(&key, false)?;
+            }
+            Decision::WaitUntil(_) | Decision::NextCycle => {}
+        }
+        report.decisions.push((key, decision));
+    }
+
+    // Deliver whatever is due, for every issue (earlier cycles' retries included).
+    let due = lock().due_rows(now)?;
+    for row in due {
+        let Some(outlet) = outlets.iter().find(|o| o.account.name() == row.account) else {
+            tracing::warn!(account = %row.account, "outbox row for an account no longer configured");
+            continue;
+        };
+        let article = by_key.get(&row.issue_key).copied();
+        let refit = |post: &Post, limit: Option<usize>| {
+            article.and_then(|a| refit_post(config, a, &row.issue_key, post, limit))
+        };
+        let delivery = deliver(db, &outlet.sender, &row, &row.issue_key, &refit, &Utc::now).await?;
+        report.deliveries.push((row.account.clone(), row.issue_key.clone(), delivery));
+    }
+    Ok(report)
+}
+
+/// Adds the outbox row of one account for an issue being announced.
+async fn queue(
+    config: &Config,
+    db: &Db,
+    outlet: &Outlet,
+    article: &Article,
+    url: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let platform = outlet.account.platform();
+    let fallback = match platform {
+        Platform::Bluesky => config.announce.bluesky.limits,
+        Platform::Mastodon => config.announce.mastodon.limits,
+    };
+    let limits = outlet.sender.limits(fallback).await;
+    let post = compose_post(config, article, url, platform, Some(limits))?;
+    let json = serde_json::to_string(&post)?;
+    let key = new_platform_key(outlet.account.kind(), now);
+    let row = NewRow {
+        issue_key: url,
+        account: outlet.account.name(),
+        platform: outlet.account.kind(),
+        post: &json,
+        platform_key: &key,
+        held: None,
+    };
+    db.enqueue(&row, now)?;
+    Ok(())
+}
+
+/// What makes an issue "changed" for the settle time: its title, date and body.
+fn content_hash(article: &Article) -> String {
+    crate::state::outbox::post_hash(&format!(
+        "{}\n{}\n{}",
+        article.title,
+        article.date.to_rfc3339(),
+        article.body
+    ))
+}
