@@ -114,7 +114,7 @@ pub async fn run_cycle(
                     continue; // stays waiting: a later edit that removes the placeholder settles again
                 }
                 for outlet in outlets {
-                    queue(config, &lock(), outlet, article, &key, now).await?;
+                    queue(config, db, outlet, article, &key, now).await?;
                 }
                 lock().decide_issue(&key, false)?;
             }
@@ -143,7 +143,7 @@ pub async fn run_cycle(
 /// Adds the outbox row of one account for an issue being announced.
 async fn queue(
     config: &Config,
-    db: &Db,
+    db: &Mutex<Db>,
     outlet: &Outlet,
     article: &Article,
     url: &str,
@@ -166,7 +166,7 @@ async fn queue(
         platform_key: &key,
         held: None,
     };
-    db.enqueue(&row, now)?;
+    db.lock().unwrap_or_else(|p| p.into_inner()).enqueue(&row, now)?;
     Ok(())
 }
 
