@@ -860,6 +860,12 @@ mod tests {
             )
         };
         assert_eq!(patterns(&b.guard), patterns(&d.guard));
+        assert_eq!(bundled.policy, defaults.policy);
+        // The repository's state/ directory (git-ignored contents).
+        assert_eq!(
+            bundled.state_path,
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("state/herald.db")
+        );
     }
 
     #[test]
