@@ -30,6 +30,16 @@ pub enum Command {
     Announce(AnnounceArgs),
     /// The service: scan, write feeds, announce new issues when due, deliver the outbox.
     Run(RunArgs),
+    /// Every known issue's announcement per account: posted, pending, held or failed.
+    Status(StatusArgs),
+}
+
+/// Options of `herald status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `herald run`.

@@ -161,4 +161,52 @@ async fn the_token_never_appears_in_output_or_state() {
     assert!(!text(&run).contains(TOKEN));
     let db = std::fs::read(dir.path().join("state/herald.db")).unwrap();
     assert!(!String::from_utf8_lossy(&db).contains(TOKEN));
+    for args in [&["status"][..], &["status", "--json"]] {
+        let status = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .arg("-c")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap();
+        let shown = text(&status);
+        assert!(shown.contains("toot"), "{shown}");
+        assert!(!shown.contains(TOKEN));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_posted_and_failed_rows() {
+    let fake = FakeMastodon::start(true).await;
+    let (_dir, config) = setup(&fake.server.uri());
+    assert!(announce(&config, None).await.status.success());
+    let status = |json: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+        cmd.arg("-c").arg(&config).arg("status");
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().unwrap()
+    };
+    let posted = status(false);
+    let shown = String::from_utf8_lossy(&posted.stdout).to_string();
+    assert!(
+        shown
+            .contains(&format!("toot (mastodon): posted {}/@twir/110000000 at", fake.server.uri())),
+        "{shown}"
+    );
+    assert!(posted.status.success());
+
+    // A rejection that a re-fit cannot help: failed, with the server's message, exit 1.
+    fake.state.lock().unwrap().mode = Mode::RejectLongerThan(5);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    cmd.args(["-c", config.to_str().unwrap(), "announce", "--issue", "665", "--force-new"]);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    let failed = status(true);
+    assert!(!failed.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&failed.stdout).unwrap();
+    let rows = v["outbox"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["status"], "posted");
+    assert_eq!(rows[1]["status"], "failed");
+    assert!(rows[1]["error"].as_str().unwrap().contains("character limit of 5 exceeded"), "{v}");
 }

@@ -4,6 +4,7 @@ pub mod announce;
 pub mod feeds;
 pub mod preview;
 pub mod run;
+pub mod status;
 
 use std::process::ExitCode;
 
@@ -16,6 +17,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preview(args) => preview::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Announce(args) => announce::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Run(args) => run::run(&cli.config, &args, &mut std::io::stdout().lock()),
+        Command::Status(args) => status::run(&cli.config, &args, &mut std::io::stdout().lock()),
     }
 }
 

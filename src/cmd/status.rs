@@ -1,0 +1,77 @@
+//! `herald status`: every known issue's announcement per account — posted (link, time),
+//! pending (next attempt), held (reason), failed (the server's message).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::cli::StatusArgs;
+use crate::config::Config;
+use crate::state::{Db, RowStatus};
+
+/// Runs `herald status`, writing to `out`.
+pub fn run(
+    config_path: &Path,
+    args: &StatusArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::from_file(config_path)?;
+    if !config.state_path.exists() {
+        writeln!(out, "no state yet at {} (nothing announced)", config.state_path.display())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let db = Db::open(&config.state_path)?;
+    let rows = db.rows()?;
+    if args.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "issue": r.issue_key,
+                    "account": r.account,
+                    "platform": r.platform,
+                    "generation": r.generation,
+                    "status": r.status,
+                    "attempts": r.attempts,
+                    "error": r.last_error,
+                    "next_attempt_at": r.next_attempt_at.map(|t| t.to_rfc3339()),
+                    "posted_at": r.posted_at.map(|t| t.to_rfc3339()),
+                    "remote": r.remote,
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "outbox": list }))?)?;
+    } else {
+        if rows.is_empty() {
+            writeln!(out, "nothing announced yet")?;
+        }
+        let mut last_issue = None;
+        for r in &rows {
+            if last_issue != Some(&r.issue_key) {
+                writeln!(out, "{}", r.issue_key)?;
+                last_issue = Some(&r.issue_key);
+            }
+            let what = match r.status {
+                RowStatus::Posted => {
+                    let link =
+                        r.remote.as_ref().map(|p| p.url.clone().unwrap_or_else(|| p.id.clone()));
+                    let at = r.posted_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+                    format!("posted {} at {at}", link.unwrap_or_default())
+                }
+                RowStatus::Pending | RowStatus::Sending => {
+                    let next = r.next_attempt_at.map_or("now".to_string(), |t| t.to_rfc3339());
+                    let why =
+                        r.last_error.as_deref().map(|e| format!(" after: {e}")).unwrap_or_default();
+                    format!("pending (attempt {}, next {next}){why}", r.attempts + 1)
+                }
+                RowStatus::Held => format!("held: {}", r.last_error.as_deref().unwrap_or("")),
+                RowStatus::Failed => format!("FAILED: {}", r.last_error.as_deref().unwrap_or("")),
+            };
+            writeln!(out, "  {} ({}): {what}", r.account, r.platform)?;
+        }
+    }
+    let failed = rows.iter().any(|r| r.status == RowStatus::Failed);
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
