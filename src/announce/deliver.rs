@@ -146,6 +146,11 @@ pub async fn deliver(
                 return Ok(Delivery::Found(posted));
             }
             Ok(None) => with_db(&|db| db.clear_reconcile(row.id, now()))?,
+            // A bad token or the like: sending would fail the same way. The operator fixes it
+            // and `announce` tries again (still looking first).
+            Err(SendError::Permanent { message, .. }) => {
+                return fail(db, row, &format!("looking for an earlier post: {message}"), now());
+            }
             Err(e) => {
                 // Cannot tell whether it exists: never send blind.
                 let at = retry_time(&e, row.attempts.max(1), now());

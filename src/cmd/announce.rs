@@ -114,7 +114,13 @@ pub fn run(
                         let json = serde_json::to_string(&post)?;
                         let db = lock(&db);
                         db.replace_post(row.id, &json, false, now())?;
-                        db.mark_retry(row.id, "retried by `announce`", now(), false, now())?;
+                        db.mark_retry(
+                            row.id,
+                            "retried by `announce`",
+                            now(),
+                            row.reconcile,
+                            now(),
+                        )?;
                         row.id
                     }
                     RowStatus::Held if args.force => {

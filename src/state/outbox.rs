@@ -279,10 +279,11 @@ impl Db {
         )
     }
 
-    /// Marks the row failed for good with the server's message.
+    /// Marks the row failed for good with the server's message. Whether an earlier call may
+    /// have reached the server is kept: a later retry (by `announce`) still looks first.
     pub fn mark_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<(), DbError> {
         self.update(
-            "UPDATE outbox SET status = 'failed', reconcile = 0, last_error = ?2, next_attempt_at = NULL, updated_at = ?3
+            "UPDATE outbox SET status = 'failed', last_error = ?2, next_attempt_at = NULL, updated_at = ?3
              WHERE id = ?1",
             params![id, error, ts(now)],
         )
