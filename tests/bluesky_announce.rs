@@ -66,7 +66,7 @@ fn logins(dir: &Path) -> i64 {
 
 #[test]
 fn posts_exactly_once_through_crashes_on_a_real_pds() {
-    let pds = Pds::start(2603);
+    let pds = Pds::start(2593);
     let mut posted_before = posts_of_issue(&pds);
     for point in POINTS {
         let dir = tempfile::tempdir().unwrap();

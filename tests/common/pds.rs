@@ -1,10 +1,12 @@
 //! A real Bluesky PDS on loopback for a test: `../shared/servers/pds/start.sh`, stopped with
 //! `stop.sh` when the [`Pds`] is dropped (also when the test panics).
 //!
-//! Each [`Pds`] gets its own `PDS_HOME` under the test target directory, so its pid file, log
-//! and data (wiped with `PDS_FRESH=1`) are its own and a PDS someone else runs from the
-//! default home is never touched. The 560 MB install (`app/`, `node/`) is shared: both are
-//! symbolic links into the default home, where `start.sh` installs them on first use.
+//! The tests' PDS has its own `PDS_HOME` under the test target directory (one for every test
+//! binary: cargo runs them one after another), so its pid file, log and data (wiped with
+//! `PDS_FRESH=1`) are its own and a PDS someone else runs from the default home is never
+//! touched. The 560 MB install (`app/`, `node/`) is taken from the default home when it is
+//! complete there (symbolic links); otherwise `start.sh` installs it once into the tests' home,
+//! where every later test binary finds it.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -41,14 +43,17 @@ impl Pds {
     /// Starts a fresh PDS (empty data) on `port` (the PLC directory on `port - 1`).
     /// The first run installs the server, which takes a few minutes.
     pub fn start(port: u16) -> Pds {
-        let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("pds-{port}"));
+        let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pds");
         std::fs::create_dir_all(&home).expect("creating the PDS home");
         let shared = shared_home();
-        for dir in ["app", "node"] {
-            let link = home.join(dir);
-            if std::fs::symlink_metadata(&link).is_err() {
-                std::fs::create_dir_all(shared.join(dir)).expect("creating the shared install dir");
-                std::os::unix::fs::symlink(shared.join(dir), &link).expect("linking the install");
+        if installed(&shared.join("app")) && !installed(&home.join("app")) {
+            for dir in ["app", "node"] {
+                let link = home.join(dir);
+                let _ = std::fs::remove_dir_all(&link).or_else(|_| std::fs::remove_file(&link));
+                if shared.join(dir).exists() {
+                    std::os::unix::fs::symlink(shared.join(dir), &link)
+                        .expect("linking the install");
+                }
             }
         }
         let out = Command::new("bash")
@@ -87,6 +92,13 @@ impl Pds {
     pub fn log(&self) -> PathBuf {
         self.home.join("pds.log")
     }
+}
+
+/// Whether `app` holds a completed install (`start.sh` leaves a stamp file when done).
+fn installed(app: &Path) -> bool {
+    std::fs::read_dir(app).is_ok_and(|entries| {
+        entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".installed-pds-"))
+    })
 }
 
 impl Drop for Pds {
