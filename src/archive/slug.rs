@@ -27,38 +27,7 @@ pub fn slugify(title: &str) -> String {
 pub fn striptags(s: &str) -> String {
     let stripped = TAG_RE.replace_all(s, "");
     let folded = stripped.split_whitespace().collect::<Vec<_>>().join(" ");
-    unescape_entities(&folded)
-}
-
-/// Unescapes the HTML character references a title may carry (`&amp;`, `&#233;`, `&#x2014;`).
-fn unescape_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    static ENTITY_RE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);").unwrap());
-    ENTITY_RE
-        .replace_all(s, |c: &regex::Captures| {
-            let name = &c[1];
-            let ch = if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X"))
-            {
-                u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)
-            } else if let Some(dec) = name.strip_prefix('#') {
-                dec.parse().ok().and_then(char::from_u32)
-            } else {
-                match name {
-                    "amp" => Some('&'),
-                    "lt" => Some('<'),
-                    "gt" => Some('>'),
-                    "quot" => Some('"'),
-                    "apos" => Some('\''),
-                    "nbsp" => Some('\u{a0}'),
-                    _ => None,
-                }
-            };
-            ch.map_or_else(|| c[0].to_string(), String::from)
-        })
-        .into_owned()
+    crate::render::markdown::html_unescape(&folded)
 }
 
 #[cfg(test)]

@@ -153,48 +153,9 @@ fn normalize_url(url: &str) -> Option<String> {
 }
 
 /// Decodes the HTML character references Mastodon's sanitizer emits (`&amp;`, `&quot;`,
-/// `&#39;`, numeric references and a few named ones); unknown ones are kept as they are.
+/// `&#39;` …); unknown ones are kept as they are.
 fn unescape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let decoded = rest.find(';').filter(|end| *end <= 10).and_then(|end| {
-            let entity = &rest[1..end];
-            let ch = match entity {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some('\u{a0}'),
-                _ => {
-                    let code = if let Some(hex) =
-                        entity.strip_prefix("#x").or_else(|| entity.strip_prefix("#X"))
-                    {
-                        u32::from_str_radix(hex, 16).ok()
-                    } else {
-                        entity.strip_prefix('#').and_then(|dec| dec.parse().ok())
-                    };
-                    code.and_then(char::from_u32)
-                }
-            };
-            ch.map(|c| (c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    crate::render::markdown::html_unescape(s)
 }
 
 #[cfg(test)]

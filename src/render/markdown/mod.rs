@@ -28,6 +28,7 @@ mod tree;
 
 use self::blocks::BlockParser;
 use self::inline::{AMP_SUBSTITUTE, Inline, unescape_stx};
+pub use self::toc::html_unescape;
 use self::tree::{Element, escape_cdata, is_block_level, py_strip, serialize};
 
 /// Renders a Markdown article body (header already removed) to HTML.

@@ -98,8 +98,9 @@ fn strip_tags(text: &str) -> String {
     collapse_whitespace(&text)
 }
 
-/// `html.unescape` for numeric references and the HTML 4 names (enough for heading text).
-fn html_unescape(s: &str) -> String {
+/// `html.unescape` for numeric references and the HTML 4 names (heading text, titles, the
+/// text of fetched statuses).
+pub fn html_unescape(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
     }
