@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::abbr::{self, Abbreviations};
 use super::footnotes::{self, Footnotes};
 use super::tree::{Element, is_py_space, py_strip, split_lines};
 
@@ -30,6 +31,7 @@ pub(super) struct BlockParser {
     state: Vec<State>,
     pub references: References,
     pub footnotes: Footnotes,
+    pub abbrs: Abbreviations,
     depth: usize,
 }
 
@@ -39,6 +41,7 @@ impl BlockParser {
             state: Vec::new(),
             references: HashMap::new(),
             footnotes: Footnotes::default(),
+            abbrs: Abbreviations::new(),
             depth: 0,
         }
     }
@@ -148,7 +151,8 @@ impl BlockParser {
         self.dispatch_after_deflist(parent, block, blocks, multi, first)
     }
 
-    /// The processors after def_list's: blockquote, footnote, reference, paragraph.
+    /// The processors after def_list's: blockquote, footnote, abbreviation, reference,
+    /// paragraph.
     fn dispatch_after_deflist(
         &mut self,
         parent: &mut Element,
@@ -167,6 +171,11 @@ impl BlockParser {
             && let Some(m) = footnotes::find_definition(&block)
         {
             return footnotes::run_definition(&block, &m, blocks, &mut self.footnotes);
+        }
+        if (multi || block.starts_with("*["))
+            && abbr::run_definition(&block, blocks, &mut self.abbrs)
+        {
+            return;
         }
         if (multi || first == Some(b'['))
             && let Some(m) = find_reference(&block)

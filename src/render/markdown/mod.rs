@@ -9,14 +9,15 @@
 //!    (`html_block`);
 //! 2. the block parser (`blocks`, with footnote definitions from `footnotes`);
 //! 3. tree processors: the footnotes div, code highlighting, inline patterns (`inline`),
-//!    footnote back links, prettify, attribute lists (`attr_list`), heading ids (`toc`),
-//!    unescaping;
+//!    footnote back links, prettify, attribute lists (`attr_list`), abbreviations (`abbr`),
+//!    heading ids (`toc`), unescaping;
 //! 4. serialization (`tree`) and the raw-HTML / footnote / `&` postprocessors.
 //!
 //! Not ported, because the archive does not use it: `markdown="1"` in HTML blocks. Pygments' token markup inside
 //! code blocks is not reproduced either (the text is), so the 7 archive articles with
 //! highlighted code match Pelican's output in text but not byte for byte.
 
+mod abbr;
 mod attr_list;
 mod blocks;
 mod entities;
@@ -53,6 +54,7 @@ pub fn render_markdown(body: &str) -> String {
     footnotes::add_duplicate_backlinks(&mut root, &parser.footnotes);
     tree::prettify(&mut root);
     attr_list::apply(&mut root);
+    abbr::apply(&mut root, &parser.abbrs);
     toc::add_ids(&mut root, &stash);
     if escapes_used {
         unescape_tree(&mut root);
