@@ -106,6 +106,31 @@ fn main() { let s = "<b>"; }
     ));
 }
 
+/// Footnotes and abbreviations together; the snapshot is byte-for-byte Python-Markdown 3.7's
+/// output with Pelican's TWiR configuration.
+#[test]
+fn footnotes_and_abbreviations() {
+    insta::assert_snapshot!(render_markdown(
+        r#"*[TWiR]: This Week in Rust
+*[RFC]: Request for Comments
+
+# TWiR news[^intro]
+
+TWiR covers every RFC[^rfc] merged this week, and `RFC` numbers too.
+Again: the RFC process[^rfc] is described in [the RFC book](https://rust-lang.github.io/rfcs/).
+
+* An RFC in a list[^intro]
+* Unknown note[^missing] stays text
+
+[^intro]: Published weekly since 2013.
+
+    A second paragraph with an RFC.
+
+[^rfc]: See the *RFC* repository.
+"#
+    ));
+}
+
 #[test]
 fn deep_nesting_does_not_overflow() {
     for unit in ["> ", "* ", "    * ", "[", "*", "_", "<div>", "`", "1. "] {

@@ -6,6 +6,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::abbr::{self, Abbreviations};
+use super::footnotes::{self, Footnotes};
 use super::tree::{Element, is_py_space, py_strip, split_lines};
 
 const TAB: usize = 4;
@@ -28,12 +30,20 @@ enum State {
 pub(super) struct BlockParser {
     state: Vec<State>,
     pub references: References,
+    pub footnotes: Footnotes,
+    pub abbrs: Abbreviations,
     depth: usize,
 }
 
 impl BlockParser {
     pub fn new() -> Self {
-        BlockParser { state: Vec::new(), references: HashMap::new(), depth: 0 }
+        BlockParser {
+            state: Vec::new(),
+            references: HashMap::new(),
+            footnotes: Footnotes::default(),
+            abbrs: Abbreviations::new(),
+            depth: 0,
+        }
     }
 
     fn isstate(&self, s: State) -> bool {
@@ -141,7 +151,8 @@ impl BlockParser {
         self.dispatch_after_deflist(parent, block, blocks, multi, first)
     }
 
-    /// The processors after def_list's: blockquote, reference, paragraph.
+    /// The processors after def_list's: blockquote, footnote, abbreviation, reference,
+    /// paragraph.
     fn dispatch_after_deflist(
         &mut self,
         parent: &mut Element,
@@ -155,6 +166,16 @@ impl BlockParser {
             && let Some(start) = find_blockquote(&block)
         {
             return self.run_blockquote(parent, &block, start);
+        }
+        if (multi || first == Some(b'['))
+            && let Some(m) = footnotes::find_definition(&block)
+        {
+            return footnotes::run_definition(&block, &m, blocks, &mut self.footnotes);
+        }
+        if (multi || block.starts_with("*["))
+            && abbr::run_definition(&block, blocks, &mut self.abbrs)
+        {
+            return;
         }
         if (multi || first == Some(b'['))
             && let Some(m) = find_reference(&block)

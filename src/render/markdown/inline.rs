@@ -7,6 +7,7 @@
 
 use super::blocks::{References, code_escape};
 use super::entities::codepoint2name;
+use super::footnotes::Footnotes;
 use super::html_block::store;
 use super::tree::{Element, find_any, has_byte, is_py_space, py_strip, serialize};
 
@@ -20,21 +21,22 @@ const ESCAPED_CHARS: &str = "\\`*_{}[]()>#+-.!|";
 
 const BACKTICK: usize = 0;
 const ESCAPE: usize = 1;
-const REFERENCE: usize = 2;
-const LINK: usize = 3;
-const IMAGE_LINK: usize = 4;
-const IMAGE_REFERENCE: usize = 5;
-const SHORT_REFERENCE: usize = 6;
-const SHORT_IMAGE_REF: usize = 7;
-const AUTOLINK: usize = 8;
-const AUTOMAIL: usize = 9;
-const LINEBREAK: usize = 10;
-const HTML: usize = 11;
-const ENTITY: usize = 12;
-const NOT_STRONG: usize = 13;
-const EM_STRONG: usize = 14;
-const EM_STRONG2: usize = 15;
-const PATTERN_COUNT: usize = 16;
+const FOOTNOTE: usize = 2;
+const REFERENCE: usize = 3;
+const LINK: usize = 4;
+const IMAGE_LINK: usize = 5;
+const IMAGE_REFERENCE: usize = 6;
+const SHORT_REFERENCE: usize = 7;
+const SHORT_IMAGE_REF: usize = 8;
+const AUTOLINK: usize = 9;
+const AUTOMAIL: usize = 10;
+const LINEBREAK: usize = 11;
+const HTML: usize = 12;
+const ENTITY: usize = 13;
+const NOT_STRONG: usize = 14;
+const EM_STRONG: usize = 15;
+const EM_STRONG2: usize = 16;
+const PATTERN_COUNT: usize = 17;
 
 /// A placeholder, built without allocating.
 struct Placeholder {
@@ -98,6 +100,7 @@ pub(super) struct Inline<'a> {
     stash: Vec<Stashed>,
     html: &'a mut Vec<String>,
     refs: &'a References,
+    footnotes: &'a mut Footnotes,
 }
 
 fn is_word(c: char) -> bool {
@@ -192,8 +195,12 @@ fn placeholder_at(data: &str, i: usize) -> Option<(usize, usize)> {
 }
 
 impl<'a> Inline<'a> {
-    pub fn new(html: &'a mut Vec<String>, refs: &'a References) -> Self {
-        Inline { escapes_used: false, stash: Vec::new(), html, refs }
+    pub fn new(
+        html: &'a mut Vec<String>,
+        refs: &'a References,
+        footnotes: &'a mut Footnotes,
+    ) -> Self {
+        Inline { escapes_used: false, stash: Vec::new(), html, refs, footnotes }
     }
 
     /// `InlineProcessor.run` on the whole tree.
@@ -202,17 +209,21 @@ impl<'a> Inline<'a> {
     }
 
     fn run_element(&mut self, cur: &mut Element) {
-        let mut queue: Vec<(usize, usize)> = Vec::new();
+        // Python keeps a stack: per child, the nodes made from its text and then the child
+        // itself (when it had children) are pushed, and popped last first. The order is
+        // visible in which of several references to one footnote gets `fnref:`.
+        let mut stack: Vec<(usize, Option<usize>)> = Vec::new();
         let mut pending: Vec<(usize, Vec<Element>)> = Vec::new();
-        let mut visit: Vec<usize> = Vec::new();
         let mut i = 0;
         while i < cur.children.len() {
             let child = &mut cur.children[i];
+            let had_children = !child.children.is_empty();
             if !child.text.is_empty() && !child.atomic {
                 let text = std::mem::take(&mut child.text);
                 let data = self.handle_inline(text, 0);
                 if has_byte(&data, 2) {
                     let lst = self.process_placeholders(&data, child, true);
+                    stack.extend((0..lst.len()).map(|m| (i, Some(m))));
                     pending.push((i, lst));
                 } else {
                     child.text = data;
@@ -221,37 +232,29 @@ impl<'a> Inline<'a> {
             if !cur.children[i].tail.is_empty() {
                 let tail = std::mem::take(&mut cur.children[i].tail);
                 let data = self.handle_inline(tail, 0);
-                if !has_byte(&data, 2) {
+                if has_byte(&data, 2) {
+                    let mut dummy = Element::new("d");
+                    let res = self.process_placeholders(&data, &mut dummy, false);
+                    cur.children[i].tail = dummy.tail;
+                    let at = i + 1;
+                    cur.children.splice(at..at, res);
+                } else {
                     cur.children[i].tail = data;
-                    if !cur.children[i].children.is_empty() {
-                        visit.push(i);
-                    }
-                    i += 1;
-                    continue;
                 }
-                let mut dummy = Element::new("d");
-                let res = self.process_placeholders(&data, &mut dummy, false);
-                cur.children[i].tail = dummy.tail;
-                let at = i + 1;
-                cur.children.splice(at..at, res);
             }
-            if !cur.children[i].children.is_empty() {
-                visit.push(i);
+            if had_children {
+                stack.push((i, None));
             }
             i += 1;
         }
         for (j, lst) in pending {
-            let k = lst.len();
             cur.children[j].children.splice(0..0, lst);
-            queue.push((j, k));
         }
-        for (j, k) in queue {
-            for m in 0..k {
-                self.run_element(&mut cur.children[j].children[m]);
+        while let Some((j, m)) = stack.pop() {
+            match m {
+                Some(m) => self.run_element(&mut cur.children[j].children[m]),
+                None => self.run_element(&mut cur.children[j]),
             }
-        }
-        for j in visit {
-            self.run_element(&mut cur.children[j]);
         }
     }
 
@@ -276,6 +279,8 @@ impl<'a> Inline<'a> {
             let possible = match pi {
                 BACKTICK => present(b'`'),
                 ESCAPE => present(b'\\'),
+                // Without definitions every footnote reference is left as text.
+                FOOTNOTE => present(b'[') && !self.footnotes.is_empty(),
                 REFERENCE | LINK | SHORT_REFERENCE => present(b'['),
                 IMAGE_LINK | IMAGE_REFERENCE | SHORT_IMAGE_REF => present(b'!'),
                 AUTOLINK | AUTOMAIL | HTML => present(b'<'),
@@ -495,6 +500,18 @@ impl<'a> Inline<'a> {
                     Some((Found::Text(format!("{STX}{}{ETX}", c as u32)), p, end))
                 } else {
                     Some((Found::Skip, p, end))
+                }
+            }
+            FOOTNOTE => {
+                // `\[\^([^\]]*)\]`; an unknown label is skipped.
+                let mut p = from;
+                loop {
+                    let s = find_bytes(b, b"[^", p)?;
+                    let close = find_byte(data, b']', s + 2)?;
+                    p = close + 1;
+                    if let Some(sup) = self.footnotes.reference(&data[s + 2..close]) {
+                        return Some((Found::Node(sup), s, close + 1));
+                    }
                 }
             }
             REFERENCE | LINK | SHORT_REFERENCE => {

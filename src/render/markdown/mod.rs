@@ -7,20 +7,22 @@
 //!
 //! 1. preprocessors: whitespace normalization, fenced code (`fenced`), raw HTML blocks
 //!    (`html_block`);
-//! 2. the block parser (`blocks`);
-//! 3. tree processors: code highlighting, inline patterns (`inline`), prettify, attribute
-//!    lists (`attr_list`), heading ids (`toc`), unescaping;
-//! 4. serialization (`tree`) and the raw-HTML / `&` postprocessors.
+//! 2. the block parser (`blocks`, with footnote definitions from `footnotes`);
+//! 3. tree processors: the footnotes div, code highlighting, inline patterns (`inline`),
+//!    footnote back links, prettify, attribute lists (`attr_list`), abbreviations (`abbr`),
+//!    heading ids (`toc`), unescaping;
+//! 4. serialization (`tree`) and the raw-HTML / footnote / `&` postprocessors.
 //!
-//! Not ported, because the archive does not use them: footnotes, abbreviations and
-//! `markdown="1"` in HTML blocks. Pygments' token markup inside
+//! Not ported, because the archive does not use it: `markdown="1"` in HTML blocks. Pygments' token markup inside
 //! code blocks is not reproduced either (the text is), so the 7 archive articles with
 //! highlighted code match Pelican's output in text but not byte for byte.
 
+mod abbr;
 mod attr_list;
 mod blocks;
 mod entities;
 mod fenced;
+mod footnotes;
 mod html_block;
 mod inline;
 mod toc;
@@ -45,12 +47,15 @@ pub fn render_markdown(body: &str) -> String {
     let mut parser = BlockParser::new();
     parser.parse_chunk(&mut root, &source);
 
+    footnotes::attach(&mut root, &mut parser);
     highlight_code_blocks(&mut root, &mut stash);
-    let mut inline = Inline::new(&mut stash, &parser.references);
+    let mut inline = Inline::new(&mut stash, &parser.references, &mut parser.footnotes);
     inline.run(&mut root);
     let escapes_used = inline.escapes_used;
+    footnotes::add_duplicate_backlinks(&mut root, &parser.footnotes);
     tree::prettify(&mut root);
     attr_list::apply(&mut root);
+    abbr::apply(&mut root, &parser.abbrs);
     toc::add_ids(&mut root, &stash);
     if escapes_used {
         unescape_tree(&mut root);
@@ -164,7 +169,7 @@ fn unescape_tree(el: &mut Element) {
 }
 
 /// The postprocessors: `RawHtmlPostprocessor` (stashed HTML back in place, without the `<p>`
-/// around block-level HTML) and `AndSubstitutePostprocessor`.
+/// around block-level HTML), `FootnotePostprocessor` and `AndSubstitutePostprocessor`.
 fn postprocess(text: &str, stash: &[String]) -> String {
     let mut text = text.to_string();
     // The original repeats while anything changes, as stashed HTML can hold placeholders.
@@ -174,7 +179,10 @@ fn postprocess(text: &str, stash: &[String]) -> String {
             None => break,
         }
     }
-    if tree::has_byte(&text, 2) { text.replace(AMP_SUBSTITUTE, "&") } else { text }
+    if !tree::has_byte(&text, 2) {
+        return text;
+    }
+    footnotes::replace_placeholders(text).replace(AMP_SUBSTITUTE, "&")
 }
 
 const HTML_PREFIX: &str = "\u{2}wzxhzdk:";

@@ -35,6 +35,15 @@ fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
             // Do not override pre-existing ids (from attr_list).
             Some(id) => id,
             None => {
+                let without_refs;
+                let el: &Element = if has_sup(el) {
+                    let mut copy = el.clone();
+                    remove_fnrefs(&mut copy);
+                    without_refs = copy;
+                    &without_refs
+                } else {
+                    el
+                };
                 // Plain-text headings: serializing, dropping tags and unescaping gives back
                 // the text with its whitespace collapsed.
                 let name = if el.children.is_empty() && !has_byte(&el.text, 2) {
@@ -55,6 +64,36 @@ fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
     }
     for c in &mut el.children {
         visit(c, stash, used);
+    }
+}
+
+fn has_sup(el: &Element) -> bool {
+    el.children.iter().any(|c| c.tag == "sup" || has_sup(c))
+}
+
+/// `remove_fnrefs`: footnote references (`<sup id="fnref…">`) out of a heading's name, their
+/// tails kept.
+fn remove_fnrefs(el: &mut Element) {
+    let mut carry = String::new();
+    let mut i = el.children.len();
+    while i > 0 {
+        i -= 1;
+        let c = &el.children[i];
+        let is_ref =
+            c.tag == "sup" && c.attrs.iter().any(|(k, v)| k == "id" && v.starts_with("fnref"));
+        if is_ref {
+            let c = el.children.remove(i);
+            carry.insert_str(0, &c.tail);
+        } else if !carry.is_empty() {
+            el.children[i].tail.push_str(&carry);
+            carry.clear();
+        }
+    }
+    if !carry.is_empty() {
+        el.text.push_str(&carry);
+    }
+    for c in &mut el.children {
+        remove_fnrefs(c);
     }
 }
 
