@@ -68,6 +68,11 @@ pub struct RawDaemon {
     pub max_age_days: u64,
     /// At most this many issues are announced per cycle, oldest first.
     pub max_posts_per_cycle: usize,
+    /// A full rescan on this cron schedule (seconds field first), as a backstop for missed
+    /// file events.
+    pub rescan: String,
+    /// File changes are handled once they have been quiet this long.
+    pub debounce_ms: u64,
 }
 
 impl Default for RawDaemon {
@@ -77,6 +82,8 @@ impl Default for RawDaemon {
             settle_secs: p.settle.as_secs(),
             max_age_days: p.max_age.as_secs() / 86_400,
             max_posts_per_cycle: p.max_posts_per_cycle,
+            rescan: "0 */15 * * * *".into(),
+            debounce_ms: 300,
         }
     }
 }
@@ -504,6 +511,10 @@ pub struct Config {
     pub accounts: Vec<Account>,
     /// The announcing policy.
     pub policy: Policy,
+    /// The rescan schedule (cron, with seconds).
+    pub rescan: String,
+    /// Debounce of file events, in milliseconds.
+    pub debounce_ms: u64,
 }
 
 impl Config {
@@ -581,8 +592,16 @@ impl Config {
             max_posts_per_cycle: raw.daemon.max_posts_per_cycle,
             announce_latest_on_baseline: false,
         };
+        if let Err(e) = <cron::Schedule as std::str::FromStr>::from_str(&raw.daemon.rescan) {
+            bail!(
+                "daemon.rescan: {:?} is not a cron schedule (6 fields, seconds first): {e}",
+                raw.daemon.rescan
+            );
+        }
         Ok(Config {
             source: None,
+            rescan: raw.daemon.rescan,
+            debounce_ms: raw.daemon.debounce_ms,
             announce,
             state_path,
             accounts,

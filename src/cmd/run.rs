@@ -5,7 +5,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use anyhow::bail;
 use chrono::Utc;
 
 use crate::announce::deliver::Delivery;
@@ -19,10 +18,12 @@ use crate::state::Db;
 /// Runs `herald run`.
 pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     if !args.once {
-        bail!(
-            "the watching service is not in this version yet: run `herald run --once` from a \
-             systemd timer or cron (each run is one full cycle)"
-        );
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(crate::daemon::service::serve(
+            config_path.to_path_buf(),
+            args.announce_latest,
+        ))?;
+        return Ok(ExitCode::SUCCESS);
     }
     let config = Config::from_file(config_path)?;
     let db = Arc::new(Mutex::new(Db::open(&config.state_path)?));

@@ -3,3 +3,5 @@
 
 pub mod cycle;
 pub mod schedule;
+pub mod service;
+pub mod watch;

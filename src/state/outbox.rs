@@ -235,6 +235,18 @@ impl Db {
         )
     }
 
+    /// The earliest time a pending row is due, if any is waiting.
+    pub fn next_attempt_time(&self) -> Result<Option<DateTime<Utc>>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'",
+                [],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .map(|s| s.as_deref().and_then(parse_ts))
+            .map_err(|e| self.err(e))
+    }
+
     fn query<P: rusqlite::Params>(&self, sql: &str, params: P) -> Result<Vec<OutboxRow>, DbError> {
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = stmt.query_map(params, from_row).map_err(|e| self.err(e))?;

@@ -1,0 +1,149 @@
+//! `herald run`: the long-running service. Cycles run at start, after each settled burst of
+//! file changes, on the cron `rescan` schedule (a backstop for missed events and file systems
+//! without inotify), when a waiting issue's settle time or a retry comes due, and on SIGHUP
+//! (which also reloads the configuration). systemd is told READY=1 after the first cycle,
+//! STATUS= after each, and WATCHDOG=1 when the unit sets `WatchdogSec`. SIGTERM and SIGINT end
+//! the service between cycles; a post in flight is recorded or left to the outbox's recovery.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sd_notify::NotifyState;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::cycle::{CycleReport, Outlet, run_cycle};
+use super::schedule::Decision;
+use super::watch::ArchiveWatch;
+use crate::announce::queue::sender_for;
+use crate::config::Config;
+use crate::state::Db;
+
+/// Everything one configuration gives the service.
+struct Loaded {
+    config: Config,
+    db: Arc<Mutex<Db>>,
+    outlets: Vec<Outlet>,
+    rescan: cron::Schedule,
+}
+
+fn load(path: &Path) -> anyhow::Result<Loaded> {
+    let config = Config::from_file(path)?;
+    let rescan = cron::Schedule::from_str(&config.rescan).map_err(|e| {
+        anyhow::anyhow!("daemon.rescan: {:?} is not a cron schedule: {e}", config.rescan)
+    })?;
+    let db = Arc::new(Mutex::new(Db::open(&config.state_path)?));
+    let outlets = config
+        .accounts
+        .iter()
+        .map(|account| Ok(Outlet { account: account.clone(), sender: sender_for(account, &db)? }))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Loaded { config, db, outlets, rescan })
+}
+
+/// Runs the service until SIGTERM or SIGINT.
+pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Result<()> {
+    let mut loaded = load(&config_path)?;
+    let (mut watch, mut events) = ArchiveWatch::start(&loaded.config.archive_dir)?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let watchdog = sd_notify::watchdog_enabled();
+    let debounce = Duration::from_millis(loaded.config.debounce_ms);
+    let mut first = true;
+    loop {
+        let mut policy = loaded.config.policy.clone();
+        policy.announce_latest_on_baseline = announce_latest && first;
+        let now = Utc::now();
+        let report = run_cycle(&loaded.config, &loaded.db, &loaded.outlets, &policy, now).await;
+        match &report {
+            Ok(r) => {
+                let status = status_line(r);
+                tracing::info!(%status, "cycle done");
+                let _ = sd_notify::notify(&[NotifyState::Status(&status)]);
+            }
+            Err(e) => {
+                tracing::error!(cause = %format!("{e:#}"), "cycle failed; feeds and state keep their last good state");
+                let _ =
+                    sd_notify::notify(&[NotifyState::Status(&format!("last cycle failed: {e:#}"))]);
+            }
+        }
+        if first {
+            let _ = sd_notify::notify(&[NotifyState::Ready]);
+            first = false;
+        }
+        let wake = next_wake(&loaded, report.as_ref().ok(), now, watchdog);
+        let sleep = (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            Some(()) = events.recv() => {
+                // Debounce: wait until the burst has been quiet for `debounce`.
+                while let Ok(Some(())) = tokio::time::timeout(debounce, events.recv()).await {}
+                watch.rewatch();
+            }
+            _ = hup.recv() => {
+                let _ = sd_notify::notify(&[NotifyState::Reloading]);
+                match load(&config_path) {
+                    Ok(new) => {
+                        tracing::info!("configuration reloaded");
+                        loaded = new;
+                        match ArchiveWatch::start(&loaded.config.archive_dir) {
+                            Ok((w, e)) => (watch, events) = (w, e),
+                            Err(e) => tracing::error!(cause = %e, "cannot watch the archive; rescans only"),
+                        }
+                    }
+                    Err(e) => tracing::error!(cause = %format!("{e:#}"), "configuration not reloaded; keeping the old one"),
+                }
+                let _ = sd_notify::notify(&[NotifyState::Ready]);
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+        if watchdog.is_some() {
+            let _ = sd_notify::notify(&[NotifyState::Watchdog]);
+        }
+    }
+    let _ = sd_notify::notify(&[NotifyState::Stopping]);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// When to run the next cycle without a file event: the next rescan, the first settle time
+/// or retry that comes due, and at least every half watchdog interval.
+fn next_wake(
+    loaded: &Loaded,
+    report: Option<&CycleReport>,
+    now: DateTime<Utc>,
+    watchdog: Option<Duration>,
+) -> DateTime<Utc> {
+    let mut wake = loaded.rescan.after(&now).next().unwrap_or(now + chrono::Duration::minutes(15));
+    if let Some(r) = report {
+        for (_, d) in &r.decisions {
+            if let Decision::WaitUntil(t) = d {
+                wake = wake.min(*t);
+            }
+        }
+    }
+    if let Ok(Some(t)) = loaded.db.lock().unwrap_or_else(|p| p.into_inner()).next_attempt_time() {
+        wake = wake.min(t);
+    }
+    if let Some(w) = watchdog {
+        wake = wake.min(now + chrono::Duration::from_std(w / 2).unwrap_or_default());
+    }
+    wake.max(now + chrono::Duration::milliseconds(100))
+}
+
+fn status_line(r: &CycleReport) -> String {
+    let waiting = r.decisions.iter().filter(|(_, d)| matches!(d, Decision::WaitUntil(_))).count();
+    format!(
+        "{} articles, {} skipped; feeds {} written; {} waiting, {} held; {} deliveries",
+        r.articles,
+        r.skipped.len(),
+        r.feeds_written,
+        waiting,
+        r.held.len(),
+        r.deliveries.len()
+    )
+}

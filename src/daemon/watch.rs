@@ -1,0 +1,44 @@
+//! Watching the archive directory: every change (an editor's atomic rename, a git checkout
+//! touching hundreds of files, the directory replaced wholesale, an inotify overflow) becomes
+//! one wake-up on a channel; the service debounces them and rescans the whole archive, which
+//! is cheap, so no event needs to be interpreted.
+
+use std::path::{Path, PathBuf};
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+/// A running watch; dropping it stops watching.
+pub struct ArchiveWatch {
+    watcher: notify::RecommendedWatcher,
+    dir: PathBuf,
+}
+
+impl ArchiveWatch {
+    /// Watches `dir` (and its parent, so that a directory deleted and created again is
+    /// noticed). Each event sends `()` on the returned channel.
+    pub fn start(dir: &Path) -> notify::Result<(Self, mpsc::UnboundedReceiver<()>)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                // Errors (an overflowed queue among them) also mean "look again".
+                if let Err(e) = &event {
+                    tracing::warn!(cause = %e, "file watch error; rescanning");
+                }
+                let _ = tx.send(());
+            })?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let _ = watcher.watch(parent, RecursiveMode::NonRecursive);
+        }
+        let mut watch = Self { watcher, dir: dir.to_path_buf() };
+        watch.rewatch();
+        Ok((watch, rx))
+    }
+
+    /// Watches the directory again (after it was replaced). Harmless when already watched.
+    pub fn rewatch(&mut self) {
+        if let Err(e) = self.watcher.watch(&self.dir, RecursiveMode::NonRecursive) {
+            tracing::debug!(dir = %self.dir.display(), cause = %e, "cannot watch the archive directory (yet)");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! `herald run` as a service: a new issue file is noticed, the feeds follow within a second,
+//! the issue is posted once after settling; SIGTERM stops it cleanly; a restart posts nothing.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn site(dir: &Path) -> PathBuf {
+    copy_articles(&fixture_archive(), &dir.join("content"));
+    let config = dir.join("herald.toml");
+    std::fs::write(
+        &config,
+        "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
+         [daemon]\nsettle_secs = 1\ndebounce_ms = 100\n\
+         [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n\
+         [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = \"posts.jsonl\"\n",
+    )
+    .unwrap();
+    config
+}
+
+fn start(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["-c", config.to_str().unwrap(), "run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    start.elapsed()
+}
+
+fn sigterm(child: &mut Child) -> std::process::ExitStatus {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "not stopped within 10 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn posts(dir: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(dir.join("posts.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+#[test]
+fn notices_a_new_issue_updates_feeds_and_posts_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = site(dir);
+    let mut service = start(&config);
+    wait_for("the first cycle", Duration::from_secs(20), || dir.join("out/atom.xml").exists());
+    let db = dir.join("state/herald.db");
+    wait_for("the baseline", Duration::from_secs(10), || db.exists());
+    std::thread::sleep(Duration::from_millis(300));
+
+    let today = chrono::Utc::now().date_naive();
+    let body =
+        std::fs::read_to_string(fixture_archive().join("2026-08-19-this-week-in-rust.md")).unwrap();
+    let body = body.split_once("\n\n").unwrap().1;
+    let url = format!("/blog/{}/this-week-in-rust-710/", today.format("%Y/%m/%d"));
+    // Written the way editors do: a temporary file renamed into place.
+    let tmp_file = dir.join("content/.new.md.swp");
+    std::fs::write(
+        &tmp_file,
+        format!("Title: This Week in Rust 710\nNumber: 710\nDate: {today}\n\n{body}"),
+    )
+    .unwrap();
+    std::fs::rename(&tmp_file, dir.join(format!("content/{today}-this-week-in-rust.md"))).unwrap();
+
+    let latency = wait_for("the feeds", Duration::from_secs(5), || {
+        std::fs::read_to_string(dir.join("out/atom.xml")).is_ok_and(|t| t.contains(&url))
+    });
+    assert!(latency < Duration::from_secs(2), "feeds updated after {latency:?}");
+    assert_eq!(posts(dir, &url), 0, "not before the settle time");
+    wait_for("the posts", Duration::from_secs(10), || posts(dir, &url) == 2);
+
+    let status = sigterm(&mut service);
+    assert!(status.success(), "{status}");
+
+    // A restart posts nothing again.
+    let mut again = start(&config);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(sigterm(&mut again).success());
+    assert_eq!(posts(dir, &url), 2);
+}
+
+#[test]
+fn survives_the_archive_directory_being_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = site(dir);
+    let mut service = start(&config);
+    wait_for("the first cycle", Duration::from_secs(20), || dir.join("out/atom.xml").exists());
+    // Replace the directory wholesale, with one issue fewer.
+    let content = dir.join("content");
+    let fresh = dir.join("content.new");
+    copy_articles(&fixture_archive(), &fresh);
+    std::fs::remove_file(fresh.join("2026-08-19-this-week-in-rust.md")).unwrap();
+    std::fs::remove_dir_all(&content).unwrap();
+    std::fs::rename(&fresh, &content).unwrap();
+    wait_for("the feeds to follow", Duration::from_secs(5), || {
+        std::fs::read_to_string(dir.join("out/atom.xml"))
+            .is_ok_and(|t| !t.contains("this-week-in-rust-665"))
+    });
+    // And it still watches the new directory.
+    std::fs::copy(
+        fixture_archive().join("2026-08-19-this-week-in-rust.md"),
+        content.join("2026-08-19-this-week-in-rust.md"),
+    )
+    .unwrap();
+    wait_for("the re-added issue", Duration::from_secs(5), || {
+        std::fs::read_to_string(dir.join("out/atom.xml"))
+            .is_ok_and(|t| t.contains("this-week-in-rust-665"))
+    });
+    assert!(sigterm(&mut service).success());
+}
