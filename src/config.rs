@@ -880,6 +880,10 @@ mod tests {
         };
         assert_eq!(patterns(&b.guard), patterns(&d.guard));
         assert_eq!(bundled.policy, defaults.policy);
+        assert_eq!(
+            (&bundled.rescan, bundled.debounce_ms),
+            (&defaults.rescan, defaults.debounce_ms)
+        );
         // The repository's state/ directory (git-ignored contents).
         assert_eq!(
             bundled.state_path,
