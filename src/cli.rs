@@ -32,6 +32,8 @@ pub enum Command {
     Run(RunArgs),
     /// Every known issue's announcement per account: posted, pending, held or failed.
     Status(StatusArgs),
+    /// Check the installation: config, secrets, directories, every article (exit 1 on problems).
+    Check,
 }
 
 /// Options of `herald status`.

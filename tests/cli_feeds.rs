@@ -149,3 +149,35 @@ fn the_bundled_config_runs_on_the_sample_archive() {
     let text = stdout(&run);
     assert!(text.contains("7 articles (0 skipped), 11 feeds"), "{text}");
 }
+
+#[test]
+fn check_reports_every_problem_and_never_a_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, _) = setup(tmp.path());
+    let ok = herald(&["-c", config.to_str().unwrap(), "check"]);
+    assert!(ok.status.success(), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("archive"), "{}", stdout(&ok));
+
+    std::fs::write(tmp.path().join("content/2026-02-01-bad.md"), "Title: Bad\nDate: never\n\nx")
+        .unwrap();
+    std::fs::write(tmp.path().join("token"), "s3cret-token-value\n").unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{text}[[mastodon]]\ninstance = \"https://m.example\"\ntoken_file = {:?}\n[[bluesky]]\nidentifier = \"a.test\"\npassword_env = \"HERALD_CHECK_UNSET\"\n",
+            tmp.path().join("token")
+        ),
+    )
+    .unwrap();
+    let bad = herald(&["-c", config.to_str().unwrap(), "check"]);
+    let out = stdout(&bad);
+    assert_eq!(bad.status.code(), Some(1), "{out}");
+    assert!(out.contains("2026-02-01-bad.md:2: `Date: never` is not a date"), "{out}");
+    assert!(out.contains("account m.example (mastodon): secret readable"), "{out}");
+    assert!(
+        out.contains("account a.test: environment variable HERALD_CHECK_UNSET is not set"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret-token-value"));
+}

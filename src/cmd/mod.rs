@@ -1,6 +1,7 @@
 //! One module per subcommand; each takes the parsed arguments and returns the exit code.
 
 pub mod announce;
+pub mod check;
 pub mod feeds;
 pub mod preview;
 pub mod run;
@@ -18,6 +19,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Announce(args) => announce::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Run(args) => run::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Status(args) => status::run(&cli.config, &args, &mut std::io::stdout().lock()),
+        Command::Check => check::run(&cli.config, &mut std::io::stdout().lock()),
     }
 }
 
