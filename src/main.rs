@@ -27,6 +27,12 @@ fn init_logging() {
     let registry = tracing_subscriber::registry().with(filter);
     match journald {
         Some(layer) => registry.with(layer).init(),
-        None => registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).init(),
+        None => {
+            use std::io::IsTerminal;
+            let ansi = std::io::stderr().is_terminal();
+            registry
+                .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi))
+                .init()
+        }
     }
 }

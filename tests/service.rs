@@ -24,10 +24,15 @@ fn site(dir: &Path) -> PathBuf {
 }
 
 fn start(config: &Path) -> Child {
+    start_logging(config, Stdio::null())
+}
+
+fn start_logging(config: &Path, stderr: impl Into<Stdio>) -> Child {
     Command::new(env!("CARGO_BIN_EXE_herald"))
         .args(["-c", config.to_str().unwrap(), "run"])
+        .env("HERALD_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap()
 }
@@ -131,5 +136,39 @@ fn survives_the_archive_directory_being_replaced() {
         std::fs::read_to_string(dir.join("out/atom.xml"))
             .is_ok_and(|t| t.contains("this-week-in-rust-665"))
     });
+    assert!(sigterm(&mut service).success());
+}
+
+#[test]
+fn a_burst_of_500_changes_is_one_rebuild_and_a_bad_file_does_not_stop_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = site(dir);
+    let log = dir.join("herald.log");
+    let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
+    wait_for("the first cycle", Duration::from_secs(20), || dir.join("out/atom.xml").exists());
+    std::thread::sleep(Duration::from_millis(500));
+    let cycles = || std::fs::read_to_string(&log).unwrap_or_default().matches("cycle done").count();
+    let before = cycles();
+
+    // A checkout-sized burst: 500 files written at once, one of them not UTF-8.
+    for i in 0..500 {
+        let text = format!("Title: Burst {i}\nDate: 2020-01-01\nCategory: Rust\n\nBody {i}\n");
+        std::fs::write(dir.join(format!("content/2020-01-01-burst-{i}.md")), text).unwrap();
+    }
+    std::fs::write(
+        dir.join("content/2020-01-02-broken.md"),
+        b"Title: x\nDate: 2020-01-02\n\n\xff\xfe",
+    )
+    .unwrap();
+    wait_for("the rebuild", Duration::from_secs(10), || {
+        std::fs::read_to_string(dir.join("out/categories/rust/rss.xml"))
+            .is_ok_and(|t| t.contains("Burst"))
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let rebuilds = cycles() - before;
+    assert!((1..=2).contains(&rebuilds), "{rebuilds} rebuilds for one burst");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("2020-01-02-broken.md:4: not valid UTF-8"), "the bad file is reported");
     assert!(sigterm(&mut service).success());
 }
