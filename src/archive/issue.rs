@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
 use chrono_tz::{OffsetComponents, Tz};
@@ -90,8 +90,9 @@ pub struct Article {
     /// Appended (after a space) to a cut summary.
     pub summary_suffix: String,
     /// The HTML and summary, rendered on first use: feeds of a few items need only a few
-    /// of the archive's articles rendered.
-    rendered: OnceLock<Rendered>,
+    /// of the archive's articles rendered. Shared by clones, so a cached article is rendered
+    /// once however many scans hand it out.
+    rendered: Arc<OnceLock<Rendered>>,
 }
 
 /// An article's rendered body and feed summary.
@@ -395,7 +396,7 @@ fn build_article(
         summary_source,
         summary_words: settings.summary_words,
         summary_suffix: settings.summary_suffix.clone(),
-        rendered: OnceLock::new(),
+        rendered: Arc::new(OnceLock::new()),
     };
     if let Some(html) = meta.html {
         let rendered = article.summarize(html);

@@ -93,10 +93,124 @@ pub fn scan(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanError> {
     Ok(out)
 }
 
+/// Articles parsed (and, once used, rendered) in earlier scans, by file. A file whose size and
+/// mtime, or failing those its content hash, are unchanged is not parsed or rendered again.
+#[derive(Debug, Default)]
+pub struct ScanCache {
+    entries: std::collections::HashMap<PathBuf, CacheEntry>,
+    /// Files parsed in the last scan (the others came from the cache).
+    pub parsed_last: usize,
+}
+
+#[derive(Debug)]
+struct CacheEntry {
+    size: u64,
+    mtime: Option<std::time::SystemTime>,
+    hash: [u8; 32],
+    article: Article,
+}
+
+/// Like [`scan`], reusing what `cache` holds for unchanged files.
+pub fn scan_cached(
+    dir: &Path,
+    settings: &ParseSettings,
+    cache: &mut ScanCache,
+) -> Result<Scan, ScanError> {
+    use sha2::Digest;
+    let paths = article_paths(dir)?;
+    let known = &cache.entries;
+    let results = crate::parallel::map(&paths, |path| {
+        let meta = std::fs::metadata(path).ok();
+        let (size, mtime) =
+            (meta.as_ref().map(|m| m.len()), meta.as_ref().and_then(|m| m.modified().ok()));
+        if let Some(e) = known.get(path) {
+            if Some(e.size) == size && e.mtime.is_some() && e.mtime == mtime {
+                return Ok((e.article.clone(), None));
+            }
+        }
+        let bytes = read_limited(path).map_err(|kind| ParseError {
+            path: path.into(),
+            line: None,
+            kind,
+        })?;
+        let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+        if let Some(e) = known.get(path).filter(|e| e.hash == hash) {
+            return Ok((e.article.clone(), Some((bytes.len() as u64, mtime, hash, false))));
+        }
+        let article = parse_article(path, &bytes, settings)?;
+        Ok((article, Some((bytes.len() as u64, mtime, hash, true))))
+    });
+    let mut out = Scan::default();
+    let mut fresh = std::collections::HashMap::with_capacity(paths.len());
+    cache.parsed_last = 0;
+    for (path, result) in paths.iter().zip(results) {
+        match result {
+            Ok((article, update)) => {
+                let entry = match (update, cache.entries.remove(path)) {
+                    (None, Some(old)) => old,
+                    (Some((size, mtime, hash, parsed)), _) => {
+                        cache.parsed_last += usize::from(parsed);
+                        CacheEntry { size, mtime, hash, article: article.clone() }
+                    }
+                    (None, None) => continue,
+                };
+                fresh.insert(path.clone(), entry);
+                out.articles.push(article);
+            }
+            Err(e) => out.errors.push(e),
+        }
+    }
+    cache.entries = fresh;
+    sort_newest_first(&mut out.articles);
+    Ok(out)
+}
+
 /// Sorts articles newest first; equal dates fall back to the title, then the slug, so the
 /// order never depends on the directory listing.
 pub fn sort_newest_first(articles: &mut [Article]) {
     articles.sort_by(|a, b| {
         b.date.cmp(&a.date).then_with(|| a.title.cmp(&b.title)).then_with(|| a.slug.cmp(&b.slug))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, body: &str) {
+        std::fs::write(dir.join(name), format!("Title: {name}\nDate: 2026-01-07\n\n{body}\n"))
+            .unwrap();
+    }
+
+    #[test]
+    fn the_cache_parses_and_renders_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a.md", "b.md", "c.md"] {
+            write(dir.path(), n, "*hello*");
+        }
+        let settings = ParseSettings::default();
+        let mut cache = ScanCache::default();
+        let first = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert_eq!((first.articles.len(), cache.parsed_last), (3, 3));
+        first.articles[0].rendered(); // rendering fills the cached article too
+
+        let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert_eq!(cache.parsed_last, 0);
+        assert_eq!(second.articles, first.articles);
+
+        // New content: parsed again. Same content rewritten: not.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write(dir.path(), "b.md", "*changed*");
+        write(dir.path(), "c.md", "*hello*");
+        let third = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert_eq!(cache.parsed_last, 1);
+        assert!(third.articles.iter().any(|a| a.html().contains("changed")));
+
+        // Removed files leave the cache; a bad file is reported each time.
+        std::fs::remove_file(dir.path().join("a.md")).unwrap();
+        std::fs::write(dir.path().join("d.md"), "no header").unwrap();
+        let fourth = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert_eq!((fourth.articles.len(), fourth.errors.len(), cache.entries.len()), (2, 1, 2));
+        assert_eq!(scan_cached(dir.path(), &settings, &mut cache).unwrap().errors.len(), 1);
+    }
 }

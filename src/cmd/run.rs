@@ -35,7 +35,9 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
     let mut policy = config.policy.clone();
     policy.announce_latest_on_baseline = args.announce_latest;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let report = runtime.block_on(run_cycle(&config, &db, &outlets, &policy, Utc::now()))?;
+    let mut cache = crate::archive::scan::ScanCache::default();
+    let report =
+        runtime.block_on(run_cycle(&config, &db, &outlets, &policy, &mut cache, Utc::now()))?;
 
     writeln!(
         out,

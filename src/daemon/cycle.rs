@@ -11,7 +11,8 @@ use super::schedule::{Candidate, Decision, Policy, plan};
 use crate::announce::deliver::{Delivery, Sender, deliver};
 use crate::announce::queue::{compose_post, refit_post};
 use crate::announce::{Platform, Post, check_hold, new_platform_key};
-use crate::archive::{self, Article};
+use crate::archive::Article;
+use crate::archive::scan::ScanCache;
 use crate::config::{Account, Config};
 use crate::feeds::{self, Entry, write::WriteOutcome};
 use crate::render::highlights::extract_highlights;
@@ -45,16 +46,18 @@ pub struct CycleReport {
 }
 
 /// Runs one cycle at `now`.
+/// `cache` keeps parsed and rendered articles between cycles: only changed files are parsed.
 pub async fn run_cycle(
     config: &Config,
     db: &Arc<Mutex<Db>>,
     outlets: &[Outlet],
     policy: &Policy,
+    cache: &mut ScanCache,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CycleReport> {
     let lock = || db.lock().unwrap_or_else(|p| p.into_inner());
     let mut report = CycleReport::default();
-    let scan = archive::scan(&config.archive_dir, &config.parse)?;
+    let scan = crate::archive::scan::scan_cached(&config.archive_dir, &config.parse, cache)?;
     report.articles = scan.articles.len();
     for e in &scan.errors {
         tracing::warn!(error = %e, "article skipped");

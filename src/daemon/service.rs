@@ -18,6 +18,7 @@ use super::cycle::{CycleReport, Outlet, run_cycle};
 use super::schedule::Decision;
 use super::watch::ArchiveWatch;
 use crate::announce::queue::sender_for;
+use crate::archive::scan::ScanCache;
 use crate::config::Config;
 use crate::state::Db;
 
@@ -53,11 +54,13 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
     let watchdog = sd_notify::watchdog_enabled();
     let debounce = Duration::from_millis(loaded.config.debounce_ms);
     let mut first = true;
+    let mut cache = ScanCache::default();
     loop {
         let mut policy = loaded.config.policy.clone();
         policy.announce_latest_on_baseline = announce_latest && first;
         let now = Utc::now();
-        let report = run_cycle(&loaded.config, &loaded.db, &loaded.outlets, &policy, now).await;
+        let report =
+            run_cycle(&loaded.config, &loaded.db, &loaded.outlets, &policy, &mut cache, now).await;
         match &report {
             Ok(r) => {
                 let status = status_line(r);
@@ -89,6 +92,7 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
                     Ok(new) => {
                         tracing::info!("configuration reloaded");
                         loaded = new;
+                        cache = ScanCache::default();
                         match ArchiveWatch::start(&loaded.config.archive_dir) {
                             Ok((w, e)) => (watch, events) = (w, e),
                             Err(e) => tracing::error!(cause = %e, "cannot watch the archive; rescans only"),
