@@ -123,10 +123,12 @@ pub fn scan_cached(
         let meta = std::fs::metadata(path).ok();
         let (size, mtime) =
             (meta.as_ref().map(|m| m.len()), meta.as_ref().and_then(|m| m.modified().ok()));
-        if let Some(e) = known.get(path) {
-            if Some(e.size) == size && e.mtime.is_some() && e.mtime == mtime {
-                return Ok((e.article.clone(), None));
-            }
+        if let Some(e) = known.get(path)
+            && Some(e.size) == size
+            && e.mtime.is_some()
+            && e.mtime == mtime
+        {
+            return Ok((e.article.clone(), None));
         }
         let bytes = read_limited(path).map_err(|kind| ParseError {
             path: path.into(),
