@@ -73,6 +73,8 @@ pub struct RawDaemon {
     pub rescan: String,
     /// File changes are handled once they have been quiet this long.
     pub debounce_ms: u64,
+    /// A draft held by the guard longer than this is logged as an error (and still held).
+    pub max_hold_hours: u64,
 }
 
 impl Default for RawDaemon {
@@ -84,6 +86,7 @@ impl Default for RawDaemon {
             max_posts_per_cycle: p.max_posts_per_cycle,
             rescan: "0 */15 * * * *".into(),
             debounce_ms: 300,
+            max_hold_hours: p.max_hold.as_secs() / 3600,
         }
     }
 }
@@ -591,6 +594,9 @@ impl Config {
             max_age: std::time::Duration::from_secs(raw.daemon.max_age_days.saturating_mul(86_400)),
             max_posts_per_cycle: raw.daemon.max_posts_per_cycle,
             announce_latest_on_baseline: false,
+            max_hold: std::time::Duration::from_secs(
+                raw.daemon.max_hold_hours.saturating_mul(3600),
+            ),
         };
         if let Err(e) = <cron::Schedule as std::str::FromStr>::from_str(&raw.daemon.rescan) {
             bail!(

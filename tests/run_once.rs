@@ -16,6 +16,10 @@ struct Site {
 
 impl Site {
     fn new(settle_secs: u64) -> Self {
+        Self::with(settle_secs, "")
+    }
+
+    fn with(settle_secs: u64, daemon_extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let content = dir.path().join("content");
         copy_articles(&fixture_archive(), &content);
@@ -24,7 +28,7 @@ impl Site {
             &config,
             format!(
                 "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-                 [daemon]\nsettle_secs = {settle_secs}\n\
+                 [daemon]\nsettle_secs = {settle_secs}\n{daemon_extra}\n\
                  [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n\
                  [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = \"posts.jsonl\"\n"
             ),
@@ -84,6 +88,14 @@ fn baseline_then_a_new_issue_is_posted_once_after_settling() {
     let site = Site::new(1);
     let first = site.run();
     assert!(first.contains("recorded (baseline: not announced)"), "{first}");
+    let status = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .arg("-c")
+        .arg(&site.config)
+        .arg("status")
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(status.starts_with("last scan: 20") && status.contains(" ok\n"), "{status}");
     assert_eq!(site.posts("\"account\""), 0);
 
     let issue = site.publish(700);
@@ -164,4 +176,19 @@ fn announce_latest_on_first_start() {
     assert!(out.status.success());
     assert_eq!(site.posts(&url_of(703)), 2);
     assert_eq!(site.posts("this-week-in-rust-665"), 0);
+}
+
+#[test]
+fn a_draft_held_past_max_hold_is_an_error_in_the_log_and_still_held() {
+    let site = Site::with(0, "max_hold_hours = 0");
+    site.run(); // baseline
+    let issue = site.publish(704);
+    let text = std::fs::read_to_string(&issue).unwrap();
+    std::fs::write(&issue, format!("{text}\n[Discuss](REDDIT_LINK_HERE)\n")).unwrap();
+    site.run();
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = site.run();
+    assert!(out.contains("held longer than max_hold"), "{out}");
+    assert!(out.contains("ERROR"), "{out}");
+    assert_eq!(site.posts(&url_of(704)), 0);
 }

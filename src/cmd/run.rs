@@ -36,8 +36,10 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
     policy.announce_latest_on_baseline = args.announce_latest;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut cache = crate::archive::scan::ScanCache::default();
-    let report =
-        runtime.block_on(run_cycle(&config, &db, &outlets, &policy, &mut cache, Utc::now()))?;
+    let now = Utc::now();
+    let report = runtime.block_on(run_cycle(&config, &db, &outlets, &policy, &mut cache, now));
+    crate::daemon::service::record_scan(&db, now, report.as_ref().err(), None);
+    let report = report?;
 
     writeln!(
         out,

@@ -24,6 +24,8 @@ pub fn run(
     }
     let db = Db::open(&config.state_path)?;
     let rows = db.rows()?;
+    let last_scan = db.meta("last_scan")?.unwrap_or_default();
+    let next_scan = db.meta("next_scan")?.unwrap_or_default();
     if args.json {
         let list: Vec<_> = rows
             .iter()
@@ -42,8 +44,17 @@ pub fn run(
                 })
             })
             .collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "outbox": list }))?)?;
+        let scans = json!({ "last": last_scan, "next": next_scan });
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json!({ "scans": scans, "outbox": list }))?
+        )?;
     } else {
+        writeln!(out, "last scan: {}", if last_scan.is_empty() { "never" } else { &last_scan })?;
+        if !next_scan.is_empty() {
+            writeln!(out, "next scheduled scan: {next_scan}")?;
+        }
         if rows.is_empty() {
             writeln!(out, "nothing announced yet")?;
         }

@@ -112,7 +112,15 @@ pub async fn run_cycle(
             Decision::Announce => {
                 let highlights = extract_highlights(&article.body);
                 if let Some(hold) = check_hold(article, &highlights, &config.announce.guard) {
-                    tracing::info!(issue = %key, reason = %hold, "held by the draft guard");
+                    let since = lock().first_seen(&key)?.unwrap_or(now);
+                    let max_hold = chrono::Duration::from_std(policy.max_hold)
+                        .unwrap_or(chrono::Duration::MAX);
+                    if now - since > max_hold {
+                        // Still held: only an edit or `herald announce --force` releases it.
+                        tracing::error!(issue = %key, reason = %hold, held_since = %since, "held longer than max_hold; fix the issue or announce it with --force");
+                    } else {
+                        tracing::info!(issue = %key, reason = %hold, "held by the draft guard");
+                    }
                     report.held.push((key.clone(), hold.to_string()));
                     continue; // stays waiting: a later edit that removes the placeholder settles again
                 }

@@ -26,6 +26,8 @@ pub struct Policy {
     pub max_posts_per_cycle: usize,
     /// On a baseline start, announce the newest issue anyway.
     pub announce_latest_on_baseline: bool,
+    /// A draft held longer than this is logged as an error (and still held).
+    pub max_hold: Duration,
 }
 
 impl Default for Policy {
@@ -36,6 +38,7 @@ impl Default for Policy {
             max_age: Duration::from_secs(7 * 24 * 3600),
             max_posts_per_cycle: 2,
             announce_latest_on_baseline: false,
+            max_hold: Duration::from_secs(12 * 3600),
         }
     }
 }

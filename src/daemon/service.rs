@@ -78,6 +78,7 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
             first = false;
         }
         let wake = next_wake(&loaded, report.as_ref().ok(), now, watchdog);
+        record_scan(&loaded.db, now, report.as_ref().err(), Some(wake));
         let sleep = (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
@@ -137,6 +138,26 @@ fn next_wake(
         wake = wake.min(now + chrono::Duration::from_std(w / 2).unwrap_or_default());
     }
     wake.max(now + chrono::Duration::milliseconds(100))
+}
+
+/// Notes the scan in the state for `herald status`: when, whether it worked, when the next is.
+pub fn record_scan(
+    db: &Mutex<Db>,
+    at: DateTime<Utc>,
+    error: Option<&anyhow::Error>,
+    next: Option<DateTime<Utc>>,
+) {
+    let db = db.lock().unwrap_or_else(|p| p.into_inner());
+    let outcome = error.map_or("ok".to_string(), |e| format!("failed: {e:#}"));
+    let _ = db.set_meta("last_scan", &format!("{} {outcome}", at.to_rfc3339()));
+    match next {
+        Some(t) => {
+            let _ = db.set_meta("next_scan", &t.to_rfc3339());
+        }
+        None => {
+            let _ = db.set_meta("next_scan", "");
+        }
+    }
 }
 
 fn status_line(r: &CycleReport) -> String {

@@ -231,6 +231,17 @@ impl Db {
         Ok((state == "decided", changed.as_deref().and_then(parse_ts).unwrap_or(now)))
     }
 
+    /// When the issue was first seen.
+    pub fn first_seen(&self, key: &str) -> Result<Option<DateTime<Utc>>, DbError> {
+        self.conn
+            .query_row("SELECT first_seen FROM issues WHERE key = ?1", [key], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
+            .map(|s| s.as_deref().and_then(parse_ts))
+            .map_err(|e| self.err(e))
+    }
+
     /// Marks waiting issues that are not in `present` as absent: if one comes back, its
     /// settle time starts again (a publication reverted and re-added is new again).
     pub fn mark_absent(&self, present: &[&str]) -> Result<(), DbError> {
