@@ -2,6 +2,9 @@
 //! the issue is posted once after settling; SIGTERM stops it cleanly; a restart posts nothing.
 
 mod common;
+#[allow(dead_code)]
+#[path = "common/fake_mastodon.rs"]
+mod fake_mastodon;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -98,6 +101,22 @@ fn notices_a_new_issue_updates_feeds_and_posts_once() {
     assert_eq!(posts(dir, &url), 0, "not before the settle time");
     wait_for("the posts", Duration::from_secs(10), || posts(dir, &url) == 2);
 
+    // An edit after posting (the discussion link added minutes later) changes the feeds and
+    // posts nothing.
+    let file = dir.join(format!("content/{today}-this-week-in-rust.md"));
+    let edited = std::fs::read_to_string(&file).unwrap().replacen(
+        "\n\n",
+        "\n\n[Discuss on r/rust](https://www.reddit.com/r/rust/comments/edit-after-posting/)\n\n",
+        1,
+    );
+    std::fs::write(&file, edited).unwrap();
+    wait_for("the edited feeds", Duration::from_secs(5), || {
+        std::fs::read_to_string(dir.join("out/atom.xml"))
+            .is_ok_and(|t| t.contains("edit-after-posting"))
+    });
+    std::thread::sleep(Duration::from_secs(2)); // past the settle time
+    assert_eq!(posts(dir, &url), 2, "an edit is not announced again");
+
     let status = sigterm(&mut service);
     assert!(status.success(), "{status}");
 
@@ -171,4 +190,75 @@ fn a_burst_of_500_changes_is_one_rebuild_and_a_bad_file_does_not_stop_it() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("2020-01-02-broken.md:4: not valid UTF-8"), "the bad file is reported");
     assert!(sigterm(&mut service).success());
+}
+
+/// SIGTERM while a post is in flight (the server holds its reply): the service stops within
+/// 10 s, and the next start finds the post instead of sending it again — on a server that
+/// ignores Idempotency-Key, as GoToSocial does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_posting_stops_cleanly_and_the_post_is_not_repeated() {
+    let fake = fake_mastodon::FakeMastodon::start(false).await;
+    fake.state.lock().unwrap().delay = Duration::from_secs(60);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    copy_articles(&fixture_archive(), &dir.join("content"));
+    std::fs::write(dir.join("token"), "tok-5ecret\n").unwrap();
+    let config = dir.join("herald.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
+             [daemon]\nsettle_secs = 1\ndebounce_ms = 100\n\
+             [[mastodon]]\nname = \"toot\"\ninstance = {:?}\ntoken_file = \"token\"\n",
+            fake.server.uri()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("herald.log");
+    let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
+    let d = dir.clone();
+    tokio::task::spawn_blocking(move || {
+        wait_for("the first cycle", Duration::from_secs(20), || d.join("out/atom.xml").exists())
+    })
+    .await
+    .unwrap();
+    let today = chrono::Utc::now().date_naive();
+    std::fs::write(
+        dir.join(format!("content/{today}-this-week-in-rust.md")),
+        format!("Title: This Week in Rust 710\nNumber: 710\nDate: {today}\n\nHello.\n"),
+    )
+    .unwrap();
+    // The status is created as the request arrives; the reply is held.
+    let state = fake.state.clone();
+    tokio::task::spawn_blocking(move || {
+        wait_for("the post in flight", Duration::from_secs(15), || {
+            !state.lock().unwrap().statuses.is_empty()
+        })
+    })
+    .await
+    .unwrap();
+    let status = tokio::task::spawn_blocking(move || sigterm(&mut service)).await.unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{status}\n{text}");
+    assert!(text.contains("left to recovery"), "{text}");
+
+    // The next start looks for the post before sending it again.
+    fake.state.lock().unwrap().delay = Duration::ZERO;
+    let mut again = start(&config);
+    let db = dir.join("state/herald.db");
+    let cfg = config.clone();
+    tokio::task::spawn_blocking(move || {
+        wait_for("the row to be recorded as posted", Duration::from_secs(15), || {
+            let out = Command::new(env!("CARGO_BIN_EXE_herald"))
+                .args(["-c", cfg.to_str().unwrap(), "status", "--json"])
+                .output()
+                .unwrap();
+            db.exists() && String::from_utf8_lossy(&out.stdout).contains("\"posted\"")
+        });
+        assert!(sigterm(&mut again).success());
+    })
+    .await
+    .unwrap();
+    assert_eq!(fake.count(), 1, "posted once");
+    assert!(!std::fs::read_to_string(&log).unwrap().contains("tok-5ecret"));
 }

@@ -59,8 +59,11 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
         let mut policy = loaded.config.policy.clone();
         policy.announce_latest_on_baseline = announce_latest && first;
         let now = Utc::now();
-        let report =
-            run_cycle(&loaded.config, &loaded.db, &loaded.outlets, &policy, &mut cache, now).await;
+        let cycle =
+            run_cycle(&loaded.config, &loaded.db, &loaded.outlets, &policy, &mut cache, now);
+        let Some(report) = unless_stopped(cycle, &mut term, &mut int).await else {
+            break;
+        };
         match &report {
             Ok(r) => {
                 let status = status_line(r);
@@ -103,8 +106,7 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
                 }
                 let _ = sd_notify::notify(&[NotifyState::Ready]);
             }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            _ = stop_requested(&mut term, &mut int) => break,
         }
         if watchdog.is_some() {
             let _ = sd_notify::notify(&[NotifyState::Watchdog]);
@@ -113,6 +115,44 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
     let _ = sd_notify::notify(&[NotifyState::Stopping]);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How long a cycle in flight may go on after SIGTERM: well inside systemd's and the
+/// issue's 10 s, and longer than a post normally takes.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs `cycle` to its end, or, on SIGTERM or SIGINT, for at most [`STOP_GRACE`] more and
+/// returns `None`. Dropping an unfinished cycle is safe: a post in flight leaves its row
+/// `sending`, and the next start looks for the post on the platform before sending again.
+async fn unless_stopped<T>(
+    cycle: impl Future<Output = T>,
+    term: &mut tokio::signal::unix::Signal,
+    int: &mut tokio::signal::unix::Signal,
+) -> Option<T> {
+    tokio::pin!(cycle);
+    tokio::select! {
+        done = &mut cycle => return Some(done),
+        _ = stop_requested(term, int) => {}
+    }
+    let _ = sd_notify::notify(&[NotifyState::Stopping]);
+    tracing::info!(
+        "stopping: letting the cycle in flight finish (at most {} s)",
+        STOP_GRACE.as_secs()
+    );
+    if tokio::time::timeout(STOP_GRACE, &mut cycle).await.is_err() {
+        tracing::warn!("cycle interrupted; a post in flight is left to recovery on the next start");
+    }
+    None
+}
+
+async fn stop_requested(
+    term: &mut tokio::signal::unix::Signal,
+    int: &mut tokio::signal::unix::Signal,
+) {
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
 }
 
 /// When to run the next cycle without a file event: the next rescan, the first settle time

@@ -19,11 +19,20 @@ impl ArchiveWatch {
     /// noticed). Each event sends `()` on the returned channel.
     pub fn start(dir: &Path) -> notify::Result<(Self, mpsc::UnboundedReceiver<()>)> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let archive = dir.to_path_buf();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                // Errors (an overflowed queue among them) also mean "look again".
-                if let Err(e) = &event {
-                    tracing::warn!(cause = %e, "file watch error; rescanning");
+                match &event {
+                    // The parent is watched only for the archive directory itself: other
+                    // files beside it (a dry-run sink, the state) are not the archive's.
+                    Ok(e)
+                        if !e.need_rescan() && !e.paths.iter().any(|p| p.starts_with(&archive)) =>
+                    {
+                        return;
+                    }
+                    Ok(_) => {}
+                    // Errors (an overflowed queue among them) also mean "look again".
+                    Err(e) => tracing::warn!(cause = %e, "file watch error; rescanning"),
                 }
                 let _ = tx.send(());
             })?;
