@@ -26,7 +26,9 @@ impl ArchiveWatch {
                     // The parent is watched only for the archive directory itself: other
                     // files beside it (a dry-run sink, the state) are not the archive's.
                     Ok(e)
-                        if !e.need_rescan() && !e.paths.iter().any(|p| p.starts_with(&archive)) =>
+                        if !e.need_rescan()
+                            && !e.paths.is_empty()
+                            && !e.paths.iter().any(|p| p.starts_with(&archive)) =>
                     {
                         return;
                     }
