@@ -75,6 +75,8 @@ pub struct RawDaemon {
     pub debounce_ms: u64,
     /// A draft held by the guard longer than this is logged as an error (and still held).
     pub max_hold_hours: u64,
+    /// Serve `/healthz` and `/metrics` on this address (off when unset).
+    pub listen: Option<String>,
 }
 
 impl Default for RawDaemon {
@@ -87,6 +89,7 @@ impl Default for RawDaemon {
             rescan: "0 */15 * * * *".into(),
             debounce_ms: 300,
             max_hold_hours: p.max_hold.as_secs() / 3600,
+            listen: None,
         }
     }
 }
@@ -518,6 +521,8 @@ pub struct Config {
     pub rescan: String,
     /// Debounce of file events, in milliseconds.
     pub debounce_ms: u64,
+    /// Where `/healthz` and `/metrics` are served, if anywhere.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -604,8 +609,17 @@ impl Config {
                 raw.daemon.rescan
             );
         }
+        let listen = match &raw.daemon.listen {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "daemon.listen: {text:?} is not an address and port like \"127.0.0.1:9187\""
+                )
+            })?),
+        };
         Ok(Config {
             source: None,
+            listen,
             rescan: raw.daemon.rescan,
             debounce_ms: raw.daemon.debounce_ms,
             announce,
@@ -887,8 +901,8 @@ mod tests {
         assert_eq!(patterns(&b.guard), patterns(&d.guard));
         assert_eq!(bundled.policy, defaults.policy);
         assert_eq!(
-            (&bundled.rescan, bundled.debounce_ms),
-            (&defaults.rescan, defaults.debounce_ms)
+            (&bundled.rescan, bundled.debounce_ms, bundled.listen),
+            (&defaults.rescan, defaults.debounce_ms, defaults.listen)
         );
         // The repository's state/ directory (git-ignored contents).
         assert_eq!(

@@ -262,3 +262,118 @@ async fn sigterm_while_posting_stops_cleanly_and_the_post_is_not_repeated() {
     assert_eq!(fake.count(), 1, "posted once");
     assert!(!std::fs::read_to_string(&log).unwrap().contains("tok-5ecret"));
 }
+
+async fn get(url: &str) -> (u16, String, String) {
+    let r = reqwest::get(url).await.unwrap();
+    let status = r.status().as_u16();
+    let kind = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, kind, r.text().await.unwrap())
+}
+
+/// The value of a metric line (`name{labels} value`) in a scrape.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// `[daemon] listen`: /healthz follows the scans, /metrics counts what was done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_metrics_follow_the_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let config = site(&dir);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("debounce_ms = 100\n", "debounce_ms = 100\nlisten = \"127.0.0.1:0\"\n"),
+    )
+    .unwrap();
+    let log = dir.join("herald.log");
+    let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
+    let l = log.clone();
+    let base = tokio::task::spawn_blocking(move || {
+        let mut base = String::new();
+        wait_for("the health address", Duration::from_secs(20), || {
+            let text = std::fs::read_to_string(&l).unwrap_or_default();
+            let found = text.split("health on ").nth(1).and_then(|t| t.split("/healthz").next());
+            base = found.unwrap_or_default().to_string();
+            !base.is_empty() && text.contains("cycle done")
+        });
+        base
+    })
+    .await
+    .unwrap();
+
+    let (status, _, body) = get(&format!("{base}/healthz")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("ok: last scan at"), "{body}");
+    let (status, kind, scrape) = get(&format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
+    let files = std::fs::read_dir(fixture_archive()).unwrap().count() as f64;
+    assert_eq!(metric(&scrape, "herald_articles"), Some(files), "{scrape}");
+    assert_eq!(metric(&scrape, "herald_issues_known"), Some(files), "{scrape}");
+    assert_eq!(metric(&scrape, "herald_cycles_total{result=\"ok\"}"), Some(1.0), "{scrape}");
+    assert!(metric(&scrape, "herald_feed_files_written_total").unwrap() >= 2.0, "{scrape}");
+    assert_eq!(metric(&scrape, "herald_feed_update_seconds_count"), Some(1.0), "{scrape}");
+    assert_eq!(
+        metric(&scrape, "herald_outbox_rows{account=\"sky\",state=\"posted\"}"),
+        Some(0.0),
+        "{scrape}"
+    );
+
+    // A new issue: posted on both accounts, and counted.
+    let today = chrono::Utc::now().date_naive();
+    std::fs::write(
+        dir.join(format!("content/{today}-this-week-in-rust.md")),
+        format!("Title: This Week in Rust 710\nNumber: 710\nDate: {today}\n\nHello.\n"),
+    )
+    .unwrap();
+    let d = dir.clone();
+    tokio::task::spawn_blocking(move || {
+        wait_for("the posts", Duration::from_secs(10), || posts(&d, "this-week-in-rust-710") == 2)
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, _, scrape) = get(&format!("{base}/metrics")).await;
+    for account in ["sky", "toot"] {
+        let posted = format!("herald_outbox_rows{{account=\"{account}\",state=\"posted\"}}");
+        assert_eq!(metric(&scrape, &posted), Some(1.0), "{scrape}");
+        let sent = format!("herald_deliveries_total{{account=\"{account}\",result=\"posted\"}}");
+        assert_eq!(metric(&scrape, &sent), Some(1.0), "{scrape}");
+    }
+    assert_eq!(metric(&scrape, "herald_issues_known"), Some(files + 1.0), "{scrape}");
+
+    // The archive gone: the scan fails and /healthz says why.
+    std::fs::rename(dir.join("content"), dir.join("content.away")).unwrap();
+    let url = format!("{base}/healthz");
+    let mut last = String::new();
+    for _ in 0..100 {
+        let (status, _, body) = get(&url).await;
+        if status == 503 {
+            last = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(last.contains("failed"), "{last:?}");
+    let (_, _, scrape) = get(&format!("{base}/metrics")).await;
+    assert!(metric(&scrape, "herald_cycles_total{result=\"failed\"}").unwrap() >= 1.0, "{scrape}");
+
+    // Back again: healthy.
+    std::fs::rename(dir.join("content.away"), dir.join("content")).unwrap();
+    let mut healthy = false;
+    for _ in 0..100 {
+        if get(&url).await.0 == 200 {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(healthy, "healthy again once the archive is back");
+    assert!(tokio::task::spawn_blocking(move || sigterm(&mut service)).await.unwrap().success());
+}

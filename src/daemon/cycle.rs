@@ -37,6 +37,8 @@ pub struct CycleReport {
     pub feeds_written: usize,
     /// Feed files whose bytes were already right.
     pub feeds_unchanged: usize,
+    /// How long rendering and writing the feeds took.
+    pub feeds_duration: std::time::Duration,
     /// The decision for each issue that was not already decided.
     pub decisions: Vec<(String, Decision)>,
     /// Issues held by the draft guard, with the reason.
@@ -69,6 +71,7 @@ pub async fn run_cycle(
             config.archive_dir.display()
         );
     }
+    let started = std::time::Instant::now();
     let files = feeds::render_feeds(&scan.articles, &config.feeds);
     for (_, outcome) in feeds::write::write_feeds(&config.feeds_dir, &files)? {
         match outcome {
@@ -76,6 +79,7 @@ pub async fn run_cycle(
             WriteOutcome::Unchanged => report.feeds_unchanged += 1,
         }
     }
+    report.feeds_duration = started.elapsed();
 
     // What the archive holds now, as the state sees it.
     let first_start = lock().issue_count()? == 0;

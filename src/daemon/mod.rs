@@ -2,6 +2,7 @@
 //! [`schedule`] policy and delivers the outbox.
 
 pub mod cycle;
+pub mod health;
 pub mod schedule;
 pub mod service;
 pub mod watch;

@@ -5,6 +5,7 @@
 //! STATUS= after each, and WATCHDOG=1 when the unit sets `WatchdogSec`. SIGTERM and SIGINT end
 //! the service between cycles; a post in flight is recorded or left to the outbox's recovery.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use sd_notify::NotifyState;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::cycle::{CycleReport, Outlet, run_cycle};
+use super::health::{self, Telemetry};
 use super::schedule::Decision;
 use super::watch::ArchiveWatch;
 use crate::announce::queue::sender_for;
@@ -55,6 +57,11 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
     let debounce = Duration::from_millis(loaded.config.debounce_ms);
     let mut first = true;
     let mut cache = ScanCache::default();
+    let telemetry = Arc::new(Telemetry::default());
+    let mut server = match loaded.config.listen {
+        Some(addr) => Some(listen(addr, &telemetry).await?),
+        None => None,
+    };
     loop {
         let mut policy = loaded.config.policy.clone();
         policy.announce_latest_on_baseline = announce_latest && first;
@@ -82,6 +89,13 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
         }
         let wake = next_wake(&loaded, report.as_ref().ok(), now, watchdog);
         record_scan(&loaded.db, now, report.as_ref().err(), Some(wake));
+        telemetry.record(now, report.as_ref(), wake);
+        {
+            let accounts: Vec<String> =
+                loaded.config.accounts.iter().map(|a| a.name().to_string()).collect();
+            telemetry
+                .refresh_state(&loaded.db.lock().unwrap_or_else(|p| p.into_inner()), &accounts);
+        }
         let sleep = (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
@@ -95,6 +109,9 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
                 match load(&config_path) {
                     Ok(new) => {
                         tracing::info!("configuration reloaded");
+                        if new.config.listen != server.as_ref().map(|(addr, _)| *addr) {
+                            server = relisten(server, new.config.listen, &telemetry).await;
+                        }
                         loaded = new;
                         cache = ScanCache::default();
                         match ArchiveWatch::start(&loaded.config.archive_dir) {
@@ -112,9 +129,52 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
             let _ = sd_notify::notify(&[NotifyState::Watchdog]);
         }
     }
+    if let Some((_, task)) = server {
+        task.abort();
+    }
     let _ = sd_notify::notify(&[NotifyState::Stopping]);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The health server: the address asked for (not the bound one, which differs for port 0)
+/// and its task.
+type Server = (SocketAddr, tokio::task::JoinHandle<()>);
+
+async fn listen(addr: SocketAddr, telemetry: &Arc<Telemetry>) -> anyhow::Result<Server> {
+    let (bound, task) = health::serve(addr, telemetry.clone()).await?;
+    tracing::info!(address = %bound, "health on http://{bound}/healthz, metrics on http://{bound}/metrics");
+    Ok((addr, task))
+}
+
+/// After a reload that changed `daemon.listen`: the new server replaces the old one, or the
+/// old one stays when the new address cannot be bound.
+async fn relisten(
+    old: Option<Server>,
+    addr: Option<SocketAddr>,
+    telemetry: &Arc<Telemetry>,
+) -> Option<Server> {
+    let Some(addr) = addr else {
+        if let Some((_, task)) = old {
+            task.abort();
+        }
+        return None;
+    };
+    // Stop the old server first: the new address may be the same port on another interface.
+    let old_addr = old.map(|(a, task)| {
+        task.abort();
+        a
+    });
+    match listen(addr, telemetry).await {
+        Ok(server) => Some(server),
+        Err(e) => {
+            tracing::error!(cause = %format!("{e:#}"), "keeping the previous health address");
+            match old_addr {
+                Some(a) => listen(a, telemetry).await.ok(),
+                None => None,
+            }
+        }
+    }
 }
 
 /// How long a cycle in flight may go on after SIGTERM: well inside systemd's and the

@@ -31,7 +31,12 @@ pub enum RowStatus {
 }
 
 impl RowStatus {
-    fn as_str(self) -> &'static str {
+    /// Every status, in the order rows go through them.
+    pub const ALL: [RowStatus; 5] =
+        [Self::Held, Self::Pending, Self::Sending, Self::Posted, Self::Failed];
+
+    /// The status as stored and shown.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Sending => "sending",
@@ -200,6 +205,19 @@ impl Db {
             )
             .map_err(|e| self.err(e))?;
         Ok((n == 1).then(|| self.conn.last_insert_rowid()))
+    }
+
+    /// How many rows each (account, status) has.
+    pub fn row_counts(&self) -> Result<Vec<(String, RowStatus, u64)>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT account, status, COUNT(*) FROM outbox GROUP BY account, status")
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([], |r| {
+            Ok((r.get(0)?, RowStatus::parse(&r.get::<_, String>(1)?), r.get(2)?))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
     }
 
     /// One row.

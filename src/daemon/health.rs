@@ -1,0 +1,298 @@
+//! `[daemon] listen`: `/healthz` and `/metrics` over HTTP.
+//!
+//! `/healthz` answers 200 while the last cycle succeeded and the next one is not overdue
+//! (its planned time plus [`OVERDUE_GRACE`]), else 503 with the reason — so a wedged service
+//! is as unhealthy as a failing one. `/metrics` is the Prometheus/OpenMetrics text of the
+//! [`Telemetry`], which the service updates after each cycle; a scrape never touches the state.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use super::cycle::CycleReport;
+use crate::announce::deliver::Delivery;
+use crate::state::{Db, RowStatus};
+
+/// How late a planned cycle may be before `/healthz` says so: a cycle that posts may take a
+/// minute or two (timeouts, retries within it).
+pub const OVERDUE_GRACE: chrono::Duration = chrono::Duration::minutes(2);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AccountState {
+    account: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AccountResult {
+    account: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    result: String,
+}
+
+/// What the last cycle left for `/healthz`.
+#[derive(Debug, Default)]
+struct Health {
+    /// When the last cycle ran, and its error if it failed.
+    last: Option<(DateTime<Utc>, Option<String>)>,
+    /// When the next cycle is planned at the latest.
+    next: Option<DateTime<Utc>>,
+}
+
+/// The service's metrics and health, shared with the HTTP server.
+pub struct Telemetry {
+    registry: Registry,
+    health: Mutex<Health>,
+    issues_known: Gauge,
+    articles: Gauge,
+    articles_skipped: Gauge,
+    outbox_rows: Family<AccountState, Gauge>,
+    deliveries: Family<AccountResult, Counter>,
+    cycles: Family<Outcome, Counter>,
+    last_scan: Gauge<f64, AtomicU64>,
+    last_success: Gauge<f64, AtomicU64>,
+    feed_writes: Counter,
+    feed_seconds: Histogram,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("herald");
+        let t = Telemetry {
+            registry: Registry::default(),
+            health: Mutex::default(),
+            issues_known: Gauge::default(),
+            articles: Gauge::default(),
+            articles_skipped: Gauge::default(),
+            outbox_rows: Family::default(),
+            deliveries: Family::default(),
+            cycles: Family::default(),
+            last_scan: Gauge::default(),
+            last_success: Gauge::default(),
+            feed_writes: Counter::default(),
+            // 1 ms to about 4 s.
+            feed_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 13)),
+        };
+        registry.register(
+            "issues_known",
+            "Issues in the state (announced, baseline, waiting)",
+            t.issues_known.clone(),
+        );
+        registry.register("articles", "Articles read by the last scan", t.articles.clone());
+        registry.register(
+            "articles_skipped",
+            "Article files the last scan could not read",
+            t.articles_skipped.clone(),
+        );
+        registry.register(
+            "outbox_rows",
+            "Announcements by account and state (held, pending, sending, posted, failed)",
+            t.outbox_rows.clone(),
+        );
+        registry.register(
+            "deliveries",
+            "Delivery attempts since start by account and result (posted, found, retry, failed)",
+            t.deliveries.clone(),
+        );
+        registry.register("cycles", "Cycles since start by result (ok, failed)", t.cycles.clone());
+        registry.register(
+            "last_scan_timestamp_seconds",
+            "When the last scan ran (Unix time)",
+            t.last_scan.clone(),
+        );
+        registry.register(
+            "last_success_timestamp_seconds",
+            "When the last scan succeeded (Unix time)",
+            t.last_success.clone(),
+        );
+        registry.register(
+            "feed_files_written",
+            "Feed files written (changed) since start",
+            t.feed_writes.clone(),
+        );
+        registry.register(
+            "feed_update_seconds",
+            "Time to render and write the feeds, per cycle",
+            t.feed_seconds.clone(),
+        );
+        Telemetry { registry, ..t }
+    }
+}
+
+impl Telemetry {
+    /// Records a cycle that ran at `at`, and when the next is planned.
+    pub fn record(
+        &self,
+        at: DateTime<Utc>,
+        report: Result<&CycleReport, &anyhow::Error>,
+        next: DateTime<Utc>,
+    ) {
+        let stamp = at.timestamp_millis() as f64 / 1000.0;
+        self.last_scan.set(stamp);
+        let error = match report {
+            Ok(r) => {
+                self.cycles.get_or_create(&Outcome { result: "ok".into() }).inc();
+                self.last_success.set(stamp);
+                self.articles.set(r.articles as i64);
+                self.articles_skipped.set(r.skipped.len() as i64);
+                self.feed_writes.inc_by(r.feeds_written as u64);
+                self.feed_seconds.observe(r.feeds_duration.as_secs_f64());
+                for (account, _, delivery) in &r.deliveries {
+                    let result = match delivery {
+                        Delivery::Posted(_) => "posted",
+                        Delivery::Found(_) => "found",
+                        Delivery::Retry { .. } => "retry",
+                        Delivery::Failed(_) => "failed",
+                        Delivery::NotDue(_) => continue,
+                    };
+                    let labels = AccountResult { account: account.clone(), result: result.into() };
+                    self.deliveries.get_or_create(&labels).inc();
+                }
+                None
+            }
+            Err(e) => {
+                self.cycles.get_or_create(&Outcome { result: "failed".into() }).inc();
+                Some(format!("{e:#}"))
+            }
+        };
+        *self.health.lock().unwrap_or_else(|p| p.into_inner()) =
+            Health { last: Some((at, error)), next: Some(next) };
+    }
+
+    /// Refreshes the state gauges: issues known and outbox rows for every configured
+    /// account and state (zeros included, so a series does not vanish when it empties).
+    pub fn refresh_state(&self, db: &Db, accounts: &[String]) {
+        if let Ok(n) = db.issue_count() {
+            self.issues_known.set(n as i64);
+        }
+        let Ok(counts) = db.row_counts() else { return };
+        let mut names: Vec<&str> = accounts.iter().map(String::as_str).collect();
+        names.extend(counts.iter().map(|(a, _, _)| a.as_str()));
+        names.sort_unstable();
+        names.dedup();
+        for account in names {
+            for state in RowStatus::ALL {
+                let n = counts
+                    .iter()
+                    .find(|(a, s, _)| a == account && *s == state)
+                    .map_or(0, |(_, _, n)| *n);
+                let labels =
+                    AccountState { account: account.to_string(), state: state.as_str().into() };
+                self.outbox_rows.get_or_create(&labels).set(n as i64);
+            }
+        }
+    }
+
+    /// `/healthz` at `now`: healthy or the reason it is not.
+    pub fn health(&self, now: DateTime<Utc>) -> Result<String, String> {
+        let h = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((at, error)) = &h.last else {
+            return Err("starting: no scan yet".into());
+        };
+        if let Some(e) = error {
+            return Err(format!("last scan at {} failed: {e}", at.to_rfc3339()));
+        }
+        if let Some(next) = h.next
+            && now > next + OVERDUE_GRACE
+        {
+            return Err(format!(
+                "the scan planned for {} is overdue (last at {})",
+                next.to_rfc3339(),
+                at.to_rfc3339()
+            ));
+        }
+        Ok(format!("ok: last scan at {}", at.to_rfc3339()))
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+async fn healthz(State(t): State<Arc<Telemetry>>) -> impl IntoResponse {
+    match t.health(Utc::now()) {
+        Ok(text) => (StatusCode::OK, text + "\n"),
+        Err(text) => (StatusCode::SERVICE_UNAVAILABLE, text + "\n"),
+    }
+}
+
+async fn metrics(State(t): State<Arc<Telemetry>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        t.encode(),
+    )
+}
+
+/// Binds `addr` now (so a taken port is an error at start) and serves in the background
+/// until the returned task is aborted.
+pub async fn serve(
+    addr: SocketAddr,
+    telemetry: Arc<Telemetry>,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("daemon.listen: cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr()?;
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(telemetry);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(cause = %e, "health and metrics server stopped");
+        }
+    });
+    Ok((bound, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn health_follows_the_last_cycle_and_the_planned_next_one() {
+        let t = Telemetry::default();
+        let start = at("2026-11-24T10:00:00Z");
+        assert!(t.health(start).unwrap_err().starts_with("starting"));
+
+        let next = at("2026-11-24T10:15:00Z");
+        t.record(start, Ok(&CycleReport::default()), next);
+        assert!(t.health(at("2026-11-24T10:16:59Z")).is_ok());
+        let late = t.health(at("2026-11-24T10:17:01Z")).unwrap_err();
+        assert!(late.contains("overdue"), "{late}");
+
+        let error = anyhow::anyhow!("no article could be read from content");
+        t.record(next, Err(&error), at("2026-11-24T10:30:00Z"));
+        let failed = t.health(at("2026-11-24T10:15:01Z")).unwrap_err();
+        assert!(failed.contains("failed: no article could be read"), "{failed}");
+        let scrape = t.encode();
+        assert!(scrape.contains("herald_cycles_total{result=\"failed\"} 1"), "{scrape}");
+        assert!(scrape.contains("herald_cycles_total{result=\"ok\"} 1"), "{scrape}");
+        assert!(scrape.ends_with("# EOF\n"), "{scrape}");
+    }
+}
