@@ -189,6 +189,10 @@ fn a_burst_of_500_changes_is_one_rebuild_and_a_bad_file_does_not_stop_it() {
     assert!((1..=2).contains(&rebuilds), "{rebuilds} rebuilds for one burst");
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("2020-01-02-broken.md:4: not valid UTF-8"), "the bad file is reported");
+    // And then it is quiet: its own reading of the archive is not a change.
+    let settled = cycles();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(cycles(), settled, "cycles while nothing changes");
     assert!(sigterm(&mut service).success());
 }
 

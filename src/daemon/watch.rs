@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
@@ -20,9 +21,15 @@ impl ArchiveWatch {
     pub fn start(dir: &Path) -> notify::Result<(Self, mpsc::UnboundedReceiver<()>)> {
         let (tx, rx) = mpsc::unbounded_channel();
         let archive = dir.to_path_buf();
-        let mut watcher =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let mut watcher = notify::recommended_watcher(
+            move |event: notify::Result<notify::Event>| {
                 match &event {
+                    // Opening and reading (the scan itself lists the directory) change
+                    // nothing; a file closed after writing does.
+                    Ok(e) if matches!(e.kind, EventKind::Access(a) if a != AccessKind::Close(AccessMode::Write)) =>
+                    {
+                        return;
+                    }
                     // The parent is watched only for the archive directory itself: other
                     // files beside it (a dry-run sink, the state) are not the archive's.
                     Ok(e)
@@ -37,7 +44,8 @@ impl ArchiveWatch {
                     Err(e) => tracing::warn!(cause = %e, "file watch error; rescanning"),
                 }
                 let _ = tx.send(());
-            })?;
+            },
+        )?;
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
             let _ = watcher.watch(parent, RecursiveMode::NonRecursive);
         }
