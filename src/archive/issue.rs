@@ -79,8 +79,9 @@ pub struct Article {
     pub tags: Vec<String>,
     /// The `Number:` header, when it is a whole number (Pelican ignores it; announcements use it).
     pub number: Option<u32>,
-    /// The body source after the header.
-    pub body: String,
+    /// The body source after the header (shared by clones: a cached article handed out by
+    /// every scan is not copied).
+    pub body: Arc<str>,
     /// The 1-based line of the source the body starts on.
     pub body_line: usize,
     /// The `Summary:` header's Markdown, if the article has one.
@@ -391,7 +392,7 @@ fn build_article(
         category,
         tags,
         number,
-        body: meta.body,
+        body: meta.body.into(),
         body_line: meta.body_line,
         summary_source,
         summary_words: settings.summary_words,
