@@ -77,6 +77,8 @@ pub struct RawDaemon {
     pub max_hold_hours: u64,
     /// Serve `/healthz` and `/metrics` on this address (off when unset).
     pub listen: Option<String>,
+    /// When an announced issue's title changes, edit its Mastodon statuses.
+    pub edit_on_title_change: bool,
 }
 
 impl Default for RawDaemon {
@@ -90,6 +92,7 @@ impl Default for RawDaemon {
             debounce_ms: 300,
             max_hold_hours: p.max_hold.as_secs() / 3600,
             listen: None,
+            edit_on_title_change: p.edit_on_title_change,
         }
     }
 }
@@ -602,6 +605,7 @@ impl Config {
             max_hold: std::time::Duration::from_secs(
                 raw.daemon.max_hold_hours.saturating_mul(3600),
             ),
+            edit_on_title_change: raw.daemon.edit_on_title_change,
         };
         if let Err(e) = <cron::Schedule as std::str::FromStr>::from_str(&raw.daemon.rescan) {
             bail!(

@@ -210,3 +210,81 @@ async fn status_shows_posted_and_failed_rows() {
     assert_eq!(rows[1]["status"], "failed");
     assert!(rows[1]["error"].as_str().unwrap().contains("character limit of 5 exceeded"), "{v}");
 }
+
+/// `edit_on_title_change` against the fake: an announced issue whose title is fixed gets its
+/// status edited (not a new one); a status deleted meanwhile refuses the edit with 404, which
+/// is recorded and not asked again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_title_edits_the_status_once() {
+    let fake = FakeMastodon::start(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let content = dir.path().join("content");
+    common::copy_articles(&fixture_archive(), &content);
+    std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
+    let config = dir.path().join("herald.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
+             [daemon]\nsettle_secs = 0\nedit_on_title_change = true\n\
+             [[mastodon]]\nname = \"toot\"\ninstance = {:?}\ntoken_file = \"token\"\n",
+            fake.server.uri()
+        ),
+    )
+    .unwrap();
+    let run = || {
+        let config = config.clone();
+        async move {
+            let out = tokio::task::spawn_blocking(move || {
+                Command::new(env!("CARGO_BIN_EXE_herald"))
+                    .args(["-c", config.to_str().unwrap(), "run", "--once"])
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap();
+            assert!(out.status.success(), "{}", text(&out));
+            text(&out)
+        }
+    };
+    run().await; // baseline
+    let today = chrono::Utc::now().date_naive();
+    let issue = content.join(format!("{today}-this-week-in-rust.md"));
+    let publish = |title: &str| {
+        std::fs::write(&issue, format!("Title: {title}\nNumber: 710\nDate: {today}\n\nHello.\n"))
+            .unwrap()
+    };
+    publish("This Week in Rust 710");
+    run().await;
+    assert_eq!(fake.count(), 1);
+
+    publish("This Week in Rust 710 (fixed)");
+    let log = run().await;
+    assert!(log.contains("post edited"), "{log}");
+    {
+        let s = fake.state.lock().unwrap();
+        assert_eq!((s.statuses.len(), s.edit_requests), (1, 1));
+        assert!(
+            s.statuses[0].text.contains("This Week in Rust 710 (fixed)"),
+            "{}",
+            s.statuses[0].text
+        );
+        assert!(s.statuses[0].text.contains("this-week-in-rust-710-fixed/"), "the new link");
+    }
+    run().await;
+    assert_eq!(fake.state.lock().unwrap().edit_requests, 1, "edited once");
+
+    // Deleted on the server meanwhile: 404, recorded, not asked again.
+    fake.state.lock().unwrap().statuses.clear();
+    publish("This Week in Rust 710 (fixed again)");
+    let log = run().await;
+    assert!(log.contains("the edit was refused"), "{log}");
+    run().await;
+    assert_eq!(fake.state.lock().unwrap().edit_requests, 2);
+    assert!(!log.contains(TOKEN));
+    let status = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["-c", config.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    assert!(text(&status).contains("not edited"), "{}", text(&status));
+}

@@ -192,3 +192,45 @@ fn a_draft_held_past_max_hold_is_an_error_in_the_log_and_still_held() {
     assert!(out.contains("ERROR"), "{out}");
     assert_eq!(site.posts(&url_of(704)), 0);
 }
+
+/// Fixing an announced issue's title changes its URL (the slug follows the title): it is the
+/// same issue, found by its number and file, and is not announced again. With
+/// `edit_on_title_change` its Mastodon post is edited to the new title and link, once.
+fn rename_after_posting(edit: bool) -> (Site, String) {
+    let site = Site::with(0, &format!("edit_on_title_change = {edit}"));
+    site.run(); // baseline
+    let issue = site.publish(702);
+    site.run();
+    assert_eq!(site.posts(&url_of(702)), 2);
+    let text = std::fs::read_to_string(&issue)
+        .unwrap()
+        .replace("Title: This Week in Rust 702", "Title: This Week in Rust 702 (fixed)");
+    std::fs::write(&issue, text).unwrap();
+    let renamed = site.run();
+    let atom = std::fs::read_to_string(site.path("out/atom.xml")).unwrap();
+    let new_url = url_of(702).replace("-702/", "-702-fixed/");
+    assert!(atom.contains(&new_url) && !atom.contains(&url_of(702)), "the feeds follow");
+    assert!(renamed.contains("issue renamed"), "{renamed}");
+    site.run();
+    (site, new_url)
+}
+
+#[test]
+fn a_renamed_issue_is_not_announced_again() {
+    let (site, new_url) = rename_after_posting(false);
+    assert_eq!(site.posts(&new_url), 0, "not announced again, not edited");
+    assert_eq!(site.posts("\"edit\":true"), 0);
+}
+
+#[test]
+fn edit_on_title_change_edits_the_mastodon_post_once() {
+    let (site, new_url) = rename_after_posting(true);
+    let sink = std::fs::read_to_string(site.path("posts.jsonl")).unwrap();
+    let edits: Vec<&str> = sink.lines().filter(|l| l.contains("\"edit\":true")).collect();
+    assert_eq!(edits.len(), 1, "{sink}");
+    assert!(edits[0].contains("\"account\":\"toot\""), "Bluesky posts cannot be edited");
+    assert!(edits[0].contains("This Week in Rust 702 (fixed)") && edits[0].contains(&new_url));
+    assert_eq!(site.posts(&new_url), 1, "the edit is the only line with the new link");
+    site.run();
+    assert_eq!(std::fs::read_to_string(site.path("posts.jsonl")).unwrap(), sink, "edited once");
+}

@@ -62,6 +62,22 @@ impl Sender {
         }
     }
 
+    /// Edits the row's posted post to `post`, where the platform can: `Ok(false)` where it
+    /// cannot (Bluesky posts cannot be edited; neither can a dry run's Bluesky sink).
+    pub async fn edit(&self, row: &OutboxRow, post: &Post) -> Result<bool, SendError> {
+        match self {
+            Self::Mastodon(client) => {
+                let Some(remote) = &row.remote else { return Ok(false) };
+                let language = post.langs.first().map(String::as_str);
+                client.edit_status(&remote.id, &post.text, language).await.map(|()| true)
+            }
+            Self::DryRun(sink) if sink.platform == super::Platform::Mastodon => {
+                sink.edit(&row.platform_key, post).map(|()| true)
+            }
+            Self::DryRun(_) | Self::Bluesky(_) => Ok(false),
+        }
+    }
+
     /// The limits to fit posts to: the instance's own for Mastodon, else `fallback`.
     pub async fn limits(&self, fallback: super::Limits) -> super::Limits {
         match self {

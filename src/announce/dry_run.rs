@@ -22,8 +22,20 @@ pub struct DryRunSink {
 impl DryRunSink {
     /// "Posts": appends one JSON line with the key and the post, and syncs it to disk.
     pub fn send(&self, key: &str, post: &Post) -> Result<Posted, SendError> {
+        let line = serde_json::json!({ "account": self.name, "key": key, "post": post });
+        self.write(&line, post)?;
+        Ok(self.posted(key))
+    }
+
+    /// "Edits" the post made with `key`: appends a line with `"edit": true` and the new post.
+    pub fn edit(&self, key: &str, post: &Post) -> Result<(), SendError> {
         let line =
-            serde_json::json!({ "account": self.name, "key": key, "post": post }).to_string();
+            serde_json::json!({ "account": self.name, "key": key, "edit": true, "post": post });
+        self.write(&line, post)
+    }
+
+    fn write(&self, line: &serde_json::Value, post: &Post) -> Result<(), SendError> {
+        let line = line.to_string();
         match &self.path {
             Some(path) => {
                 let io = |e: std::io::Error| SendError::Transient {
@@ -38,10 +50,10 @@ impl DryRunSink {
                 file.sync_all().map_err(io)?;
             }
             None => {
-                tracing::info!(account = %self.name, key, text = %post.text, "dry run: would post")
+                tracing::info!(account = %self.name, text = %post.text, "dry run: would post")
             }
         }
-        Ok(self.posted(key))
+        Ok(())
     }
 
     /// Looks for a post made with `key`.
@@ -57,7 +69,7 @@ impl DryRunSink {
         for line in std::io::BufReader::new(file).lines() {
             let line = line.map_err(|e| SendError::Transient { message: e.to_string() })?;
             let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-            if v["account"] == self.name.as_str() && v["key"] == key {
+            if v["account"] == self.name.as_str() && v["key"] == key && v["edit"].is_null() {
                 return Ok(Some(self.posted(key)));
             }
         }

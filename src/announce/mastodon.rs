@@ -269,22 +269,13 @@ impl MastodonClient {
                 too_long: false,
             }
         })?;
-        let res = self
+        let request = self
             .http
             .post(format!("{}/api/v1/statuses", self.base))
-            .bearer_auth(self.account.token.expose())
             .header("Idempotency-Key", key)
-            .header(reqwest::header::USER_AGENT, USER_AGENT)
-            .timeout(self.timeout)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| classify_transport(&e))?;
+            .json(&body);
+        let res = self.call(request).await?;
         let status = res.status();
-        let headers = res.headers().clone();
-        if !status.is_success() {
-            return Err(error_reply(status.as_u16(), &headers, res).await);
-        }
         // From here on the server has accepted the status: any failure is ambiguous.
         let ambiguous = |what: String| SendError::Transient {
             message: format!("HTTP {status}, the status was probably created, but {what}"),
@@ -296,6 +287,48 @@ impl MastodonClient {
             .ok_or_else(|| ambiguous("the reply has no status id".into()))?;
         tracing::info!(status_id = %posted.id, "status posted");
         Ok(posted)
+    }
+
+    /// Edits a posted status's text (`PUT /api/v1/statuses/:id`, Mastodon 3.5+). An edit is
+    /// idempotent, so a retry after a lost reply is harmless. Sent with reqwest rather than
+    /// megalodon's `edit_status`, which decodes the reply into its `Status` entity: a server
+    /// whose reply it cannot decode would make a done edit look failed and be edited again
+    /// on every cycle. Here any 2xx is done.
+    #[tracing::instrument(skip_all, fields(account = %self.account.name))]
+    pub async fn edit_status(
+        &self,
+        id: &str,
+        text: &str,
+        language: Option<&str>,
+    ) -> Result<(), SendError> {
+        self.edit_status_inner(id, text, language).await.map_err(|e| self.redact(e))
+    }
+
+    async fn edit_status_inner(
+        &self,
+        id: &str,
+        text: &str,
+        language: Option<&str>,
+    ) -> Result<(), SendError> {
+        let mut url = Url::parse(&self.base).map_err(|e| SendError::Permanent {
+            message: format!("the instance URL is invalid: {e}"),
+            too_long: false,
+        })?;
+        url.path_segments_mut()
+            .map_err(|()| SendError::Permanent {
+                message: "the instance URL cannot have a path".into(),
+                too_long: false,
+            })?
+            .pop_if_empty()
+            .extend(["api", "v1", "statuses", id]);
+        let mut body = serde_json::Map::new();
+        body.insert("status".into(), text.into());
+        if let Some(lang) = language.map(str::trim).filter(|l| !l.is_empty()) {
+            body.insert("language".into(), lang.into());
+        }
+        self.call(self.http.put(url).json(&body)).await?;
+        tracing::info!(status_id = %id, "status edited");
+        Ok(())
     }
 
     /// Looks among the account's newest statuses (`GET /api/v1/accounts/:id/statuses`, at
@@ -370,11 +403,10 @@ impl MastodonClient {
         Ok(None)
     }
 
-    /// A GET to the instance with the token, read as JSON; the reply's headers too.
-    async fn get_json(&self, url: &str) -> Result<(HeaderMap, Value), SendError> {
-        let res = self
-            .http
-            .get(url)
+    /// Sends `request` with the token, herald's user agent and the timeout; a reply that is
+    /// not 2xx becomes its [`SendError`].
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, SendError> {
+        let res = request
             .bearer_auth(self.account.token.expose())
             .header(reqwest::header::USER_AGENT, USER_AGENT)
             .timeout(self.timeout)
@@ -382,10 +414,18 @@ impl MastodonClient {
             .await
             .map_err(|e| classify_transport(&e))?;
         let status = res.status();
-        let headers = res.headers().clone();
         if !status.is_success() {
+            let headers = res.headers().clone();
             return Err(error_reply(status.as_u16(), &headers, res).await);
         }
+        Ok(res)
+    }
+
+    /// A GET to the instance with the token, read as JSON; the reply's headers too.
+    async fn get_json(&self, url: &str) -> Result<(HeaderMap, Value), SendError> {
+        let res = self.call(self.http.get(url)).await?;
+        let status = res.status();
+        let headers = res.headers().clone();
         let bytes = res.bytes().await.map_err(|e| classify_transport(&e))?;
         let json = serde_json::from_slice(&bytes).map_err(|e| SendError::Transient {
             message: format!("HTTP {status}, but the reply is not JSON: {e}"),

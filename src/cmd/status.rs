@@ -69,7 +69,10 @@ pub fn run(
                     let link =
                         r.remote.as_ref().map(|p| p.url.clone().unwrap_or_else(|| p.id.clone()));
                     let at = r.posted_at.map(|t| t.to_rfc3339()).unwrap_or_default();
-                    format!("posted {} at {at}", link.unwrap_or_default())
+                    // A note on a posted row: an edit that was refused.
+                    let note =
+                        r.last_error.as_deref().map(|e| format!("; {e}")).unwrap_or_default();
+                    format!("posted {} at {at}{note}", link.unwrap_or_default())
                 }
                 RowStatus::Pending | RowStatus::Sending => {
                     let next = r.next_attempt_at.map_or("now".to_string(), |t| t.to_rfc3339());

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::schedule::{Candidate, Decision, Policy, plan};
 use crate::announce::deliver::{Delivery, Sender, deliver};
 use crate::announce::queue::{compose_post, refit_post};
+use crate::announce::send::SendError;
 use crate::announce::{Platform, Post, check_hold, new_platform_key};
 use crate::archive::Article;
 use crate::archive::scan::ScanCache;
@@ -45,6 +46,8 @@ pub struct CycleReport {
     pub held: Vec<(String, String)>,
     /// Deliveries made: (account, issue, result).
     pub deliveries: Vec<(String, String, Delivery)>,
+    /// Posts edited to a changed title: (account, issue).
+    pub edits: Vec<(String, String)>,
 }
 
 /// Runs one cycle at `now`.
@@ -107,6 +110,13 @@ pub async fn run_cycle(
     }
     let present: Vec<&str> = by_key.keys().map(String::as_str).collect();
     lock().mark_absent(&present)?;
+    // An announced issue whose title or date was edited has a new URL: the same issue.
+    for (old, new) in lock().adopt_renamed()? {
+        tracing::info!(issue = %new, was = %old, "issue renamed; its state moves with it and it is not announced again");
+        if let Some(c) = candidates.iter_mut().find(|c| c.key == new) {
+            c.known = true;
+        }
+    }
 
     for (key, decision) in plan(&candidates, first_start, now, policy) {
         let article = by_key[&key];
@@ -138,6 +148,11 @@ pub async fn run_cycle(
         report.decisions.push((key, decision));
     }
 
+    if policy.edit_on_title_change {
+        let settle = chrono::Duration::from_std(policy.settle).unwrap_or_default();
+        edit_changed_titles(config, db, outlets, &by_key, now - settle, &mut report).await?;
+    }
+
     // Deliver whatever is due, for every issue (earlier cycles' retries included).
     let due = lock().due_rows(now)?;
     for row in due {
@@ -153,6 +168,61 @@ pub async fn run_cycle(
         report.deliveries.push((row.account.clone(), row.issue_key.clone(), delivery));
     }
     Ok(report)
+}
+
+/// `edit_on_title_change`: edits the posted Mastodon statuses of issues whose title changed
+/// (and has been unchanged since `settled_before`) to the post composed with the new title.
+/// An edit is idempotent: a lost reply is edited again on the next cycle. A refusal (the
+/// status was deleted, say) is recorded on the row and not tried again for that title.
+async fn edit_changed_titles(
+    config: &Config,
+    db: &Mutex<Db>,
+    outlets: &[Outlet],
+    by_key: &HashMap<String, &Article>,
+    settled_before: DateTime<Utc>,
+    report: &mut CycleReport,
+) -> anyhow::Result<()> {
+    let lock = || db.lock().unwrap_or_else(|p| p.into_inner());
+    let rows = lock().rows_with_changed_title(settled_before)?;
+    for (row, title) in rows {
+        let Some(outlet) = outlets.iter().find(|o| o.account.name() == row.account) else {
+            continue;
+        };
+        let Some(article) = by_key.get(&row.issue_key) else { continue };
+        if outlet.account.platform() != Platform::Mastodon {
+            continue;
+        }
+        let limits = outlet.sender.limits(config.announce.mastodon.limits).await;
+        let post = match compose_post(
+            config,
+            article,
+            &row.issue_key,
+            Platform::Mastodon,
+            Some(limits),
+        ) {
+            Ok(post) => post,
+            Err(e) => {
+                tracing::error!(issue = %row.issue_key, account = %row.account, cause = %format!("{e:#}"), "cannot compose the edited post");
+                continue;
+            }
+        };
+        match outlet.sender.edit(&row, &post).await {
+            Ok(true) => {
+                lock().mark_edited(row.id, &serde_json::to_string(&post)?, &title, Utc::now())?;
+                tracing::info!(issue = %row.issue_key, account = %row.account, %title, "post edited to the new title");
+                report.edits.push((row.account.clone(), row.issue_key.clone()));
+            }
+            Ok(false) => {}
+            Err(SendError::Permanent { message, .. }) => {
+                tracing::error!(issue = %row.issue_key, account = %row.account, cause = %message, "the edit was refused; the post keeps its old title");
+                lock().mark_edit_refused(row.id, &title, &message, Utc::now())?;
+            }
+            Err(e) => {
+                tracing::warn!(issue = %row.issue_key, account = %row.account, cause = %e, "edit failed; trying again next cycle");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds the outbox row of one account for an issue being announced.

@@ -28,6 +28,8 @@ pub struct Policy {
     pub announce_latest_on_baseline: bool,
     /// A draft held longer than this is logged as an error (and still held).
     pub max_hold: Duration,
+    /// When an announced issue's title changes (and settles), edit its Mastodon statuses.
+    pub edit_on_title_change: bool,
 }
 
 impl Default for Policy {
@@ -39,6 +41,7 @@ impl Default for Policy {
             max_posts_per_cycle: 2,
             announce_latest_on_baseline: false,
             max_hold: Duration::from_secs(12 * 3600),
+            edit_on_title_change: false,
         }
     }
 }

@@ -73,6 +73,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE issues ADD COLUMN state TEXT NOT NULL DEFAULT 'decided'
         CHECK (state IN ('waiting', 'decided'));
     ",
+    // 3: the issue title each post was composed with, for `edit_on_title_change`.
+    "
+    ALTER TABLE outbox ADD COLUMN title TEXT;       -- NULL for rows made before: never edited
+    ALTER TABLE outbox ADD COLUMN edited_at TEXT;
+    ",
 ];
 
 /// The open state database.
@@ -242,24 +247,75 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
-    /// Marks waiting issues that are not in `present` as absent: if one comes back, its
+    /// Marks issues that are not in `present` as absent: if a waiting one comes back, its
     /// settle time starts again (a publication reverted and re-added is new again).
     pub fn mark_absent(&self, present: &[&str]) -> Result<(), DbError> {
+        let present: std::collections::HashSet<&str> = present.iter().copied().collect();
         let mut stmt = self
             .conn
-            .prepare("SELECT key FROM issues WHERE state = 'waiting' AND changed_at IS NOT NULL")
+            .prepare_cached("SELECT key FROM issues WHERE changed_at IS NOT NULL")
             .map_err(|e| self.err(e))?;
-        let waiting: Vec<String> = stmt
+        let known: Vec<String> = stmt
             .query_map([], |r| r.get(0))
             .map_err(|e| self.err(e))?
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
-        for key in waiting.iter().filter(|k| !present.contains(&k.as_str())) {
+        for key in known.iter().filter(|k| !present.contains(k.as_str())) {
             self.conn
                 .execute("UPDATE issues SET changed_at = NULL WHERE key = ?1", [key])
                 .map_err(|e| self.err(e))?;
         }
         Ok(())
+    }
+
+    /// Finds decided issues that reappeared under a new URL — a new, waiting issue with the
+    /// same `Number:` or the same file as a decided issue gone from the archive (its title or
+    /// date was edited, and the slug or date in the URL with it) — and moves the old one's
+    /// state to the new URL: it stays decided, keeps its posts (for `edit_on_title_change`),
+    /// and is not announced again. Returns the (old, new) URLs.
+    pub fn adopt_renamed(&mut self) -> Result<Vec<(String, String)>, DbError> {
+        let pairs: Vec<(String, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT o.key, n.key FROM issues n JOIN issues o
+                       ON o.key != n.key AND o.state = 'decided' AND o.changed_at IS NULL
+                      AND ((n.number IS NOT NULL AND o.number = n.number) OR o.source = n.source)
+                     WHERE n.state = 'waiting' AND n.changed_at IS NOT NULL
+                     ORDER BY o.last_seen DESC",
+                )
+                .map_err(|e| self.err(e))?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect::<Result<_, _>>())
+                .map_err(|e| self.err(e))?
+        };
+        let mut adopted: Vec<(String, String)> = Vec::new();
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| DbError { path: path.clone(), source: e })?;
+        for (old, new) in pairs {
+            // One old issue per new one and the other way round (the newest match wins).
+            if adopted.iter().any(|(o, n)| *o == old || *n == new) {
+                continue;
+            }
+            tx.execute(
+                "UPDATE issues SET state = 'decided',
+                     baseline = (SELECT baseline FROM issues WHERE key = ?1),
+                     first_seen = (SELECT first_seen FROM issues WHERE key = ?1)
+                 WHERE key = ?2",
+                params![old, new],
+            )
+            .and_then(|_| {
+                tx.execute(
+                    "UPDATE outbox SET issue_key = ?2 WHERE issue_key = ?1",
+                    params![old, new],
+                )
+            })
+            .and_then(|_| tx.execute("DELETE FROM issues WHERE key = ?1", [&old]))
+            .map_err(|e| DbError { path: path.clone(), source: e })?;
+            adopted.push((old, new));
+        }
+        tx.commit().map_err(|e| DbError { path, source: e })?;
+        Ok(adopted)
     }
 
     /// Marks an issue decided (announced, baseline or too old): it is never considered again.

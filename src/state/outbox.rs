@@ -187,8 +187,9 @@ impl Db {
             .conn
             .execute(
                 "INSERT INTO outbox (issue_key, account, platform, generation, post, post_hash, platform_key,
-                                     status, last_error, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+                                     status, last_error, created_at, updated_at, title)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10,
+                         (SELECT title FROM issues WHERE key = ?1))
                  ON CONFLICT (issue_key, account, generation) DO NOTHING",
                 params![
                     row.issue_key,
@@ -218,6 +219,64 @@ impl Db {
         })
         .and_then(|rows| rows.collect())
         .map_err(|e| self.err(e))
+    }
+
+    /// Posted rows whose issue's title has changed since they were composed, the issue
+    /// unchanged since `settled_before`: `(row, current title)`.
+    pub fn rows_with_changed_title(
+        &self,
+        settled_before: DateTime<Utc>,
+    ) -> Result<Vec<(OutboxRow, String)>, DbError> {
+        let columns: String = COLUMNS.split(", ").map(|c| format!("o.{c}, ")).collect();
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {columns}i.title FROM outbox o JOIN issues i ON i.key = o.issue_key
+                 WHERE o.status = 'posted' AND o.title IS NOT NULL AND o.title IS NOT i.title
+                   AND i.changed_at IS NOT NULL AND i.changed_at <= ?1
+                 ORDER BY o.id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let n = COLUMNS.split(", ").count();
+        stmt.query_map([ts(settled_before)], |r| Ok((from_row(r)?, r.get(n)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records an edit of a posted row: its new post and the title it was composed with.
+    pub fn mark_edited(
+        &self,
+        id: i64,
+        post: &str,
+        title: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET post = ?2, post_hash = ?3, title = ?4, edited_at = ?5, updated_at = ?5,
+                     last_error = NULL WHERE id = ?1",
+                params![id, post, post_hash(post), title, ts(now)],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Gives up editing a posted row to `title` (the platform refused for good): the post
+    /// keeps its text, `last_error` says why.
+    pub fn mark_edit_refused(
+        &self,
+        id: i64,
+        title: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET title = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+                params![id, title, format!("not edited: {error}"), ts(now)],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
     }
 
     /// One row.

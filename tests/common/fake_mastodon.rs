@@ -51,6 +51,8 @@ pub struct State {
     pub delay: Duration,
     /// Authorization headers seen.
     pub auth: Vec<String>,
+    /// Edits asked for (`PUT /api/v1/statuses/:id`), answered or not.
+    pub edit_requests: usize,
 }
 
 /// A running fake.
@@ -122,6 +124,27 @@ impl Respond for Post {
     }
 }
 
+/// `PUT /api/v1/statuses/:id`: replaces the text of a status, or 404 as Mastodon answers for
+/// a deleted one.
+struct Edit(Arc<Mutex<State>>, String);
+
+impl Respond for Edit {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut s = self.0.lock().unwrap();
+        s.edit_requests += 1;
+        let id = request.url.path().rsplit('/').next().unwrap_or_default().to_string();
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let text = body["status"].as_str().unwrap_or_default().to_string();
+        match s.statuses.iter_mut().find(|st| st.id == id) {
+            Some(st) => {
+                st.text = text.clone();
+                ResponseTemplate::new(200).set_body_json(status_json(&self.1, &id, &text))
+            }
+            None => ResponseTemplate::new(404).set_body_json(json!({"error": "Record not found"})),
+        }
+    }
+}
+
 struct List(Arc<Mutex<State>>, String);
 
 impl Respond for List {
@@ -187,6 +210,11 @@ impl FakeMastodon {
         Mock::given(method("POST"))
             .and(path("/api/v1/statuses"))
             .respond_with(Post(state.clone(), base.clone()))
+            .mount(&server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path_regex(r"^/api/v1/statuses/[0-9]+$"))
+            .respond_with(Edit(state.clone(), base.clone()))
             .mount(&server)
             .await;
         Mock::given(method("GET"))
