@@ -381,3 +381,43 @@ async fn health_and_metrics_follow_the_service() {
     assert!(healthy, "healthy again once the archive is back");
     assert!(tokio::task::spawn_blocking(move || sigterm(&mut service)).await.unwrap().success());
 }
+
+fn signal(child: &Child, name: &str) {
+    Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
+}
+
+/// SIGHUP reloads the configuration; a broken one is reported (naming the field) and the
+/// old one kept, and the service goes on.
+#[test]
+fn sighup_reloads_the_configuration_or_says_why_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = site(dir);
+    let log = dir.join("herald.log");
+    let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
+    wait_for("the first cycle", Duration::from_secs(20), || dir.join("out/atom.xml").exists());
+    let good = std::fs::read_to_string(&config).unwrap();
+
+    std::fs::write(&config, good.replace("settle_secs = 1", "settle_secs = \"soon\"")).unwrap();
+    signal(&service, "HUP");
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_for("the refusal", Duration::from_secs(5), || {
+        text().contains("configuration not reloaded")
+    });
+    assert!(text().contains("settle_secs"), "the error names the field:\n{}", text());
+    // Still serving with the old configuration.
+    std::fs::remove_file(dir.join("content/2026-08-19-this-week-in-rust.md")).unwrap();
+    wait_for("the feeds", Duration::from_secs(5), || {
+        std::fs::read_to_string(dir.join("out/atom.xml"))
+            .is_ok_and(|t| !t.contains("this-week-in-rust-665"))
+    });
+
+    // A good new configuration: feeds go to the new output directory.
+    std::fs::write(&config, good.replace("output = \"out\"", "output = \"out2\"")).unwrap();
+    signal(&service, "HUP");
+    wait_for("the reload", Duration::from_secs(5), || text().contains("configuration reloaded"));
+    wait_for("feeds in the new place", Duration::from_secs(5), || {
+        dir.join("out2/atom.xml").exists()
+    });
+    assert!(sigterm(&mut service).success());
+}
