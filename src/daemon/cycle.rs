@@ -88,28 +88,30 @@ pub async fn run_cycle(
     let first_start = lock().issue_count()? == 0;
     let mut by_key: HashMap<String, &Article> = HashMap::new();
     let mut candidates = Vec::new();
-    for article in &scan.articles {
-        let url = Entry::new(article, &config.feeds).url;
-        let hash = content_hash(article);
-        let source = article.source.display().to_string();
-        let (decided, unchanged_since) = lock().observe_issue(
-            &url,
-            article.number,
-            &article.plain_title(),
-            &source,
-            &hash,
-            now,
-        )?;
-        candidates.push(Candidate {
-            key: url.clone(),
-            date: article.date.to_utc(),
-            unchanged_since,
-            known: decided,
-        });
-        by_key.insert(url, article);
-    }
-    let present: Vec<&str> = by_key.keys().map(String::as_str).collect();
-    lock().mark_absent(&present)?;
+    // One transaction (one sync to disk) for the whole archive, not one per issue.
+    lock().batch(|db| {
+        for article in &scan.articles {
+            let url = Entry::new(article, &config.feeds).url;
+            let source = article.source.display().to_string();
+            let (decided, unchanged_since) = db.observe_issue(
+                &url,
+                article.number,
+                &article.plain_title(),
+                &source,
+                article.content_hash(),
+                now,
+            )?;
+            candidates.push(Candidate {
+                key: url.clone(),
+                date: article.date.to_utc(),
+                unchanged_since,
+                known: decided,
+            });
+            by_key.insert(url, article);
+        }
+        let present: Vec<&str> = by_key.keys().map(String::as_str).collect();
+        db.mark_absent(&present)
+    })?;
     // An announced issue whose title or date was edited has a new URL: the same issue.
     for (old, new) in lock().adopt_renamed()? {
         tracing::info!(issue = %new, was = %old, "issue renamed; its state moves with it and it is not announced again");
@@ -253,35 +255,4 @@ async fn queue(
     };
     db.lock().unwrap_or_else(|p| p.into_inner()).enqueue(&row, now)?;
     Ok(())
-}
-
-/// What makes an issue "changed" for the settle time: its title, date and body (hashed
-/// without copying the body).
-fn content_hash(article: &Article) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    for part in [article.title.as_str(), "\n", &article.date.to_rfc3339(), "\n", &article.body] {
-        h.update(part.as_bytes());
-    }
-    hex::encode(h.finalize())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_content_hash_is_the_hash_of_title_date_and_body() {
-        let text = "Title: This Week in Rust 665\nDate: 2026-08-19\n\nHello.\n";
-        let settings = crate::archive::ParseSettings::default();
-        let a =
-            crate::archive::parse_article(std::path::Path::new("a.md"), text.as_bytes(), &settings)
-                .unwrap();
-        // The hash stored by earlier versions: a change here would restart every settle time.
-        let joined = format!("{}\n{}\n{}", a.title, a.date.to_rfc3339(), a.body);
-        assert_eq!(content_hash(&a), crate::state::outbox::post_hash(&joined));
-        let mut b = a.clone();
-        b.body = "Hello!\n".into();
-        assert_ne!(content_hash(&a), content_hash(&b));
-    }
 }

@@ -152,6 +152,21 @@ impl Db {
         Ok(())
     }
 
+    /// Runs `f` in one transaction: committed if it succeeds, rolled back if not.
+    pub fn batch<T>(&self, f: impl FnOnce(&Db) -> Result<T, DbError>) -> Result<T, DbError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.err(e))?;
+        match f(self) {
+            Ok(value) => {
+                self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     /// A meta value.
     pub fn meta(&self, key: &str) -> Result<Option<String>, DbError> {
         self.conn
@@ -216,22 +231,22 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(bool, DateTime<Utc>), DbError> {
         let now_s = ts(now);
+        // Run for every issue on every cycle: prepared once.
         self.conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO issues (key, number, title, source, first_seen, last_seen, content_hash, changed_at, state)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?5, 'waiting')
                  ON CONFLICT (key) DO UPDATE SET
                      number = ?2, title = ?3, source = ?4, last_seen = ?5,
                      changed_at = CASE WHEN changed_at IS NULL OR content_hash IS NOT ?6 THEN ?5 ELSE changed_at END,
                      content_hash = ?6",
-                params![key, number, title, source, now_s, content_hash],
             )
+            .and_then(|mut stmt| stmt.execute(params![key, number, title, source, now_s, content_hash]))
             .map_err(|e| self.err(e))?;
         let (state, changed): (String, Option<String>) = self
             .conn
-            .query_row("SELECT state, changed_at FROM issues WHERE key = ?1", [key], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .prepare_cached("SELECT state, changed_at FROM issues WHERE key = ?1")
+            .and_then(|mut stmt| stmt.query_row([key], |r| Ok((r.get(0)?, r.get(1)?))))
             .map_err(|e| self.err(e))?;
         Ok((state == "decided", changed.as_deref().and_then(parse_ts).unwrap_or(now)))
     }
