@@ -26,6 +26,15 @@ fn site(dir: &Path) -> PathBuf {
     config
 }
 
+/// A site in `dir` with its service started and past its first cycle, logging to a file.
+fn start_site(dir: &Path) -> (PathBuf, PathBuf, Child) {
+    let config = site(dir);
+    let log = dir.join("herald.log");
+    let service = start_logging(&config, std::fs::File::create(&log).unwrap());
+    wait_for("the first cycle", Duration::from_secs(20), || dir.join("out/atom.xml").exists());
+    (config, log, service)
+}
+
 fn start(config: &Path) -> Child {
     start_logging(config, Stdio::null())
 }
@@ -162,10 +171,7 @@ fn survives_the_archive_directory_being_replaced() {
 fn a_burst_of_500_changes_is_one_rebuild_and_a_bad_file_does_not_stop_it() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let config = site(dir);
-    let log = dir.join("herald.log");
-    let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
-    wait_for("the first cycle", Duration::from_secs(20), || dir.join("out/atom.xml").exists());
+    let (_, log, mut service) = start_site(dir);
     std::thread::sleep(Duration::from_millis(500));
     let cycles = || std::fs::read_to_string(&log).unwrap_or_default().matches("cycle done").count();
     let before = cycles();
@@ -392,10 +398,7 @@ fn signal(child: &Child, name: &str) {
 fn sighup_reloads_the_configuration_or_says_why_not() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let config = site(dir);
-    let log = dir.join("herald.log");
-    let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
-    wait_for("the first cycle", Duration::from_secs(20), || dir.join("out/atom.xml").exists());
+    let (config, log, mut service) = start_site(dir);
     let good = std::fs::read_to_string(&config).unwrap();
 
     std::fs::write(&config, good.replace("settle_secs = 1", "settle_secs = \"soon\"")).unwrap();
