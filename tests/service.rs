@@ -58,6 +58,25 @@ fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) -> Durati
     start.elapsed()
 }
 
+/// [`wait_for`] from async code.
+async fn wait_async(
+    what: &'static str,
+    limit: Duration,
+    ok: impl FnMut() -> bool + Send + 'static,
+) -> Duration {
+    tokio::task::spawn_blocking(move || wait_for(what, limit, ok)).await.unwrap()
+}
+
+/// Publishes issue 710, dated today, in the site at `dir`.
+fn publish_710(dir: &Path) {
+    let today = chrono::Utc::now().date_naive();
+    std::fs::write(
+        dir.join(format!("content/{today}-this-week-in-rust.md")),
+        format!("Title: This Week in Rust 710\nNumber: 710\nDate: {today}\n\nHello.\n"),
+    )
+    .unwrap();
+}
+
 fn sigterm(child: &mut Child) -> std::process::ExitStatus {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let start = Instant::now();
@@ -202,6 +221,23 @@ fn a_burst_of_500_changes_is_one_rebuild_and_a_bad_file_does_not_stop_it() {
     assert!(sigterm(&mut service).success());
 }
 
+/// A site in `dir` posting to one Mastodon account at `instance`; returns its config file.
+fn mastodon_site(dir: &Path, instance: &str) -> PathBuf {
+    copy_articles(&fixture_archive(), &dir.join("content"));
+    std::fs::write(dir.join("token"), "tok-5ecret\n").unwrap();
+    let config = dir.join("herald.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
+             [daemon]\nsettle_secs = 1\ndebounce_ms = 100\n\
+             [[mastodon]]\nname = \"toot\"\ninstance = {instance:?}\ntoken_file = \"token\"\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
 /// SIGTERM while a post is in flight (the server holds its reply): the service stops within
 /// 10 s, and the next start finds the post instead of sending it again — on a server that
 /// ignores Idempotency-Key, as GoToSocial does.
@@ -211,42 +247,19 @@ async fn sigterm_while_posting_stops_cleanly_and_the_post_is_not_repeated() {
     fake.state.lock().unwrap().delay = Duration::from_secs(60);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    copy_articles(&fixture_archive(), &dir.join("content"));
-    std::fs::write(dir.join("token"), "tok-5ecret\n").unwrap();
-    let config = dir.join("herald.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-             [daemon]\nsettle_secs = 1\ndebounce_ms = 100\n\
-             [[mastodon]]\nname = \"toot\"\ninstance = {:?}\ntoken_file = \"token\"\n",
-            fake.server.uri()
-        ),
-    )
-    .unwrap();
+    let config = mastodon_site(&dir, &fake.server.uri());
     let log = dir.join("herald.log");
     let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
     let d = dir.clone();
-    tokio::task::spawn_blocking(move || {
-        wait_for("the first cycle", Duration::from_secs(20), || d.join("out/atom.xml").exists())
-    })
-    .await
-    .unwrap();
-    let today = chrono::Utc::now().date_naive();
-    std::fs::write(
-        dir.join(format!("content/{today}-this-week-in-rust.md")),
-        format!("Title: This Week in Rust 710\nNumber: 710\nDate: {today}\n\nHello.\n"),
-    )
-    .unwrap();
+    wait_async("the first cycle", Duration::from_secs(20), move || d.join("out/atom.xml").exists())
+        .await;
+    publish_710(&dir);
     // The status is created as the request arrives; the reply is held.
     let state = fake.state.clone();
-    tokio::task::spawn_blocking(move || {
-        wait_for("the post in flight", Duration::from_secs(15), || {
-            !state.lock().unwrap().statuses.is_empty()
-        })
+    wait_async("the post in flight", Duration::from_secs(15), move || {
+        !state.lock().unwrap().statuses.is_empty()
     })
-    .await
-    .unwrap();
+    .await;
     let status = tokio::task::spawn_blocking(move || sigterm(&mut service)).await.unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "{status}\n{text}");
@@ -336,18 +349,12 @@ async fn health_and_metrics_follow_the_service() {
     );
 
     // A new issue: posted on both accounts, and counted.
-    let today = chrono::Utc::now().date_naive();
-    std::fs::write(
-        dir.join(format!("content/{today}-this-week-in-rust.md")),
-        format!("Title: This Week in Rust 710\nNumber: 710\nDate: {today}\n\nHello.\n"),
-    )
-    .unwrap();
+    publish_710(&dir);
     let d = dir.clone();
-    tokio::task::spawn_blocking(move || {
-        wait_for("the posts", Duration::from_secs(10), || posts(&d, "this-week-in-rust-710") == 2)
+    wait_async("the posts", Duration::from_secs(10), move || {
+        posts(&d, "this-week-in-rust-710") == 2
     })
-    .await
-    .unwrap();
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, _, scrape) = get(&format!("{base}/metrics")).await;
     for account in ["sky", "toot"] {
@@ -423,4 +430,76 @@ fn sighup_reloads_the_configuration_or_says_why_not() {
         dir.join("out2/atom.xml").exists()
     });
     assert!(sigterm(&mut service).success());
+}
+
+/// The systemd notify protocol: READY=1 after the first scan, STATUS= lines, WATCHDOG=1 every
+/// half `WATCHDOG_USEC` — also while a cycle waits on a slow server — and STOPPING=1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tells_systemd_ready_status_watchdog_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    use std::sync::{Arc, Mutex};
+
+    let fake = fake_mastodon::FakeMastodon::start(true).await;
+    fake.state.lock().unwrap().delay = Duration::from_secs(4);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let config = mastodon_site(&dir, &fake.server.uri());
+    let socket_path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let messages: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (m, d) = (messages.clone(), done.clone());
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while !d.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok(n) = socket.recv(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                m.lock().unwrap().push((Instant::now(), text));
+            }
+        }
+    });
+    let mut service = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["-c", config.to_str().unwrap(), "run"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let seen = |needle: &str| messages.lock().unwrap().iter().any(|(_, t)| t.contains(needle));
+    let m = messages.clone();
+    wait_async("READY=1", Duration::from_secs(20), move || {
+        m.lock().unwrap().iter().any(|(_, t)| t.contains("READY=1"))
+    })
+    .await;
+    assert!(seen("STATUS=7 articles"), "{:?}", messages.lock().unwrap());
+
+    publish_710(&dir);
+    // The post's reply is held for 4 s: the watchdog is fed meanwhile.
+    let state = fake.state.clone();
+    wait_async("the post", Duration::from_secs(15), move || {
+        !state.lock().unwrap().statuses.is_empty()
+    })
+    .await;
+    let arrived = Instant::now();
+    let m = messages.clone();
+    wait_async("the cycle that posted", Duration::from_secs(15), move || {
+        m.lock().unwrap().iter().any(|(_, t)| t.contains("1 deliveries"))
+    })
+    .await;
+    let pings = messages
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(at, t)| *at > arrived + Duration::from_millis(200) && t.contains("WATCHDOG=1"))
+        .filter(|(at, _)| *at < arrived + Duration::from_millis(3800))
+        .count();
+    assert!(pings >= 4, "{pings} watchdog pings while the post was held");
+
+    assert!(tokio::task::spawn_blocking(move || sigterm(&mut service)).await.unwrap().success());
+    std::thread::sleep(Duration::from_millis(300));
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    reader.join().unwrap();
+    assert!(seen("STOPPING=1"));
 }

@@ -68,7 +68,7 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
         let now = Utc::now();
         let cycle =
             run_cycle(&loaded.config, &loaded.db, &loaded.outlets, &policy, &mut cache, now);
-        let Some(report) = unless_stopped(cycle, &mut term, &mut int).await else {
+        let Some(report) = unless_stopped(cycle, &mut term, &mut int, watchdog).await else {
             break;
         };
         match &report {
@@ -195,15 +195,30 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Runs `cycle` to its end, or, on SIGTERM or SIGINT, for at most [`STOP_GRACE`] more and
 /// returns `None`. Dropping an unfinished cycle is safe: a post in flight leaves its row
 /// `sending`, and the next start looks for the post on the platform before sending again.
+///
+/// While the cycle waits (on a slow server, say), systemd's watchdog is still fed every half
+/// `watchdog` interval: a cycle may legitimately outlast `WatchdogSec` through timeouts and
+/// retries, whereas a service stuck in a deadlock feeds nothing and is restarted.
 async fn unless_stopped<T>(
     cycle: impl Future<Output = T>,
     term: &mut tokio::signal::unix::Signal,
     int: &mut tokio::signal::unix::Signal,
+    watchdog: Option<Duration>,
 ) -> Option<T> {
     tokio::pin!(cycle);
-    tokio::select! {
-        done = &mut cycle => return Some(done),
-        _ = stop_requested(term, int) => {}
+    // Without a watchdog, a tick that never comes.
+    let period = watchdog.map_or(Duration::from_secs(86_400 * 365), |w| w / 2);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            done = &mut cycle => return Some(done),
+            _ = stop_requested(term, int) => break,
+            _ = ticks.tick() => {
+                if watchdog.is_some() {
+                    let _ = sd_notify::notify(&[NotifyState::Watchdog]);
+                }
+            }
+        }
     }
     let _ = sd_notify::notify(&[NotifyState::Stopping]);
     tracing::info!(
