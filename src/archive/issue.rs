@@ -96,6 +96,19 @@ pub struct Article {
     rendered: Arc<OnceLock<Rendered>>,
     /// [`content_hash`](Self::content_hash), computed on first use and shared by clones.
     content_hash: Arc<OnceLock<String>>,
+    /// Set when the rendering is used; see [`forget_unused_render`](Self::forget_unused_render).
+    render_used: RenderUse,
+}
+
+/// Whether an article's rendering was used since the last look, shared by its clones. Not
+/// part of the article's value: two articles are equal whatever it says.
+#[derive(Debug, Clone, Default)]
+struct RenderUse(Arc<std::sync::atomic::AtomicBool>);
+
+impl PartialEq for RenderUse {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// An article's rendered body and feed summary.
@@ -113,6 +126,21 @@ impl Article {
         striptags(&self.title)
     }
 
+    /// Whether the rendering is at hand (not to be done on the next use).
+    pub fn is_rendered(&self) -> bool {
+        self.rendered.get().is_some()
+    }
+
+    /// For a cache between scans: drops the rendering if nobody used it since the last call
+    /// (the article has left the feeds), so the cache does not keep the HTML of every article
+    /// that was once in a feed. It is rendered again if it is needed again.
+    pub(crate) fn forget_unused_render(&mut self) {
+        let used = self.render_used.0.swap(false, std::sync::atomic::Ordering::Relaxed);
+        if !used && self.rendered.get().is_some() {
+            self.rendered = Arc::new(OnceLock::new());
+        }
+    }
+
     /// What makes the issue "changed" for the daemon's settle time: the SHA-256 (hex) of its
     /// title, date (RFC 3339) and body, each followed by a newline but the last.
     pub fn content_hash(&self) -> &str {
@@ -128,6 +156,7 @@ impl Article {
 
     /// The rendered body and summary (rendered now if this is the first call).
     pub fn rendered(&self) -> &Rendered {
+        self.render_used.0.store(true, std::sync::atomic::Ordering::Relaxed);
         self.rendered.get_or_init(|| {
             let html = match self.format {
                 ArticleFormat::Markdown => render::render_markdown(&self.body),
@@ -414,6 +443,7 @@ fn build_article(
         summary_suffix: settings.summary_suffix.clone(),
         rendered: Arc::new(OnceLock::new()),
         content_hash: Arc::new(OnceLock::new()),
+        render_used: RenderUse::default(),
     };
     if let Some(html) = meta.html {
         let rendered = article.summarize(html);

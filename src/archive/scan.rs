@@ -118,6 +118,9 @@ pub fn scan_cached(
 ) -> Result<Scan, ScanError> {
     use sha2::Digest;
     let paths = article_paths(dir)?;
+    for entry in cache.entries.values_mut() {
+        entry.article.forget_unused_render();
+    }
     let known = &cache.entries;
     let results = crate::parallel::map(&paths, |path| {
         let meta = std::fs::metadata(path).ok();
@@ -214,5 +217,23 @@ mod tests {
         let fourth = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!((fourth.articles.len(), fourth.errors.len(), cache.entries.len()), (2, 1, 2));
         assert_eq!(scan_cached(dir.path(), &settings, &mut cache).unwrap().errors.len(), 1);
+    }
+
+    #[test]
+    fn the_cache_forgets_renderings_no_longer_used() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.md", "*hello*");
+        let settings = ParseSettings::default();
+        let mut cache = ScanCache::default();
+        let html =
+            scan_cached(dir.path(), &settings, &mut cache).unwrap().articles[0].html().to_string();
+        // Used in the last cycle: kept.
+        let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert!(second.articles[0].is_rendered());
+        // Not used since: forgotten, and rendered again (the same) when needed.
+        let third = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert!(!third.articles[0].is_rendered());
+        assert_eq!(third.articles[0].html(), html);
+        assert!(scan_cached(dir.path(), &settings, &mut cache).unwrap().articles[0].is_rendered());
     }
 }
