@@ -156,6 +156,30 @@ fn notices_a_new_issue_updates_feeds_and_posts_once() {
 }
 
 #[test]
+fn a_relative_config_path_is_watched_too() {
+    // `herald -c config/herald.toml run` from the checkout, as README shows: the watcher
+    // reports absolute paths, and the archive's relative path must still be recognized.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    site(dir);
+    let mut service = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["-c", "herald.toml", "run"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the first cycle", Duration::from_secs(20), || dir.join("out/atom.xml").exists());
+    std::thread::sleep(Duration::from_millis(300));
+    publish_710(dir);
+    let seen = wait_for("the feeds", Duration::from_secs(5), || {
+        std::fs::read_to_string(dir.join("out/atom.xml")).is_ok_and(|t| t.contains("Rust 710"))
+    });
+    assert!(seen < Duration::from_secs(2), "feeds updated after {seen:?}");
+    assert!(sigterm(&mut service).success());
+}
+
+#[test]
 fn survives_the_archive_directory_being_replaced() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

@@ -20,7 +20,9 @@ impl ArchiveWatch {
     /// noticed). Each event sends `()` on the returned channel.
     pub fn start(dir: &Path) -> notify::Result<(Self, mpsc::UnboundedReceiver<()>)> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let archive = dir.to_path_buf();
+        // notify reports paths joined to the working directory when given a relative one;
+        // the archive is compared in the same form.
+        let archive = std::env::current_dir().map(|cwd| cwd.join(dir))?;
         let mut watcher = notify::recommended_watcher(
             move |event: notify::Result<notify::Event>| {
                 match &event {
