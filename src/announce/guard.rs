@@ -82,7 +82,7 @@ pub fn check_hold(
     highlights: &Highlights,
     settings: &GuardSettings,
 ) -> Option<Hold> {
-    let body = &article.body;
+    let body = &*article.body();
     let file_line = |offset: usize| article.body_line + body[..offset].matches('\n').count();
     for re in &settings.placeholders {
         if re.is_match(&article.title) {

@@ -65,7 +65,7 @@ pub fn prepare(
     settings: &AnnounceSettings,
     platforms: &[Platform],
 ) -> Result<Vec<Announcement>, compose::ComposeError> {
-    let held = check_hold(article, &extract_highlights(&article.body), &settings.guard);
+    let held = check_hold(article, &extract_highlights(&article.body()), &settings.guard);
     platforms
         .iter()
         .map(|platform| {

@@ -44,7 +44,7 @@ pub fn compose_with(
     url: &str,
 ) -> Result<Post, ComposeError> {
     let highlights =
-        extract_highlights(&article.body).ranked(&announce.highlights, announce.items_per_kind);
+        extract_highlights(&article.body()).ranked(&announce.highlights, announce.items_per_kind);
     let issue = IssueFields {
         title: article.plain_title(),
         number: article.number,

@@ -8,6 +8,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset,
 use chrono_tz::{OffsetComponents, Tz};
 use regex::Regex;
 
+use super::body::Body;
 use super::header::{Field, split_header};
 use super::slug::{slugify, striptags};
 use crate::render;
@@ -79,9 +80,8 @@ pub struct Article {
     pub tags: Vec<String>,
     /// The `Number:` header, when it is a whole number (Pelican ignores it; announcements use it).
     pub number: Option<u32>,
-    /// The body source after the header (shared by clones: a cached article handed out by
-    /// every scan is not copied).
-    pub body: Arc<str>,
+    /// The source after the header; see [`body`](Self::body).
+    body: Body,
     /// The 1-based line of the source the body starts on.
     pub body_line: usize,
     /// The `Summary:` header's Markdown, if the article has one.
@@ -96,7 +96,7 @@ pub struct Article {
     rendered: Arc<OnceLock<Rendered>>,
     /// [`content_hash`](Self::content_hash), computed on first use and shared by clones.
     content_hash: Arc<OnceLock<String>>,
-    /// Set when the rendering is used; see [`forget_unused_render`](Self::forget_unused_render).
+    /// Set when the rendering is used; see [`forget_unused`](Self::forget_unused).
     render_used: RenderUse,
 }
 
@@ -131,14 +131,26 @@ impl Article {
         self.rendered.get().is_some()
     }
 
-    /// For a cache between scans: drops the rendering if nobody used it since the last call
-    /// (the article has left the feeds), so the cache does not keep the HTML of every article
-    /// that was once in a feed. It is rendered again if it is needed again.
-    pub(crate) fn forget_unused_render(&mut self) {
+    /// The source after the header (shared by clones: a cached article handed out by every
+    /// scan is not copied).
+    pub fn body(&self) -> Arc<str> {
+        self.body.text()
+    }
+
+    /// Whether the body is packed until its next use (see [`forget_unused`](Self::forget_unused)).
+    pub fn is_body_packed(&self) -> bool {
+        self.body.is_packed()
+    }
+
+    /// For a cache between scans: what nobody used since the last call is let go, so the
+    /// cache does not grow with every issue ever published. A rendering (the article has left
+    /// the feeds) is dropped and done again if needed; the body is packed (see [`Body`]).
+    pub(crate) fn forget_unused(&mut self) {
         let used = self.render_used.0.swap(false, std::sync::atomic::Ordering::Relaxed);
         if !used && self.rendered.get().is_some() {
             self.rendered = Arc::new(OnceLock::new());
         }
+        self.body.pack_if_unused();
     }
 
     /// What makes the issue "changed" for the daemon's settle time: the SHA-256 (hex) of its
@@ -147,7 +159,8 @@ impl Article {
         self.content_hash.get_or_init(|| {
             use sha2::Digest;
             let mut h = sha2::Sha256::new();
-            for part in [self.title.as_str(), "\n", &self.date.to_rfc3339(), "\n", &self.body] {
+            let body = self.body();
+            for part in [self.title.as_str(), "\n", &self.date.to_rfc3339(), "\n", &body] {
                 h.update(part.as_bytes());
             }
             hex::encode(h.finalize())
@@ -158,9 +171,10 @@ impl Article {
     pub fn rendered(&self) -> &Rendered {
         self.render_used.0.store(true, std::sync::atomic::Ordering::Relaxed);
         self.rendered.get_or_init(|| {
+            let body = self.body();
             let html = match self.format {
-                ArticleFormat::Markdown => render::render_markdown(&self.body),
-                ArticleFormat::Rst => render::render_rst(&self.body).html,
+                ArticleFormat::Markdown => render::render_markdown(&body),
+                ArticleFormat::Rst => render::render_rst(&body).html,
             };
             self.summarize(html)
         })
@@ -436,7 +450,7 @@ fn build_article(
         category,
         tags,
         number,
-        body: meta.body.into(),
+        body: Body::new(meta.body),
         body_line: meta.body_line,
         summary_source,
         summary_words: settings.summary_words,
@@ -526,7 +540,7 @@ mod tests {
         let a =
             super::parse_article(std::path::Path::new("a.md"), text.as_bytes(), &settings).unwrap();
         // The hash stored by earlier versions: a change here would restart every settle time.
-        let joined = format!("{}\n{}\n{}", a.title, a.date.to_rfc3339(), a.body);
+        let joined = format!("{}\n{}\n{}", a.title, a.date.to_rfc3339(), a.body());
         assert_eq!(a.content_hash(), crate::state::outbox::post_hash(&joined));
         let b = super::parse_article(
             std::path::Path::new("a.md"),

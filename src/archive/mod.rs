@@ -4,6 +4,7 @@
 //! [`scan`] walks a directory and parses every article file in it, reporting each bad one
 //! without stopping.
 
+pub mod body;
 pub mod header;
 pub mod issue;
 pub mod scan;

@@ -119,7 +119,7 @@ pub fn scan_cached(
     use sha2::Digest;
     let paths = article_paths(dir)?;
     for entry in cache.entries.values_mut() {
-        entry.article.forget_unused_render();
+        entry.article.forget_unused();
     }
     let known = &cache.entries;
     let results = crate::parallel::map(&paths, |path| {
@@ -235,5 +235,31 @@ mod tests {
         assert!(!third.articles[0].is_rendered());
         assert_eq!(third.articles[0].html(), html);
         assert!(scan_cached(dir.path(), &settings, &mut cache).unwrap().articles[0].is_rendered());
+    }
+
+    #[test]
+    fn the_cache_packs_bodies_no_longer_used() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.md", "*hello*");
+        write(dir.path(), "b.md", "*world*");
+        let settings = ParseSettings::default();
+        let mut cache = ScanCache::default();
+        let first = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        let hashes: Vec<String> = first.articles.iter().map(|a| a.content_hash().into()).collect();
+        // Used in the first cycle (hashed): kept as text for the next.
+        let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert!(second.articles.iter().all(|a| !a.is_body_packed()));
+        let title = |a: &Article| a.title.clone();
+        let b = second.articles.iter().position(|a| title(a) == "b.md").unwrap();
+        second.articles[b].html(); // b is rendered in the second cycle
+        let third = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        let packed: Vec<(String, bool)> =
+            third.articles.iter().map(|a| (title(a), a.is_body_packed())).collect();
+        assert_eq!(packed, [("a.md".into(), true), ("b.md".into(), false)]);
+        // Packed, the article is the same: its text, rendering and hash.
+        assert_eq!(&*third.articles[0].body(), "*hello*\n");
+        assert_eq!(third.articles[0].html(), "<p><em>hello</em></p>");
+        let again: Vec<String> = third.articles.iter().map(|a| a.content_hash().into()).collect();
+        assert_eq!(again, hashes);
     }
 }

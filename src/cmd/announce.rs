@@ -69,7 +69,7 @@ pub fn run(
     )?;
 
     let held = {
-        let highlights = extract_highlights(&article.body);
+        let highlights = extract_highlights(&article.body());
         announce::check_hold(&article, &highlights, &config.announce.guard)
     };
     let mut all_done = true;

@@ -126,7 +126,7 @@ pub async fn run_cycle(
             Decision::Known => continue,
             Decision::Baseline | Decision::TooOld => lock().decide_issue(&key, true)?,
             Decision::Announce => {
-                let highlights = extract_highlights(&article.body);
+                let highlights = extract_highlights(&article.body());
                 if let Some(hold) = check_hold(article, &highlights, &config.announce.guard) {
                     let since = lock().first_seen(&key)?.unwrap_or(now);
                     let max_hold = chrono::Duration::from_std(policy.max_hold)
