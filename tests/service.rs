@@ -211,7 +211,7 @@ fn survives_the_archive_directory_being_replaced() {
 }
 
 #[test]
-fn a_burst_of_500_changes_is_one_rebuild_and_a_bad_file_does_not_stop_it() {
+fn a_burst_of_500_changes_is_one_rebuild_and_bad_files_do_not_stop_it() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (_, log, mut service) = start_site(dir);
@@ -229,6 +229,10 @@ fn a_burst_of_500_changes_is_one_rebuild_and_a_bad_file_does_not_stop_it() {
         b"Title: x\nDate: 2020-01-02\n\n\xff\xfe",
     )
     .unwrap();
+    // Unreadable ones: a dangling symlink and a named pipe, which must not block the scan.
+    std::os::unix::fs::symlink("nowhere.md", dir.join("content/2020-01-03-gone.md")).unwrap();
+    let fifo = dir.join("content/2020-01-04-pipe.md");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     wait_for("the rebuild", Duration::from_secs(10), || {
         std::fs::read_to_string(dir.join("out/categories/rust/rss.xml"))
             .is_ok_and(|t| t.contains("Burst"))
@@ -238,6 +242,8 @@ fn a_burst_of_500_changes_is_one_rebuild_and_a_bad_file_does_not_stop_it() {
     assert!((1..=2).contains(&rebuilds), "{rebuilds} rebuilds for one burst");
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("2020-01-02-broken.md:4: not valid UTF-8"), "the bad file is reported");
+    assert!(text.contains("2020-01-03-gone.md: cannot read: No such file"), "{text}");
+    assert!(text.contains("2020-01-04-pipe.md: not a regular file"), "{text}");
     // And then it is quiet: its own reading of the archive is not a change.
     let settled = cycles();
     std::thread::sleep(Duration::from_millis(1500));

@@ -225,6 +225,10 @@ pub enum ParseErrorKind {
     /// The file could not be read.
     #[error("cannot read: {0}")]
     Io(#[source] std::io::Error),
+    /// The name is an article's but the file is a pipe, socket or device (reading it could
+    /// block the scan for ever).
+    #[error("not a regular file")]
+    NotAFile,
     /// The file is empty or only white space.
     #[error("the file is empty")]
     Empty,

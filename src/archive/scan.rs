@@ -68,7 +68,17 @@ pub fn read_article(path: &Path, settings: &ParseSettings) -> Result<Article, Pa
 /// Reads a file, refusing (without reading it all) one over the article size limit.
 fn read_limited(path: &Path) -> Result<Vec<u8>, ParseErrorKind> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(ParseErrorKind::Io)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking, so that a FIFO named like an article is refused below instead of
+    // blocking the open until a writer comes; regular files ignore the flag.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(ParseErrorKind::Io)?;
+    if !file.metadata().map_err(ParseErrorKind::Io)?.is_file() {
+        return Err(ParseErrorKind::NotAFile);
+    }
     let limit = super::issue::MAX_ARTICLE_BYTES;
     let mut bytes = Vec::new();
     file.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(ParseErrorKind::Io)?;
@@ -235,6 +245,19 @@ mod tests {
         assert!(!third.articles[0].is_rendered());
         assert_eq!(third.articles[0].html(), html);
         assert!(scan_cached(dir.path(), &settings, &mut cache).unwrap().articles[0].is_rendered());
+    }
+
+    #[test]
+    fn a_pipe_named_like_an_article_is_reported_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.md", "hello");
+        let fifo = dir.path().join("b.md");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(status.success());
+        let scan = scan(dir.path(), &ParseSettings::default()).unwrap();
+        assert_eq!(scan.articles.len(), 1);
+        assert_eq!(scan.errors.len(), 1);
+        assert_eq!(scan.errors[0].to_string(), format!("{}: not a regular file", fifo.display()));
     }
 
     #[test]
