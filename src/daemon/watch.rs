@@ -20,9 +20,10 @@ impl ArchiveWatch {
     /// noticed). Each event sends `()` on the returned channel.
     pub fn start(dir: &Path) -> notify::Result<(Self, mpsc::UnboundedReceiver<()>)> {
         let (tx, rx) = mpsc::unbounded_channel();
-        // notify reports paths joined to the working directory when given a relative one;
-        // the archive is compared in the same form.
-        let archive = std::env::current_dir().map(|cwd| cwd.join(dir))?;
+        // Absolute, as notify reports event paths (it joins a relative path to the working
+        // directory); and a relative archive's parent (`""`) is then a directory to watch.
+        let dir = std::env::current_dir()?.join(dir);
+        let archive = dir.clone();
         let mut watcher = notify::recommended_watcher(
             move |event: notify::Result<notify::Event>| {
                 match &event {
@@ -48,10 +49,10 @@ impl ArchiveWatch {
                 let _ = tx.send(());
             },
         )?;
-        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Some(parent) = dir.parent() {
             let _ = watcher.watch(parent, RecursiveMode::NonRecursive);
         }
-        let mut watch = Self { watcher, dir: dir.to_path_buf() };
+        let mut watch = Self { watcher, dir };
         watch.rewatch();
         Ok((watch, rx))
     }
