@@ -310,17 +310,7 @@ impl MastodonClient {
         text: &str,
         language: Option<&str>,
     ) -> Result<(), SendError> {
-        let mut url = Url::parse(&self.base).map_err(|e| SendError::Permanent {
-            message: format!("the instance URL is invalid: {e}"),
-            too_long: false,
-        })?;
-        url.path_segments_mut()
-            .map_err(|()| SendError::Permanent {
-                message: "the instance URL cannot have a path".into(),
-                too_long: false,
-            })?
-            .pop_if_empty()
-            .extend(["api", "v1", "statuses", id]);
+        let url = self.api_url(&["statuses", id])?;
         let mut body = serde_json::Map::new();
         body.insert("status".into(), text.into());
         if let Some(lang) = language.map(str::trim).filter(|l| !l.is_empty()) {
@@ -342,18 +332,8 @@ impl MastodonClient {
 
     async fn find_status_inner(&self, needle: &str) -> Result<Option<Posted>, SendError> {
         let account_id = self.verify().await?;
-        let base = Url::parse(&self.base).map_err(|e| SendError::Permanent {
-            message: format!("the instance URL is invalid: {e}"),
-            too_long: false,
-        })?;
-        let mut page = base.clone();
-        page.path_segments_mut()
-            .map_err(|()| SendError::Permanent {
-                message: "the instance URL cannot have a path".into(),
-                too_long: false,
-            })?
-            .pop_if_empty()
-            .extend(["api", "v1", "accounts", account_id.as_str(), "statuses"]);
+        let base = self.instance_url()?;
+        let mut page = self.api_url(&["accounts", account_id.as_str(), "statuses"])?;
         page.query_pairs_mut()
             .append_pair("limit", &STATUSES_PER_PAGE.to_string())
             .append_pair("exclude_reblogs", "true");
@@ -401,6 +381,28 @@ impl MastodonClient {
         }
         tracing::info!("no status links to the issue");
         Ok(None)
+    }
+
+    /// The instance's base URL, parsed.
+    fn instance_url(&self) -> Result<Url, SendError> {
+        Url::parse(&self.base).map_err(|e| SendError::Permanent {
+            message: format!("the instance URL is invalid: {e}"),
+            too_long: false,
+        })
+    }
+
+    /// `{instance}/api/v1/{segments…}`, each segment escaped (ids come from the server).
+    fn api_url(&self, segments: &[&str]) -> Result<Url, SendError> {
+        let mut url = self.instance_url()?;
+        url.path_segments_mut()
+            .map_err(|()| SendError::Permanent {
+                message: "the instance URL cannot have a path".into(),
+                too_long: false,
+            })?
+            .pop_if_empty()
+            .extend(["api", "v1"])
+            .extend(segments);
+        Ok(url)
     }
 
     /// Sends `request` with the token, herald's user agent and the timeout; a reply that is
