@@ -288,7 +288,7 @@ impl Db {
     /// date was edited, and the slug or date in the URL with it) — and moves the old one's
     /// state to the new URL: it stays decided, keeps its posts (for `edit_on_title_change`),
     /// and is not announced again. Returns the (old, new) URLs.
-    pub fn adopt_renamed(&mut self) -> Result<Vec<(String, String)>, DbError> {
+    pub fn adopt_renamed(&self) -> Result<Vec<(String, String)>, DbError> {
         let pairs: Vec<(String, String)> = {
             let mut stmt = self
                 .conn
@@ -304,33 +304,33 @@ impl Db {
                 .and_then(|rows| rows.collect::<Result<_, _>>())
                 .map_err(|e| self.err(e))?
         };
-        let mut adopted: Vec<(String, String)> = Vec::new();
-        let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| DbError { path: path.clone(), source: e })?;
-        for (old, new) in pairs {
-            // One old issue per new one and the other way round (the newest match wins).
-            if adopted.iter().any(|(o, n)| *o == old || *n == new) {
-                continue;
+        self.batch(|db| {
+            let mut adopted: Vec<(String, String)> = Vec::new();
+            for (old, new) in pairs {
+                // One old issue per new one and the other way round (the newest match wins).
+                if adopted.iter().any(|(o, n)| *o == old || *n == new) {
+                    continue;
+                }
+                db.conn
+                    .execute(
+                        "UPDATE issues SET state = 'decided',
+                             baseline = (SELECT baseline FROM issues WHERE key = ?1),
+                             first_seen = (SELECT first_seen FROM issues WHERE key = ?1)
+                         WHERE key = ?2",
+                        params![old, new],
+                    )
+                    .and_then(|_| {
+                        db.conn.execute(
+                            "UPDATE outbox SET issue_key = ?2 WHERE issue_key = ?1",
+                            params![old, new],
+                        )
+                    })
+                    .and_then(|_| db.conn.execute("DELETE FROM issues WHERE key = ?1", [&old]))
+                    .map_err(|e| db.err(e))?;
+                adopted.push((old, new));
             }
-            tx.execute(
-                "UPDATE issues SET state = 'decided',
-                     baseline = (SELECT baseline FROM issues WHERE key = ?1),
-                     first_seen = (SELECT first_seen FROM issues WHERE key = ?1)
-                 WHERE key = ?2",
-                params![old, new],
-            )
-            .and_then(|_| {
-                tx.execute(
-                    "UPDATE outbox SET issue_key = ?2 WHERE issue_key = ?1",
-                    params![old, new],
-                )
-            })
-            .and_then(|_| tx.execute("DELETE FROM issues WHERE key = ?1", [&old]))
-            .map_err(|e| DbError { path: path.clone(), source: e })?;
-            adopted.push((old, new));
-        }
-        tx.commit().map_err(|e| DbError { path, source: e })?;
-        Ok(adopted)
+            Ok(adopted)
+        })
     }
 
     /// Marks an issue decided (announced, baseline or too old): it is never considered again.
