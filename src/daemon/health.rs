@@ -19,7 +19,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 use std::sync::atomic::AtomicU64;
 
 use super::cycle::CycleReport;
@@ -75,65 +75,74 @@ pub struct Telemetry {
 impl Default for Telemetry {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("herald");
-        let t = Telemetry {
-            registry: Registry::default(),
+        let r = &mut registry;
+        Telemetry {
+            issues_known: registered(
+                r,
+                "issues_known",
+                "Issues in the state (announced, baseline, waiting)",
+                Gauge::default(),
+            ),
+            articles: registered(r, "articles", "Articles read by the last scan", Gauge::default()),
+            articles_skipped: registered(
+                r,
+                "articles_skipped",
+                "Article files the last scan could not read",
+                Gauge::default(),
+            ),
+            outbox_rows: registered(
+                r,
+                "outbox_rows",
+                "Announcements by account and state (held, pending, sending, posted, failed)",
+                Family::default(),
+            ),
+            deliveries: registered(
+                r,
+                "deliveries",
+                "Delivery attempts since start by account and result (posted, found, retry, failed)",
+                Family::default(),
+            ),
+            cycles: registered(
+                r,
+                "cycles",
+                "Cycles since start by result (ok, failed)",
+                Family::default(),
+            ),
+            last_scan: registered(
+                r,
+                "last_scan_timestamp_seconds",
+                "When the last scan ran (Unix time)",
+                Gauge::default(),
+            ),
+            last_success: registered(
+                r,
+                "last_success_timestamp_seconds",
+                "When the last scan succeeded (Unix time)",
+                Gauge::default(),
+            ),
+            feed_writes: registered(
+                r,
+                "feed_files_written",
+                "Feed files written (changed) since start",
+                Counter::default(),
+            ),
+            feed_seconds: registered(
+                r,
+                "feed_update_seconds",
+                "Time to render and write the feeds, per cycle",
+                // 1 ms to about 4 s.
+                Histogram::new(exponential_buckets(0.001, 2.0, 13)),
+            ),
             health: Mutex::default(),
-            issues_known: Gauge::default(),
-            articles: Gauge::default(),
-            articles_skipped: Gauge::default(),
-            outbox_rows: Family::default(),
-            deliveries: Family::default(),
-            cycles: Family::default(),
-            last_scan: Gauge::default(),
-            last_success: Gauge::default(),
-            feed_writes: Counter::default(),
-            // 1 ms to about 4 s.
-            feed_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 13)),
-        };
-        registry.register(
-            "issues_known",
-            "Issues in the state (announced, baseline, waiting)",
-            t.issues_known.clone(),
-        );
-        registry.register("articles", "Articles read by the last scan", t.articles.clone());
-        registry.register(
-            "articles_skipped",
-            "Article files the last scan could not read",
-            t.articles_skipped.clone(),
-        );
-        registry.register(
-            "outbox_rows",
-            "Announcements by account and state (held, pending, sending, posted, failed)",
-            t.outbox_rows.clone(),
-        );
-        registry.register(
-            "deliveries",
-            "Delivery attempts since start by account and result (posted, found, retry, failed)",
-            t.deliveries.clone(),
-        );
-        registry.register("cycles", "Cycles since start by result (ok, failed)", t.cycles.clone());
-        registry.register(
-            "last_scan_timestamp_seconds",
-            "When the last scan ran (Unix time)",
-            t.last_scan.clone(),
-        );
-        registry.register(
-            "last_success_timestamp_seconds",
-            "When the last scan succeeded (Unix time)",
-            t.last_success.clone(),
-        );
-        registry.register(
-            "feed_files_written",
-            "Feed files written (changed) since start",
-            t.feed_writes.clone(),
-        );
-        registry.register(
-            "feed_update_seconds",
-            "Time to render and write the feeds, per cycle",
-            t.feed_seconds.clone(),
-        );
-        Telemetry { registry, ..t }
+            registry,
+        }
     }
+}
+
+/// `metric`, registered in `registry` (which keeps a handle sharing its values).
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 impl Telemetry {
