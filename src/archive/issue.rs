@@ -157,13 +157,8 @@ impl Article {
     /// title, date (RFC 3339) and body, each followed by a newline but the last.
     pub fn content_hash(&self) -> &str {
         self.content_hash.get_or_init(|| {
-            use sha2::Digest;
-            let mut h = sha2::Sha256::new();
-            let body = self.body();
-            for part in [self.title.as_str(), "\n", &self.date.to_rfc3339(), "\n", &body] {
-                h.update(part.as_bytes());
-            }
-            hex::encode(h.finalize())
+            let (title, date, body) = (&self.title, self.date.to_rfc3339(), self.body());
+            crate::state::outbox::post_hash(&format!("{title}\n{date}\n{body}"))
         })
     }
 
