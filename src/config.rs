@@ -280,6 +280,10 @@ pub struct RawAnnounce {
     pub placeholders: Vec<String>,
     /// Regular expressions that hold an issue inside the sections highlights come from.
     pub section_placeholders: Vec<String>,
+    /// How long one request to a platform may take, in seconds. A post in flight is owned
+    /// by its sender for three times this (the lease); a post sent again after a call whose
+    /// outcome was unknown is checked for a late duplicate ten times this later.
+    pub request_timeout_secs: u64,
     /// `[announce.bluesky]`
     pub bluesky: RawBlueskyPost,
     /// `[announce.mastodon]`
@@ -299,6 +303,7 @@ impl Default for RawAnnounce {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            request_timeout_secs: 30,
             bluesky: RawBlueskyPost::default(),
             mastodon: RawMastodonPost::default(),
         }
@@ -354,6 +359,8 @@ pub struct AnnounceSettings {
     pub bluesky: PlatformSettings,
     /// Mastodon composition (limits are the fallback when the instance does not say).
     pub mastodon: PlatformSettings,
+    /// How long one request to a platform may take.
+    pub request_timeout: std::time::Duration,
 }
 
 /// `[site]`: what the feeds say about the site.
@@ -751,6 +758,12 @@ fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSett
             a.mastodon.max_characters
         );
     }
+    if !(1..=600).contains(&a.request_timeout_secs) {
+        bail!(
+            "announce.request_timeout_secs: {} is out of range (1 to 600 seconds)",
+            a.request_timeout_secs
+        );
+    }
     let card_image = a.card_image.map(|p| resolve(base, &p));
     let bluesky = PlatformSettings {
         platform: Platform::Bluesky,
@@ -781,6 +794,7 @@ fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSett
         items_per_kind: a.items_per_kind,
         bluesky,
         mastodon,
+        request_timeout: std::time::Duration::from_secs(a.request_timeout_secs),
     })
 }
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use herald::announce::bluesky::{
-    BlueskyAccount, BlueskyClient, MAX_LOGINS_PER_DAY, SessionStore, StoredSession, new_tid,
+    BlueskyAccount, BlueskyClient, MAX_LOGINS_PER_DAY, SessionBinding, SessionStore, StoredSession,
+    new_tid,
 };
 use herald::announce::compose::{Embed, facets};
 use herald::announce::thumb::Thumb;
@@ -55,10 +56,19 @@ impl MemStore {
 }
 
 impl SessionStore for MemStore {
-    fn load_session(&self, account: &str) -> anyhow::Result<Option<StoredSession>> {
+    fn load_session(
+        &self,
+        account: &str,
+        _: &SessionBinding,
+    ) -> anyhow::Result<Option<StoredSession>> {
         Ok(self.sessions.lock().unwrap().get(account).cloned())
     }
-    fn save_session(&self, account: &str, session: &StoredSession) -> anyhow::Result<()> {
+    fn save_session(
+        &self,
+        account: &str,
+        _: &SessionBinding,
+        session: &StoredSession,
+    ) -> anyhow::Result<()> {
         self.sessions.lock().unwrap().insert(account.into(), session.clone());
         Ok(())
     }
@@ -75,6 +85,11 @@ impl SessionStore for MemStore {
         self.logins.lock().unwrap().push((account.into(), at));
         Ok(())
     }
+}
+
+/// The test stores keep one session whatever its binding.
+fn binding() -> SessionBinding {
+    SessionBinding { service: String::new(), identifier: String::new() }
 }
 
 fn session(access: &str, refresh: &str) -> StoredSession {
@@ -381,7 +396,7 @@ async fn exhausted_login_budget_means_no_login_at_all() {
         "{err:?}"
     );
     // A stored session whose refresh token is refused: the same, after one refresh attempt.
-    store.save_session("main", &session(&jwt("a"), &jwt("r"))).unwrap();
+    store.save_session("main", &binding(), &session(&jwt("a"), &jwt("r"))).unwrap();
     let err = client(&server, store.clone()).get_post(&new_tid(now)).await.unwrap_err();
     assert!(
         matches!(&err, SendError::Permanent { message, .. } if message.contains("login budget"))

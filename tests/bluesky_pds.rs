@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use herald::announce::bluesky::{
-    BlueskyAccount, BlueskyClient, SessionStore, StoredSession, new_tid,
+    BlueskyAccount, BlueskyClient, SessionBinding, SessionStore, StoredSession, new_tid,
 };
 use herald::announce::compose::{Embed, facets};
 use herald::announce::thumb::Thumb;
@@ -40,10 +40,19 @@ impl MemStore {
 }
 
 impl SessionStore for MemStore {
-    fn load_session(&self, account: &str) -> anyhow::Result<Option<StoredSession>> {
+    fn load_session(
+        &self,
+        account: &str,
+        _: &SessionBinding,
+    ) -> anyhow::Result<Option<StoredSession>> {
         Ok(self.sessions.lock().unwrap().get(account).cloned())
     }
-    fn save_session(&self, account: &str, session: &StoredSession) -> anyhow::Result<()> {
+    fn save_session(
+        &self,
+        account: &str,
+        _: &SessionBinding,
+        session: &StoredSession,
+    ) -> anyhow::Result<()> {
         self.sessions.lock().unwrap().insert(account.into(), session.clone());
         Ok(())
     }
@@ -58,6 +67,11 @@ impl SessionStore for MemStore {
         self.logins.lock().unwrap().push(at);
         Ok(())
     }
+}
+
+/// The test store keeps one session whatever its binding.
+fn binding() -> SessionBinding {
+    SessionBinding { service: String::new(), identifier: String::new() }
 }
 
 fn client(pds: &Pds, store: Arc<MemStore>) -> BlueskyClient {
@@ -196,7 +210,7 @@ async fn posts_to_a_real_pds_exactly_once() {
     let before = store.session().unwrap();
     let mut broken = before.clone();
     broken.access_jwt = Secret::new(format!("{}x", before.access_jwt.expose()));
-    store.save_session("main", &broken).unwrap();
+    store.save_session("main", &binding(), &broken).unwrap();
     let third = client(&pds, store.clone());
     third
         .create_post(&announcement("Third #rustlang", None), &new_tid(Utc::now()), Utc::now())
@@ -211,7 +225,7 @@ async fn posts_to_a_real_pds_exactly_once() {
     let mut dead = after.clone();
     dead.access_jwt = Secret::new("not-a-jwt");
     dead.refresh_jwt = Secret::new("not-a-jwt-either");
-    store.save_session("main", &dead).unwrap();
+    store.save_session("main", &binding(), &dead).unwrap();
     let fourth = client(&pds, store.clone());
     fourth
         .create_post(&announcement("Fourth #rustlang", None), &new_tid(Utc::now()), Utc::now())

@@ -3,8 +3,16 @@
 //!
 //! These runs use dry-run sinks, which keep the platforms' contract (a post can be found
 //! again by its key); `tests/*_fake.rs` and `tests/bluesky_pds.rs` cover the real clients.
+//!
+//! The second half tries the promise the way operators break it (issue #11): two processes on
+//! one state, `announce` beside the service, kills and restarts while a slow server that
+//! ignores Idempotency-Key (as GoToSocial does) is still storing the status or holding its
+//! reply, and a request held so long that it lands after herald sent the post again.
 
 mod common;
+#[allow(dead_code)]
+#[path = "common/fake_mastodon.rs"]
+mod fake_mastodon;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,7 +38,8 @@ fn setup() -> Setup {
         format!(
             "[archive]\npath = {:?}\n[state]\npath = {:?}\n\
              [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = {sink:?}\n\
-             [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = {sink:?}\n",
+             [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = {sink:?}\n\
+             [announce]\nrequest_timeout_secs = 1\n",
             fixture_archive(),
             db
         ),
@@ -100,4 +109,335 @@ fn killed_at_random_moments_posts_once() {
     assert!(announce(&s.config, None).success());
     assert_eq!(posts(&s.sink), (1, 1));
     assert!(s.db.exists());
+}
+
+/// Six `herald announce` at once for an issue whose row is already queued: one claims it,
+/// the others wait for its result; each account holds one post.
+#[test]
+fn concurrent_announces_post_once() {
+    let s = setup();
+    // A first run dies before its first call: the rows are queued, pending.
+    assert!(!announce(&s.config, Some("before-intent")).success());
+    assert_eq!(posts(&s.sink), (0, 0));
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_herald"))
+                .args(["-c", s.config.to_str().unwrap(), "announce", "--issue", "665"])
+                .env_remove("HERALD_FAILPOINTS")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    assert_eq!(posts(&s.sink), (1, 1));
+}
+
+mod field {
+    //! The service against a slow fake Mastodon that ignores Idempotency-Key.
+
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use rand::Rng;
+
+    use super::common::*;
+    use super::fake_mastodon::FakeMastodon;
+
+    /// Request timeout of the sites here: longer than the slowest store (8 s), so herald waits
+    /// for the reply; the lease is three times this.
+    const TIMEOUT_SECS: u64 = 10;
+
+    pub struct Site {
+        _tmp: tempfile::TempDir,
+        pub dir: PathBuf,
+        pub config: PathBuf,
+        pub log: PathBuf,
+    }
+
+    pub fn site(instance: &str, timeout_secs: u64) -> Site {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        copy_articles(&fixture_archive(), &dir.join("content"));
+        std::fs::write(dir.join("token"), "tok-5ecret\n").unwrap();
+        let config = dir.join("herald.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
+                 [daemon]\nsettle_secs = 0\ndebounce_ms = 100\nmax_posts_per_cycle = 5\n\
+                 [announce]\nrequest_timeout_secs = {timeout_secs}\n\
+                 [[mastodon]]\nname = \"toot\"\ninstance = {instance:?}\ntoken_file = \"token\"\n"
+            ),
+        )
+        .unwrap();
+        let log = dir.join("herald.log");
+        Site { _tmp: tmp, dir, config, log }
+    }
+
+    impl Site {
+        /// Starts `herald run`, its log appended to `herald.log`.
+        pub fn start(&self) -> Child {
+            let log =
+                std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+            Command::new(env!("CARGO_BIN_EXE_herald"))
+                .args(["-c", self.config.to_str().unwrap(), "run"])
+                .env("HERALD_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap()
+        }
+
+        pub fn herald(&self, args: &[&str]) -> std::process::Output {
+            Command::new(env!("CARGO_BIN_EXE_herald"))
+                .arg("-c")
+                .arg(&self.config)
+                .args(args)
+                .output()
+                .unwrap()
+        }
+
+        pub fn log_text(&self) -> String {
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        }
+
+        /// Publishes issue `n`, dated today, the way editors do (a temporary file renamed
+        /// into place); returns the text its posts carry.
+        pub fn publish(&self, n: u32) -> String {
+            let today = chrono::Utc::now().date_naive();
+            let tmp = self.dir.join("content/.new.md.swp");
+            std::fs::write(
+                &tmp,
+                format!("Title: This Week in Rust {n}\nNumber: {n}\nDate: {today}\nCategory: This Week in Rust\n\nHello.\n"),
+            )
+            .unwrap();
+            std::fs::rename(&tmp, self.dir.join(format!("content/{today}-issue-{n}.md"))).unwrap();
+            format!("this-week-in-rust-{n}/")
+        }
+
+        /// Outbox rows recorded as posted.
+        pub fn posted_rows(&self) -> usize {
+            let out = self.herald(&["status", "--json"]);
+            let v: serde_json::Value =
+                serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+            v["outbox"]
+                .as_array()
+                .map_or(0, |rows| rows.iter().filter(|r| r["status"] == "posted").count())
+        }
+    }
+
+    pub fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !ok() {
+            assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// [`wait_for`] for checks that start a process: four a second.
+    pub fn wait_for_slowly(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !ok() {
+            assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn first_cycle(site: &Site) {
+        wait_for("the first cycle", Duration::from_secs(20), || {
+            site.dir.join("out/atom.xml").exists()
+        });
+    }
+
+    pub fn stop(child: &mut Child, signal: &str) {
+        Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "not stopped within 10 s of {signal}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// (a) A second `herald run` on the same state is refused at once, naming the holder;
+    /// `run --once` too.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_run_is_refused() {
+        let fake = FakeMastodon::start(false).await;
+        let site = site(&fake.server.uri(), TIMEOUT_SECS);
+        let mut first = site.start();
+        first_cycle(&site);
+        for args in [&["run"][..], &["run", "--once"][..]] {
+            let started = Instant::now();
+            let mut second = Command::new(env!("CARGO_BIN_EXE_herald"))
+                .arg("-c")
+                .arg(&site.config)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let status = loop {
+                if let Some(status) = second.try_wait().unwrap() {
+                    break Some(status);
+                }
+                if started.elapsed() > Duration::from_secs(5) {
+                    let _ = second.kill();
+                    let _ = second.wait();
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let mut err = String::new();
+            std::io::Read::read_to_string(second.stderr.as_mut().unwrap(), &mut err).unwrap();
+            let status = status.unwrap_or_else(|| panic!("{args:?}: a second run went on running"));
+            assert!(!status.success(), "{args:?}: {err}");
+            assert!(err.contains("only one may run at a time"), "{args:?}: {err}");
+            assert!(err.contains(&format!("pid {}", first.id())), "{args:?}: {err}");
+        }
+        stop(&mut first, "-TERM");
+    }
+
+    /// (b) `herald announce` while the service is sending the same issue to a server that
+    /// takes 5 s to store it: announce waits for the service's result; one status.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn announce_beside_the_service_posts_once() {
+        let fake = FakeMastodon::start(false).await;
+        fake.state.lock().unwrap().store_delay = Duration::from_secs(5);
+        let site = site(&fake.server.uri(), TIMEOUT_SECS);
+        let mut service = site.start();
+        first_cycle(&site);
+        let needle = site.publish(801);
+        let state = fake.state.clone();
+        wait_for("the service's post", Duration::from_secs(20), || {
+            state.lock().unwrap().posts_received == 1
+        });
+        let out = tokio::task::block_in_place(|| site.herald(&["announce", "--issue", "801"]));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("is sending it; waiting"), "{stdout}");
+        std::thread::sleep(Duration::from_secs(6));
+        assert_eq!(fake.visible_with(&needle), 1, "statuses for the issue\n{stdout}");
+        assert_eq!(fake.state.lock().unwrap().posts_received, 1);
+        stop(&mut service, "-TERM");
+    }
+
+    /// Where a round's kill falls.
+    #[derive(Clone, Copy, Debug)]
+    enum While {
+        /// The server is storing the status (0.5–8 s).
+        Storing,
+        /// The server has stored it and holds the reply (0.5–8 s).
+        Replying,
+    }
+
+    /// (c)–(e): 30 rounds of: a new issue, a kill (`signal`) at a random moment of its post,
+    /// an immediate restart. In the end every issue is posted exactly once.
+    fn kill_rounds(rt: &tokio::runtime::Runtime, signal: &str, during: While) -> String {
+        const ROUNDS: u32 = 30;
+        let fake = rt.block_on(FakeMastodon::start(false));
+        let site = site(&fake.server.uri(), TIMEOUT_SECS);
+        let mut service = site.start();
+        first_cycle(&site);
+        let mut rng = rand::rng();
+        let mut needles = Vec::new();
+        for round in 0..ROUNDS {
+            let slow = Duration::from_millis(rng.random_range(500..=8000));
+            {
+                let mut s = fake.state.lock().unwrap();
+                match during {
+                    While::Storing => (s.store_delay, s.delay) = (slow, Duration::ZERO),
+                    While::Replying => (s.store_delay, s.delay) = (Duration::ZERO, slow),
+                }
+            }
+            let received = fake.state.lock().unwrap().posts_received;
+            needles.push(site.publish(900 + round));
+            let state = fake.state.clone();
+            wait_for("the post", Duration::from_secs(30), || {
+                state.lock().unwrap().posts_received > received
+            });
+            std::thread::sleep(slow.mul_f64(rng.random_range(0.0..1.0)));
+            stop(&mut service, signal);
+            service = site.start();
+        }
+        // Every row recovered (leases run out, posts looked for) and recorded.
+        let limit = Duration::from_secs(3 * TIMEOUT_SECS + 60);
+        wait_for_slowly("every issue recorded as posted", limit, || {
+            site.posted_rows() == ROUNDS as usize
+        });
+        // Whatever was still being stored has landed.
+        std::thread::sleep(Duration::from_millis(8500));
+        stop(&mut service, "-TERM");
+        let counts: Vec<usize> = needles.iter().map(|n| fake.visible_with(n)).collect();
+        let twice = counts.iter().filter(|c| **c > 1).count();
+        let missing = counts.iter().filter(|c| **c == 0).count();
+        let report = format!(
+            "{signal} while {during:?}: {ROUNDS} rounds, {} POSTs, {twice} issues posted twice, {missing} not posted",
+            fake.state.lock().unwrap().posts_received
+        );
+        eprintln!("{report}");
+        assert_eq!((twice, missing), (0, 0), "{report}\n{}", site.log_text());
+        assert!(!site.log_text().contains("tok-5ecret"));
+        report
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    }
+
+    #[test]
+    fn sigkill_while_the_status_is_stored_then_restart() {
+        kill_rounds(&runtime(), "-KILL", While::Storing);
+    }
+
+    #[test]
+    fn sigkill_while_the_reply_is_held_then_restart() {
+        kill_rounds(&runtime(), "-KILL", While::Replying);
+    }
+
+    #[test]
+    fn sigterm_while_the_status_is_stored_then_restart() {
+        kill_rounds(&runtime(), "-TERM", While::Storing);
+    }
+
+    /// A status POST held by the server far longer than herald waits: herald times out,
+    /// looks once the request must be over (finds nothing), posts again; the held original
+    /// lands afterwards. Once it no longer can land, herald looks again and deletes the
+    /// duplicate it did not record: the account ends with one status.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_that_lands_after_the_resend_leaves_one_status() {
+        let fake = FakeMastodon::start(false).await;
+        // Request timeout 1 s: lease 3 s, late landing checked 10 s after the re-send.
+        let site = site(&fake.server.uri(), 1);
+        fake.state.lock().unwrap().store_delays.push_back(Duration::from_secs(6));
+        let mut service = site.start();
+        first_cycle(&site);
+        let needle = site.publish(802);
+        let f = &fake;
+        wait_for("the re-send", Duration::from_secs(30), || {
+            f.state.lock().unwrap().posts_received == 2
+        });
+        wait_for("the late original to land", Duration::from_secs(10), || {
+            f.visible_with(&needle) == 2
+        });
+        wait_for("the duplicate deleted", Duration::from_secs(30), || f.visible_with(&needle) == 1);
+        let kept =
+            fake.state.lock().unwrap().statuses.iter().find(|s| s.visible()).unwrap().id.clone();
+        let out = site.herald(&["status", "--json"]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&kept),
+            "the recorded status is kept"
+        );
+        let log = site.log_text();
+        assert!(log.contains("deleted the duplicate post"), "{log}");
+        stop(&mut service, "-TERM");
+        assert_eq!(fake.visible_with(&needle), 1);
+    }
 }

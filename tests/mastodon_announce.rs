@@ -24,7 +24,7 @@ fn setup(server: &str) -> (tempfile::TempDir, PathBuf) {
     std::fs::write(
         &config,
         format!(
-            "[archive]\npath = {:?}\n[state]\npath = {:?}\n[[mastodon]]\nname = \"toot\"\ninstance = {server:?}\ntoken_file = {token:?}\n",
+            "[archive]\npath = {:?}\n[state]\npath = {:?}\n[announce]\nrequest_timeout_secs = 2\n[[mastodon]]\nname = \"toot\"\ninstance = {server:?}\ntoken_file = {token:?}\n",
             fixture_archive(),
             dir.path().join("state/herald.db"),
         ),

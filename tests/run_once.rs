@@ -42,16 +42,8 @@ impl Site {
     }
 
     fn run(&self) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_herald"))
-            .args(["-c", self.config.to_str().unwrap(), "run", "--once"])
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{text}");
+        let (ok, text) = self.run_any();
+        assert!(ok, "{text}");
         text
     }
 
@@ -233,4 +225,105 @@ fn edit_on_title_change_edits_the_mastodon_post_once() {
     assert_eq!(site.posts(&new_url), 1, "the edit is the only line with the new link");
     site.run();
     assert_eq!(std::fs::read_to_string(site.path("posts.jsonl")).unwrap(), sink, "edited once");
+}
+
+impl Site {
+    /// Runs `herald run --once`, whatever its exit status: (success, stdout + stderr).
+    fn run_any(&self) -> (bool, String) {
+        self.herald(&["run", "--once"])
+    }
+
+    /// Runs `herald ARGS` on the site: (success, stdout + stderr).
+    fn herald(&self, args: &[&str]) -> (bool, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .arg("-c")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+}
+
+/// Issue #11: an issue whose post cannot be composed (a 10,000-character title) fails alone:
+/// the other new issue is announced, the failure names the file and what to do, `status`
+/// shows it, and later cycles do not fail again.
+#[test]
+fn an_issue_whose_post_cannot_be_composed_fails_alone() {
+    let site = Site::new(0);
+    site.run(); // baseline
+    let bad = site.publish(705);
+    let text = std::fs::read_to_string(&bad).unwrap().replacen(
+        "Title: This Week in Rust 705",
+        &format!("Title: This Week in Rust 705 {}", "very ".repeat(2000)),
+        1,
+    );
+    std::fs::write(&bad, text).unwrap();
+    site.publish(706);
+    let (ok, out) = site.run_any();
+    assert!(!ok, "a failed announcement is a failed run --once\n{out}");
+    assert_eq!(site.posts(&url_of(706)), 2, "the other issue is announced\n{out}");
+    let file = bad.file_name().unwrap().to_str().unwrap();
+    assert!(out.contains(file) && out.contains("herald announce --issue 705"), "{out}");
+    let (_, status) = site.herald(&["status"]);
+    assert!(status.contains("FAILED") && status.contains(file), "{status}");
+    // Recorded once: the next cycles are clean.
+    let (ok, again) = site.run_any();
+    assert!(ok && !again.contains("cannot compose"), "{again}");
+}
+
+/// Issue #11: a feed directory that cannot be written does not stop the announcements.
+#[test]
+fn announcements_go_on_when_the_feeds_cannot_be_written() {
+    let site = Site::new(0);
+    site.run(); // baseline
+    site.publish(707);
+    // The output directory is replaced by a file: nothing can be written below it (as a
+    // full or read-only disk; root ignores permissions).
+    std::fs::remove_dir_all(site.path("out")).unwrap();
+    std::fs::write(site.path("out"), "not a directory").unwrap();
+    let (ok, out) = site.run_any();
+    assert!(!ok, "{out}");
+    assert!(out.contains("feeds not written"), "{out}");
+    assert_eq!(site.posts(&url_of(707)), 2, "announced all the same\n{out}");
+}
+
+/// Issue #11: two files with the same URL (same title and date) or the same `Number:` are
+/// reported naming both files, by the cycle and by `check`; neither new issue is announced
+/// (which file would it be?), and `announce --issue N` refuses to pick one.
+#[test]
+fn duplicate_issues_are_reported_with_both_files_and_not_announced() {
+    let site = Site::new(0);
+    site.run(); // baseline
+    let first = site.publish(708);
+    let copy = site.path("content/copy-of-708.md");
+    std::fs::copy(&first, &copy).unwrap();
+    let (_, out) = site.run_any();
+    assert!(out.contains("copy-of-708.md") && out.contains("same URL"), "{out}");
+    site.run_any();
+    assert_eq!(site.posts(&url_of(708)), 0, "neither file is announced\n{out}");
+    let (ok, check) = site.herald(&["check"]);
+    assert!(!ok && check.contains("copy-of-708.md") && check.contains("same URL"), "{check}");
+
+    // The copy retitled: now two URLs with one number.
+    let text = std::fs::read_to_string(&copy)
+        .unwrap()
+        .replace("Title: This Week in Rust 708", "Title: This Week in Rust 708 again");
+    std::fs::write(&copy, text).unwrap();
+    let (_, out) = site.run_any();
+    assert!(out.contains("both say `Number: 708`"), "{out}");
+    assert_eq!(site.posts("this-week-in-rust-708"), 0, "{out}");
+    let (ok, announce) = site.herald(&["announce", "--issue", "708"]);
+    assert!(!ok && announce.contains("copy-of-708.md"), "{announce}");
+    assert_eq!(site.posts("this-week-in-rust-708"), 0);
+
+    // Resolved: the copy goes, the issue is announced once.
+    std::fs::remove_file(&copy).unwrap();
+    site.run();
+    assert_eq!(site.posts(&url_of(708)), 2);
 }

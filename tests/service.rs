@@ -8,6 +8,8 @@ mod fake_mastodon;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -24,6 +26,25 @@ fn site(dir: &Path) -> PathBuf {
     )
     .unwrap();
     config
+}
+
+/// [`site`], serving `/healthz` and `/metrics` on a free port of 127.0.0.1.
+fn site_with_health(dir: &Path) -> PathBuf {
+    let config = site(dir);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replace("debounce_ms = 100\n", "debounce_ms = 100\nlisten = \"127.0.0.1:0\"\n");
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// [`site_with_health`] started: its log, the process and the health server's base URL.
+async fn start_with_health(dir: &Path) -> (PathBuf, Child, String) {
+    let config = site_with_health(dir);
+    let log = dir.join("herald.log");
+    let service = start_logging(&config, std::fs::File::create(&log).unwrap());
+    let l = log.clone();
+    let base = tokio::task::spawn_blocking(move || logged_health_address(&l)).await.unwrap();
+    (log, service, base)
 }
 
 /// A site in `dir` with its service started and past its first cycle, logging to a file.
@@ -275,6 +296,7 @@ fn mastodon_site(dir: &Path, instance: &str) -> PathBuf {
         format!(
             "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
              [daemon]\nsettle_secs = 1\ndebounce_ms = 100\n\
+             [announce]\nrequest_timeout_secs = 8\n\
              [[mastodon]]\nname = \"toot\"\ninstance = {instance:?}\ntoken_file = \"token\"\n"
         ),
     )
@@ -315,7 +337,8 @@ async fn sigterm_while_posting_stops_cleanly_and_the_post_is_not_repeated() {
     let db = dir.join("state/herald.db");
     let cfg = config.clone();
     tokio::task::spawn_blocking(move || {
-        wait_for("the row to be recorded as posted", Duration::from_secs(15), || {
+        // Once the stopped run's lease (3 × 8 s) has run out, the post is looked for.
+        wait_for("the row to be recorded as posted", Duration::from_secs(40), || {
             let out = Command::new(env!("CARGO_BIN_EXE_herald"))
                 .args(["-c", cfg.to_str().unwrap(), "status", "--json"])
                 .output()
@@ -351,28 +374,7 @@ fn metric(text: &str, series: &str) -> Option<f64> {
 async fn health_and_metrics_follow_the_service() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    let config = site(&dir);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace("debounce_ms = 100\n", "debounce_ms = 100\nlisten = \"127.0.0.1:0\"\n"),
-    )
-    .unwrap();
-    let log = dir.join("herald.log");
-    let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
-    let l = log.clone();
-    let base = tokio::task::spawn_blocking(move || {
-        let mut base = String::new();
-        wait_for("the health address", Duration::from_secs(20), || {
-            let text = std::fs::read_to_string(&l).unwrap_or_default();
-            let found = text.split("health on ").nth(1).and_then(|t| t.split("/healthz").next());
-            base = found.unwrap_or_default().to_string();
-            !base.is_empty() && text.contains("cycle done")
-        });
-        base
-    })
-    .await
-    .unwrap();
+    let (_log, mut service, base) = start_with_health(&dir).await;
 
     let (status, _, body) = get(&format!("{base}/healthz")).await;
     assert_eq!(status, 200, "{body}");
@@ -546,4 +548,227 @@ async fn tells_systemd_ready_status_watchdog_and_stopping() {
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     reader.join().unwrap();
     assert!(seen("STOPPING=1"));
+}
+
+/// The health address the service logged, once it has been past its first cycle.
+fn logged_health_address(log: &Path) -> String {
+    let mut base = String::new();
+    wait_for("the health address", Duration::from_secs(20), || {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let found = text.split("health on ").nth(1).and_then(|t| t.split("/healthz").next());
+        base = found.unwrap_or_default().to_string();
+        !base.is_empty() && text.contains("cycle done")
+    });
+    base
+}
+
+fn cycles(log: &Path) -> usize {
+    std::fs::read_to_string(log).unwrap_or_default().matches("cycle done").count()
+}
+
+/// Issue #11: a file in the archive that never stops changing (a slow copy, a tool that
+/// rewrites it every 100 ms) does not hold the cycles back: a new issue still reaches the
+/// feeds within seconds, and SIGTERM is acted on at once. Files that are not articles (a
+/// download's `.part`) wake nothing at all.
+#[test]
+fn a_file_that_never_stops_changing_holds_nothing_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (_config, log, mut service) = start_site(dir);
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Not an article: no cycle at all.
+    let before = cycles(&log);
+    let part = dir.join("content/big-download.part");
+    for i in 0..30 {
+        std::fs::write(&part, format!("chunk {i}")).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(cycles(&log), before, "a .part file woke the service");
+
+    // An article rewritten every 100 ms, for ever.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (s, busy) = (stop.clone(), dir.join("content/2026-08-19-this-week-in-rust.md"));
+    let original = std::fs::read_to_string(&busy).unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut i = 0;
+        while !s.load(Ordering::Relaxed) {
+            std::fs::write(&busy, format!("{original}\n<!-- {i} -->\n")).unwrap();
+            i += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    publish_710(dir);
+    let took =
+        wait_for("the feeds under a constant stream of events", Duration::from_secs(6), || {
+            std::fs::read_to_string(dir.join("out/atom.xml"))
+                .is_ok_and(|t| t.contains("this-week-in-rust-710"))
+        });
+    eprintln!("new issue in the feeds after {took:?} under a constant stream of events");
+    let asked = Instant::now();
+    let status = sigterm(&mut service);
+    let stopped = asked.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(status.success());
+    assert!(stopped < Duration::from_secs(2), "SIGTERM acted on after {stopped:?}");
+}
+
+/// Issue #11: 1,100 idle connections to `[daemon] listen`, under the default limit of 1,024
+/// descriptors, do not starve the service: the archive is still read, a new issue reaches the
+/// feeds, and /healthz answers once the idle clients have timed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_do_not_starve_the_service() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let config = site_with_health(&dir);
+    let log = dir.join("herald.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    cmd.args(["-c", config.to_str().unwrap(), "run"])
+        .env("HERALD_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 1024, rlim_max: 1024 };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut service = cmd.spawn().unwrap();
+    let l = log.clone();
+    let base = tokio::task::spawn_blocking(move || logged_health_address(&l)).await.unwrap();
+    let addr = base.trim_start_matches("http://").to_string();
+    let mut idle = Vec::new();
+    for _ in 0..1100 {
+        match tokio::net::TcpStream::connect(&addr).await {
+            Ok(stream) => idle.push(stream),
+            Err(_) => break,
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    publish_710(&dir);
+    let d = dir.clone();
+    wait_async("the feeds with 1,100 idle connections open", Duration::from_secs(10), move || {
+        std::fs::read_to_string(d.join("out/atom.xml"))
+            .is_ok_and(|t| t.contains("this-week-in-rust-710"))
+    })
+    .await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("Too many open files"), "{text}");
+    let url = format!("{base}/healthz");
+    let mut answered = None;
+    for _ in 0..60 {
+        if let Ok(Ok(r)) =
+            tokio::time::timeout(Duration::from_secs(1), reqwest::get(url.as_str())).await
+        {
+            answered = Some(r.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(answered, Some(200), "/healthz with {} idle connections open", idle.len());
+    drop(idle);
+    assert!(tokio::task::spawn_blocking(move || sigterm(&mut service)).await.unwrap().success());
+}
+
+/// Issue #11: temporary feed files left by a write that was killed are removed at start.
+#[test]
+fn leftover_temporary_feed_files_are_removed_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = site(dir);
+    std::fs::create_dir_all(dir.join("out/categories/week")).unwrap();
+    let leftovers =
+        [dir.join("out/.herald-Ab12Cd.tmp"), dir.join("out/categories/week/.herald-x.tmp")];
+    for f in &leftovers {
+        std::fs::write(f, vec![b'x'; 1 << 20]).unwrap();
+    }
+    let mut service = start(&config);
+    wait_for("the first cycle", Duration::from_secs(20), || dir.join("out/atom.xml").exists());
+    for f in &leftovers {
+        assert!(!f.exists(), "{} left", f.display());
+    }
+    assert!(sigterm(&mut service).success());
+}
+
+/// Issue #11: the state database deleted under the running service: it stops with an error
+/// (exit status 78, which the unit does not restart) instead of recording into a file nobody
+/// will read.
+#[test]
+fn a_state_database_deleted_under_the_service_stops_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (_config, log, mut service) = start_site(dir);
+    std::fs::remove_file(dir.join("state/herald.db")).unwrap();
+    publish_710(dir);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = service.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = service.kill();
+            panic!("still running 10 s after its state database was deleted");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(78), "{}", std::fs::read_to_string(&log).unwrap());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("was deleted while herald ran"), "{text}");
+}
+
+/// Issue #11: two files claiming one issue are a warning once (not every cycle), and
+/// /healthz says when the feeds cannot be written while the rest goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_are_warned_once_and_health_names_the_degraded_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let (log, mut service, base) = start_with_health(&dir).await;
+
+    let original = dir.join("content/2026-08-19-this-week-in-rust.md");
+    std::fs::copy(&original, dir.join("content/copy.md")).unwrap();
+    for i in 0..3 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let l = log.clone();
+        let n = cycles(&l);
+        publish_numbered(&dir, 720 + i);
+        wait_async("a cycle", Duration::from_secs(5), move || cycles(&l) > n).await;
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    let warnings = text.lines().filter(|l| l.contains("archive problem")).count();
+    assert_eq!(warnings, 1, "{text}");
+    assert!(text.contains("copy.md") && text.contains("2026-08-19-this-week-in-rust.md"), "{text}");
+
+    // The feed directory replaced by a file: /healthz names the feeds.
+    std::fs::remove_dir_all(dir.join("out")).unwrap();
+    std::fs::write(dir.join("out"), "not a directory").unwrap();
+    publish_numbered(&dir, 730);
+    let url = format!("{base}/healthz");
+    let mut last = String::new();
+    for _ in 0..100 {
+        let (status, _, body) = get(&url).await;
+        if status == 503 {
+            last = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(last.contains("degraded") && last.contains("feeds:"), "{last:?}");
+    assert!(tokio::task::spawn_blocking(move || sigterm(&mut service)).await.unwrap().success());
+}
+
+/// Publishes issue `n`, dated today, in the site at `dir`.
+fn publish_numbered(dir: &Path, n: u32) {
+    let today = chrono::Utc::now().date_naive();
+    std::fs::write(
+        dir.join(format!("content/{today}-issue-{n}.md")),
+        format!("Title: This Week in Rust {n}\nNumber: {n}\nDate: {today}\n\nHello.\n"),
+    )
+    .unwrap();
 }

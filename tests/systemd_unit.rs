@@ -52,6 +52,10 @@ fn the_unit_has_what_operators_rely_on() {
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
         "SystemCallFilter=@system-service",
         "ExecReload=/bin/kill -HUP $MAINPID",
+        // Issue #11: enough descriptors, and no restart into a new state after the database
+        // was deleted or replaced under the service.
+        "LimitNOFILE=",
+        "RestartPreventExitStatus=78",
     ] {
         assert!(unit.lines().any(|l| l.starts_with(line)), "missing {line}");
     }

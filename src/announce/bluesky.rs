@@ -90,12 +90,34 @@ pub struct StoredSession {
     pub refresh_jwt: Secret,
 }
 
+/// Who a session belongs to: the server that issued it and the identifier it was made for.
+/// A stored session is used only for the same binding, so that changing an account's
+/// `identifier` or `service` in the configuration logs in anew (and posts as the new
+/// account), and a token is never sent to another server than the one that issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionBinding {
+    /// The PDS or entryway URL (no trailing slash).
+    pub service: String,
+    /// The handle or DID logged in with.
+    pub identifier: String,
+}
+
 /// Where sessions and the record of logins live; the state database implements it.
 pub trait SessionStore: Send + Sync {
-    /// The stored session of `account`, if any.
-    fn load_session(&self, account: &str) -> anyhow::Result<Option<StoredSession>>;
-    /// Stores (replaces) the session of `account`.
-    fn save_session(&self, account: &str, session: &StoredSession) -> anyhow::Result<()>;
+    /// The stored session of `account`, if it was made for `binding`; one made for another
+    /// binding is discarded (and `None` returned).
+    fn load_session(
+        &self,
+        account: &str,
+        binding: &SessionBinding,
+    ) -> anyhow::Result<Option<StoredSession>>;
+    /// Stores (replaces) the session of `account`, made for `binding`.
+    fn save_session(
+        &self,
+        account: &str,
+        binding: &SessionBinding,
+        session: &StoredSession,
+    ) -> anyhow::Result<()>;
     /// Forgets the session of `account`.
     fn clear_session(&self, account: &str) -> anyhow::Result<()>;
     /// createSession calls recorded for `account` since `since`.
@@ -261,6 +283,11 @@ impl BlueskyClient {
         }
     }
 
+    /// The binding of this client's sessions.
+    fn binding(&self) -> SessionBinding {
+        SessionBinding { service: self.base.clone(), identifier: self.account.identifier.clone() }
+    }
+
     /// `{service}/xrpc/{nsid}`.
     fn url(&self, nsid: &str) -> String {
         format!("{}/xrpc/{nsid}", self.base)
@@ -309,7 +336,7 @@ impl BlueskyClient {
         }
         let stored = self
             .store
-            .load_session(&self.account.name)
+            .load_session(&self.account.name, &self.binding())
             .map_err(store_failed("loading the session"))?;
         match stored {
             Some(session) => {
@@ -337,6 +364,15 @@ impl BlueskyClient {
             .timeout(self.request_timeout)
             .bearer_auth(stale.refresh_jwt.expose());
         match call::<refresh_session::Output>(refresh_session::NSID, request).await {
+            Ok(out) if out.data.did.as_str() != stale.did => {
+                // Not the account the session was for: forget it, log in as configured.
+                warn!(account = %self.account.name, was = %stale.did, now = %out.data.did.as_str(), "the refreshed session belongs to another account; logging in again");
+                *cached = None;
+                self.store
+                    .clear_session(&self.account.name)
+                    .map_err(store_failed("clearing the session"))?;
+                self.login(&mut cached).await
+            }
             Ok(out) => {
                 info!(account = %self.account.name, "refreshed the Bluesky session");
                 let out = out.data;
@@ -415,7 +451,7 @@ impl BlueskyClient {
     /// Saves `session` and makes it the one in use. A failed save is logged, not returned:
     /// the session works, and losing it costs at most one budgeted login after a restart.
     fn keep(&self, cached: &mut Option<StoredSession>, session: StoredSession) -> StoredSession {
-        if let Err(err) = self.store.save_session(&self.account.name, &session) {
+        if let Err(err) = self.store.save_session(&self.account.name, &self.binding(), &session) {
             error!(account = %self.account.name, cause = %format!("{err:#}"), "could not save the Bluesky session");
         }
         *cached = Some(session.clone());

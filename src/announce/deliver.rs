@@ -1,6 +1,6 @@
 //! Delivering outbox rows exactly once.
 //!
-//! For each due row: if a call may already have reached the server (the row was left
+//! For each due row: claim it (one owner at a time, see `state::outbox`); if a call may already have reached the server (the row was left
 //! `sending` by a crash, or the last call failed ambiguously), look for the post first —
 //! Bluesky by its rkey, Mastodon by the issue URL, the dry-run sink by its key — and if it is
 //! there, record it and stop. Otherwise commit the intent (`sending`, attempt counted), make
@@ -18,7 +18,7 @@ use super::Post;
 use super::bluesky::BlueskyClient;
 use super::dry_run::DryRunSink;
 use super::mastodon::MastodonClient;
-use super::send::{Posted, SendError};
+use super::send::{FoundPost, Posted, SendError};
 use crate::failpoint;
 use crate::state::{Db, DbError, OutboxRow, RowStatus};
 
@@ -49,16 +49,43 @@ impl Sender {
     }
 
     /// Looks for the row's post on the platform: by its key where the platform keeps one,
-    /// else (Mastodon forgets idempotency keys after an hour) by the issue URL in the text.
+    /// else (Mastodon forgets idempotency keys after an hour, GoToSocial ignores them) by the
+    /// issue URL in the text, passing over the posts other rows recorded (`known`).
     pub async fn find(
         &self,
         row: &OutboxRow,
         issue_url: &str,
+        known: &[String],
     ) -> Result<Option<Posted>, SendError> {
         match self {
             Self::DryRun(sink) => sink.find(&row.platform_key),
-            Self::Mastodon(client) => client.find_status(issue_url).await,
+            Self::Mastodon(client) => client.find_status(issue_url, known).await,
             Self::Bluesky(client) => client.get_post(&row.platform_key).await,
+        }
+    }
+
+    /// Whether a post sent again after an unsure call can end up twice on the account: where
+    /// the platform does not deduplicate by the row's key. Bluesky records are keyed by their
+    /// rkey (a late create hits the same key), and so are the dry-run sinks; Mastodon's
+    /// Idempotency-Key is kept for an hour at most and ignored by GoToSocial.
+    pub fn lands_late(&self) -> bool {
+        matches!(self, Self::Mastodon(_))
+    }
+
+    /// Every post of the account linking to `issue_url`, with when it was made (Mastodon;
+    /// nothing elsewhere, where posts are found by key).
+    pub async fn find_all(&self, issue_url: &str) -> Result<Vec<FoundPost>, SendError> {
+        match self {
+            Self::Mastodon(client) => client.statuses_linking_to(issue_url).await,
+            Self::DryRun(_) | Self::Bluesky(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Deletes a post (a duplicate that landed late).
+    pub async fn delete(&self, id: &str) -> Result<(), SendError> {
+        match self {
+            Self::Mastodon(client) => client.delete_status(id).await,
+            Self::DryRun(_) | Self::Bluesky(_) => Ok(()),
         }
     }
 
@@ -97,6 +124,37 @@ pub fn http_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// Who delivers, and the times that keep two deliverers apart: every process that posts
+/// (the service, `herald announce`) claims a row before touching it, for `lease`.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// Recorded on the rows it claims (`herald run, pid 1234`), shown by `status`.
+    pub name: String,
+    /// How long a claim holds: longer than any call may take (three request timeouts: a
+    /// thumbnail upload takes up to two, the post one more), so a claim left by a crash is
+    /// taken over only once the call in flight must have finished on the server.
+    pub lease: chrono::Duration,
+    /// How long after a re-send an earlier call whose outcome was unknown could still land
+    /// (ten request timeouts; servers and proxies give up on a request far sooner).
+    pub late_landing: chrono::Duration,
+    /// The first retry's delay after a transient failure (doubling after each).
+    pub backoff_base: Duration,
+}
+
+impl Owner {
+    /// The owner `role` (`herald run`, `herald announce`) in this process, for platform
+    /// requests that time out after `request_timeout`.
+    pub fn new(role: &str, request_timeout: Duration) -> Self {
+        let t = chrono::Duration::from_std(request_timeout).unwrap_or(chrono::Duration::MAX);
+        Self {
+            name: format!("{role}, pid {}", std::process::id()),
+            lease: t * 3,
+            late_landing: t * 10,
+            backoff_base: request_timeout,
+        }
+    }
+}
+
 /// What one delivery attempt did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -113,21 +171,30 @@ pub enum Delivery {
     },
     /// Rejected for good.
     Failed(String),
+    /// Another process holds the row (it is sending it) until `until`.
+    Claimed {
+        /// Who.
+        by: String,
+        /// Until when its lease holds.
+        until: DateTime<Utc>,
+    },
     /// The row was not due (already posted, failed or held).
     NotDue(RowStatus),
 }
 
-/// Delay before retry number `attempts` (1-based): 30 s doubling to at most 1 h, ±20 % jitter
-/// so that many herald instances do not retry in step.
-pub fn backoff(attempts: i64, jitter: f64) -> Duration {
+/// Delay before retry number `attempts` (1-based): `base` (the request timeout, 30 s by
+/// default) doubling to at most 1 h, ±20 % jitter so that many herald instances do not retry
+/// in step.
+pub fn backoff(attempts: i64, base: Duration, jitter: f64) -> Duration {
     let exp = attempts.clamp(1, 20) as u32 - 1;
-    let base = 30u64.saturating_mul(1 << exp.min(16)).min(3600) as f64;
-    Duration::from_secs_f64(base * (1.0 + 0.2 * jitter.clamp(-1.0, 1.0)))
+    let base = base.as_secs_f64().max(1.0);
+    let delay = (base * f64::from(1u32 << exp.min(16))).min(3600.0);
+    Duration::from_secs_f64(delay * (1.0 + 0.2 * jitter.clamp(-1.0, 1.0)))
 }
 
-fn next_try(attempts: i64, now: DateTime<Utc>) -> DateTime<Utc> {
+fn next_try(attempts: i64, base: Duration, now: DateTime<Utc>) -> DateTime<Utc> {
     let jitter = rand::rng().random_range(-1.0..=1.0);
-    now + chrono::Duration::from_std(backoff(attempts, jitter)).unwrap_or_default()
+    now + chrono::Duration::from_std(backoff(attempts, base, jitter)).unwrap_or_default()
 }
 
 /// The limit a length rejection names (`maximum 300`, `limit of 500`, `max chars (500)`).
@@ -139,8 +206,15 @@ pub fn limit_in_message(message: &str) -> Option<usize> {
     RE.captures(message)?[1].parse().ok()
 }
 
-/// Runs one delivery of `row`. `refit` gets the rejected post and the limit the server named
-/// (if any) and returns a shorter post, or `None`. `now` is the clock.
+fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
+    db.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs one delivery of `row` as `owner`. `refit` gets the rejected post and the limit the
+/// server named (if any) and returns a shorter post, or `None`. `now` is the clock.
+///
+/// The row is claimed first ([`Db::claim`]): when another process holds it, nothing is done
+/// and [`Delivery::Claimed`] says who and until when.
 pub async fn deliver(
     db: &Mutex<Db>,
     sender: &Sender,
@@ -148,20 +222,29 @@ pub async fn deliver(
     issue_url: &str,
     refit: &(dyn Fn(&Post, Option<usize>) -> Option<Post> + Sync),
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
+    owner: &Owner,
 ) -> Result<Delivery, DbError> {
-    let with_db =
-        |f: &dyn Fn(&Db) -> Result<(), DbError>| f(&db.lock().unwrap_or_else(|p| p.into_inner()));
     if !matches!(row.status, RowStatus::Pending | RowStatus::Sending) {
         return Ok(Delivery::NotDue(row.status));
     }
-    if row.reconcile || row.status == RowStatus::Sending {
-        match sender.find(row, issue_url).await {
+    let t = now();
+    if !lock(db).claim(row.id, &owner.name, t, t + owner.lease)? {
+        return not_claimed(db, row.id);
+    }
+    // A call may have reached the server: an earlier attempt failed ambiguously, or the row
+    // was left `sending` by a process that died (its lease has run out: the call is over).
+    let unsure = row.reconcile || row.status == RowStatus::Sending;
+    if unsure {
+        let known = lock(db).other_remote_ids(row)?;
+        match sender.find(row, issue_url, &known).await {
             Ok(Some(posted)) => {
-                with_db(&|db| db.mark_posted(row.id, &posted, now()))?;
+                lock(db).mark_posted(row.id, &posted, now(), None)?;
                 tracing::info!(account = %row.account, issue = %row.issue_key, id = %posted.id, "found the earlier post; recorded it");
                 return Ok(Delivery::Found(posted));
             }
-            Ok(None) => with_db(&|db| db.clear_reconcile(row.id, now()))?,
+            Ok(None) => {
+                tracing::info!(account = %row.account, issue = %row.issue_key, "no earlier post found; sending");
+            }
             // A bad token or the like: sending would fail the same way. The operator fixes it
             // and `announce` tries again (still looking first).
             Err(SendError::Permanent { message, .. }) => {
@@ -169,30 +252,33 @@ pub async fn deliver(
             }
             Err(e) => {
                 // Cannot tell whether it exists: never send blind.
-                let at = retry_time(&e, row.attempts.max(1), now());
+                let at = retry_time(&e, row.attempts.max(1), owner, now());
                 let error = format!("looking for an earlier post: {e}");
-                with_db(&|db| db.mark_retry(row.id, &error, at, true, now()))?;
+                lock(db).mark_retry(row.id, &error, at, true, now())?;
+                tracing::warn!(account = %row.account, issue = %row.issue_key, %error, retry_at = %at, "will retry");
                 return Ok(Delivery::Retry { at, error });
             }
         }
     }
     let post: Post = match serde_json::from_str(&row.post) {
         Ok(p) => p,
-        Err(e) => {
-            let error = format!("stored post does not decode: {e}");
-            with_db(&|db| db.mark_failed(row.id, &error, now()))?;
-            return Ok(Delivery::Failed(error));
-        }
+        Err(e) => return fail(db, row, &format!("stored post does not decode: {e}"), now()),
     };
     failpoint::hit("before-intent");
-    with_db(&|db| db.begin_send(row.id, now()))?;
+    let started = now();
+    if !lock(db).begin_send(row.id, &owner.name, started, started + owner.lease)? {
+        return not_claimed(db, row.id);
+    }
     failpoint::hit("before-call");
     let result = sender.send(row, &post).await;
     failpoint::hit("after-response");
     let attempts = row.attempts + 1;
     let delivery = match result {
         Ok(posted) => {
-            with_db(&|db| db.mark_posted(row.id, &posted, now()))?;
+            // Sent again after a call whose outcome is unknown: that call may still land on a
+            // server that does not deduplicate by key. Look again once it no longer can.
+            let verify_at = (unsure && sender.lands_late()).then(|| now() + owner.late_landing);
+            lock(db).mark_posted(row.id, &posted, now(), verify_at)?;
             tracing::info!(account = %row.account, issue = %row.issue_key, id = %posted.id, attempt = attempts, "posted");
             Delivery::Posted(posted)
         }
@@ -201,7 +287,7 @@ pub async fn deliver(
                 Some(shorter) => {
                     let json = serde_json::to_string(&shorter).unwrap_or_default();
                     let at = now();
-                    with_db(&|db| {
+                    lock(db).batch(|db| {
                         db.replace_post(row.id, &json, true, at)?;
                         db.mark_retry(row.id, &format!("re-fitted after: {message}"), at, false, at)
                     })?;
@@ -213,9 +299,13 @@ pub async fn deliver(
         }
         Err(SendError::Permanent { message, .. }) => fail(db, row, &message, now())?,
         Err(e) => {
-            let at = retry_time(&e, attempts, now());
+            let mut at = retry_time(&e, attempts, owner, now());
+            if e.is_ambiguous() {
+                // The server may still be working on the call: look only once it must be done.
+                at = at.max(started + owner.lease);
+            }
             let error = e.to_string();
-            with_db(&|db| db.mark_retry(row.id, &error, at, e.is_ambiguous(), now()))?;
+            lock(db).mark_retry(row.id, &error, at, e.is_ambiguous(), now())?;
             tracing::warn!(account = %row.account, issue = %row.issue_key, attempt = attempts, %error, retry_at = %at, "will retry");
             Delivery::Retry { at, error }
         }
@@ -224,21 +314,107 @@ pub async fn deliver(
     Ok(delivery)
 }
 
+/// Why a claim did not succeed: another process holds the row, it is not due yet, or it is
+/// no longer to be delivered.
+fn not_claimed(db: &Mutex<Db>, id: i64) -> Result<Delivery, DbError> {
+    let Some(row) = lock(db).row(id)? else { return Ok(Delivery::NotDue(RowStatus::Failed)) };
+    Ok(match (row.status, row.lease_until, row.next_attempt_at) {
+        (RowStatus::Sending, Some(until), _) => {
+            Delivery::Claimed { by: row.claimed_by.unwrap_or_default(), until }
+        }
+        (RowStatus::Pending, _, Some(at)) => {
+            Delivery::Retry { at, error: row.last_error.unwrap_or_default() }
+        }
+        (status, _, _) => Delivery::NotDue(status),
+    })
+}
+
+/// What a check for a late duplicate found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// The recorded post is the only one.
+    Single,
+    /// These extra posts had landed late and were deleted.
+    Deleted(Vec<String>),
+    /// The check could not be made now; it is tried again at this time.
+    Later(DateTime<Utc>),
+}
+
+/// Checks a row posted after a re-send for a late duplicate: lists the account's posts
+/// linking to the issue and deletes those made since the row's first unsure call that
+/// herald did not record, so the account ends with one post. Posts from before that call,
+/// and posts recorded by other rows (an explicit `--force-new`), are left alone.
+pub async fn verify(
+    db: &Mutex<Db>,
+    sender: &Sender,
+    row: &OutboxRow,
+    issue_url: &str,
+    owner: &Owner,
+    now: DateTime<Utc>,
+) -> Result<Verification, DbError> {
+    let Some(recorded) = row.remote.as_ref().map(|p| p.id.clone()) else {
+        lock(db).set_verify_at(row.id, None)?;
+        return Ok(Verification::Single);
+    };
+    let later = |e: &SendError| {
+        let at = retry_time(e, 1, owner, now);
+        tracing::warn!(account = %row.account, issue = %row.issue_key, cause = %e, retry_at = %at, "cannot check for a late duplicate now");
+        at
+    };
+    let found = match sender.find_all(issue_url).await {
+        Ok(found) => found,
+        Err(e) => {
+            let at = later(&e);
+            lock(db).set_verify_at(row.id, Some(at))?;
+            return Ok(Verification::Later(at));
+        }
+    };
+    let known = lock(db).other_remote_ids(row)?;
+    // Server clocks differ from ours: a minute of slack before the first unsure call.
+    let since = row.unsure_since.unwrap_or(row.created_at) - chrono::Duration::minutes(1);
+    let extras: Vec<&FoundPost> = found
+        .iter()
+        .filter(|f| f.posted.id != recorded && !known.contains(&f.posted.id))
+        .filter(|f| f.created_at.is_some_and(|t| t >= since))
+        .collect();
+    if !found.iter().any(|f| f.posted.id == recorded) {
+        tracing::warn!(account = %row.account, issue = %row.issue_key, id = %recorded, "the recorded post is gone; leaving the account's other posts alone");
+        lock(db).set_verify_at(row.id, None)?;
+        return Ok(Verification::Single);
+    }
+    let mut deleted = Vec::new();
+    for extra in extras {
+        match sender.delete(&extra.posted.id).await {
+            Ok(()) => {
+                tracing::warn!(account = %row.account, issue = %row.issue_key, deleted = %extra.posted.id, kept = %recorded, "an earlier request landed late: deleted the duplicate post");
+                deleted.push(extra.posted.id.clone());
+            }
+            Err(e) => {
+                let at = later(&e);
+                lock(db).set_verify_at(row.id, Some(at))?;
+                return Ok(Verification::Later(at));
+            }
+        }
+    }
+    lock(db).set_verify_at(row.id, None)?;
+    Ok(if deleted.is_empty() { Verification::Single } else { Verification::Deleted(deleted) })
+}
+
 fn fail(
     db: &Mutex<Db>,
     row: &OutboxRow,
     message: &str,
     now: DateTime<Utc>,
 ) -> Result<Delivery, DbError> {
-    db.lock().unwrap_or_else(|p| p.into_inner()).mark_failed(row.id, message, now)?;
+    lock(db).mark_failed(row.id, message, now)?;
     tracing::error!(account = %row.account, issue = %row.issue_key, %message, "rejected; not retrying");
     Ok(Delivery::Failed(message.to_string()))
 }
 
-fn retry_time(e: &SendError, attempts: i64, now: DateTime<Utc>) -> DateTime<Utc> {
+fn retry_time(e: &SendError, attempts: i64, owner: &Owner, now: DateTime<Utc>) -> DateTime<Utc> {
     match e {
         SendError::RateLimited { retry_at: Some(at), .. } if *at > now => *at,
-        _ => next_try(attempts, now),
+        _ => next_try(attempts, owner.backoff_base, now),
     }
 }
 
@@ -248,12 +424,14 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_an_hour_with_jitter() {
-        assert_eq!(backoff(1, 0.0), Duration::from_secs(30));
-        assert_eq!(backoff(2, 0.0), Duration::from_secs(60));
-        assert_eq!(backoff(8, 0.0), Duration::from_secs(3600));
-        assert_eq!(backoff(50, 0.0), Duration::from_secs(3600));
-        assert_eq!(backoff(1, 1.0), Duration::from_secs(36));
-        assert_eq!(backoff(1, -1.0), Duration::from_secs(24));
+        let base = Duration::from_secs(30);
+        assert_eq!(backoff(1, base, 0.0), Duration::from_secs(30));
+        assert_eq!(backoff(2, base, 0.0), Duration::from_secs(60));
+        assert_eq!(backoff(8, base, 0.0), Duration::from_secs(3600));
+        assert_eq!(backoff(50, base, 0.0), Duration::from_secs(3600));
+        assert_eq!(backoff(1, base, 1.0), Duration::from_secs(36));
+        assert_eq!(backoff(1, base, -1.0), Duration::from_secs(24));
+        assert_eq!(backoff(2, Duration::from_secs(2), 0.0), Duration::from_secs(4));
     }
 
     #[test]

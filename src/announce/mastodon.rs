@@ -43,7 +43,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::fit::Limits;
-use super::send::{Posted, SendError, classify_status, classify_transport};
+use super::send::{FoundPost, Posted, SendError, classify_status, classify_transport};
 use crate::secret::Secret;
 
 /// How long one request to the instance may take, unless set with
@@ -101,6 +101,24 @@ impl Visibility {
     }
 }
 
+/// The account a Mastodon token posts as: the instance and what verify_credentials says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The instance URL.
+    pub origin: String,
+    /// The account id.
+    pub remote_id: String,
+    /// `acct` (`twir`, or `twir@elsewhere` for a remote view).
+    pub handle: String,
+}
+
+/// Where the identity of each account's token is remembered (the state database), so that a
+/// token changed to another account, or an instance changed, is noticed before posting.
+pub trait IdentityStore: Send + Sync {
+    /// Records `identity` for `account`; returns the one recorded before if it differs.
+    fn remember(&self, account: &str, identity: &Identity) -> anyhow::Result<Option<Identity>>;
+}
+
 /// A client for one Mastodon account.
 ///
 /// Every request has a timeout ([`DEFAULT_TIMEOUT`] unless changed); the `reqwest::Client`
@@ -115,6 +133,7 @@ pub struct MastodonClient {
     api: Option<megalodon::mastodon::Mastodon>,
     account_id: OnceCell<String>,
     timeout: Duration,
+    identities: Option<std::sync::Arc<dyn IdentityStore>>,
 }
 
 impl fmt::Debug for MastodonClient {
@@ -143,7 +162,21 @@ impl MastodonClient {
                 None
             }
         };
-        Self { account, base, http, api, account_id: OnceCell::new(), timeout: DEFAULT_TIMEOUT }
+        Self {
+            account,
+            base,
+            http,
+            api,
+            account_id: OnceCell::new(),
+            timeout: DEFAULT_TIMEOUT,
+            identities: None,
+        }
+    }
+
+    /// The same client, remembering the identity its token posts as in `store`.
+    pub fn with_identity_store(mut self, store: std::sync::Arc<dyn IdentityStore>) -> Self {
+        self.identities = Some(store);
+        self
     }
 
     /// The same client with another per-request timeout.
@@ -173,11 +206,35 @@ impl MastodonClient {
                     });
                 }
                 tracing::debug!(account_id = %id, "credentials verified");
+                let identity = Identity {
+                    origin: self.base.clone(),
+                    remote_id: id.clone(),
+                    handle: res.json.acct.clone(),
+                };
+                self.remember(&identity);
                 Ok(id)
             })
             .await
             .map_err(|e| self.redact(e))?;
         Ok(id.clone())
+    }
+
+    /// Records the identity the token posts as, and says so when it changed (another token
+    /// or instance in the configuration): posts go to the new account from now on, and
+    /// earlier posts are looked for there.
+    fn remember(&self, identity: &Identity) {
+        let Some(store) = &self.identities else { return };
+        match store.remember(&self.account.name, identity) {
+            Ok(Some(before)) => tracing::warn!(
+                was = %format!("@{} ({}) at {}", before.handle, before.remote_id, before.origin),
+                now = %format!("@{} ({}) at {}", identity.handle, identity.remote_id, identity.origin),
+                "this account's token now posts as another account; posting as the new one"
+            ),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(cause = %format!("{e:#}"), "cannot record the account's identity")
+            }
+        }
     }
 
     /// The instance's status limits: from megalodon's v1 `get_instance`; if that fails (it
@@ -256,6 +313,13 @@ impl MastodonClient {
         language: Option<&str>,
         idempotency_key: &str,
     ) -> Result<Posted, SendError> {
+        // Who the token posts as, noticed before the post (once per client). Not knowing
+        // must not block posting: a failure here is only logged.
+        if self.identities.is_some()
+            && let Err(e) = self.verify().await
+        {
+            tracing::debug!(cause = %e, "cannot verify the credentials before posting");
+        }
         // Sent as JSON, as megalodon does; Mastodon and GoToSocial accept JSON or form bodies.
         let mut body = serde_json::Map::new();
         body.insert("status".into(), text.into());
@@ -324,36 +388,77 @@ impl MastodonClient {
     /// Looks among the account's newest statuses (`GET /api/v1/accounts/:id/statuses`, at
     /// most three pages of 40, following the `Link` header or else `max_id`) for one linking to
     /// `needle` (the issue URL): in its HTML `content`'s links or text, or its preview card.
+    /// Statuses whose id is in `known` (recorded for another post) are passed over.
     /// `Ok(None)` if there is none.
     #[tracing::instrument(skip_all, fields(account = %self.account.name))]
-    pub async fn find_status(&self, needle: &str) -> Result<Option<Posted>, SendError> {
-        self.find_status_inner(needle).await.map_err(|e| self.redact(e))
+    pub async fn find_status(
+        &self,
+        needle: &str,
+        known: &[String],
+    ) -> Result<Option<Posted>, SendError> {
+        let found = self
+            .scan_statuses(needle, |f| !known.contains(&f.posted.id))
+            .await
+            .map_err(|e| self.redact(e))?;
+        match found.into_iter().find(|f| !known.contains(&f.posted.id)) {
+            Some(f) => {
+                tracing::info!(status_id = %f.posted.id, "found the status");
+                Ok(Some(f.posted))
+            }
+            None => {
+                tracing::info!("no status links to the issue");
+                Ok(None)
+            }
+        }
     }
 
-    async fn find_status_inner(&self, needle: &str) -> Result<Option<Posted>, SendError> {
+    /// Every status among the account's newest (as [`find_status`](Self::find_status) reads
+    /// them) that links to `needle`, newest first, with its `created_at`.
+    #[tracing::instrument(skip_all, fields(account = %self.account.name))]
+    pub async fn statuses_linking_to(&self, needle: &str) -> Result<Vec<FoundPost>, SendError> {
+        self.scan_statuses(needle, |_| false).await.map_err(|e| self.redact(e))
+    }
+
+    /// The statuses linking to `needle`, newest first, page by page; stops after the page
+    /// where `enough` holds for one of them.
+    async fn scan_statuses(
+        &self,
+        needle: &str,
+        enough: impl Fn(&FoundPost) -> bool,
+    ) -> Result<Vec<FoundPost>, SendError> {
         let account_id = self.verify().await?;
         let base = self.instance_url()?;
         let mut page = self.api_url(&["accounts", account_id.as_str(), "statuses"])?;
         page.query_pairs_mut()
             .append_pair("limit", &STATUSES_PER_PAGE.to_string())
             .append_pair("exclude_reblogs", "true");
-
-        for page_number in 1..=MAX_PAGES {
+        let mut found = Vec::new();
+        for _ in 1..=MAX_PAGES {
             let (headers, body) = self.get_json(page.as_str()).await?;
             let Some(statuses) = body.as_array() else {
                 return Err(SendError::Transient {
                     message: "the account's statuses reply is not a list".into(),
                 });
             };
-            if let Some(found) = statuses
-                .iter()
-                .find(|s| {
-                    s.get("reblog").is_none_or(Value::is_null) && reply::status_links_to(s, needle)
-                })
-                .and_then(reply::posted_from_status)
-            {
-                tracing::info!(status_id = %found.id, page = page_number, "found the status");
-                return Ok(Some(found));
+            found.extend(
+                statuses
+                    .iter()
+                    .filter(|s| {
+                        s.get("reblog").is_none_or(Value::is_null)
+                            && reply::status_links_to(s, needle)
+                    })
+                    .filter_map(|s| {
+                        let posted = reply::posted_from_status(s)?;
+                        let created_at = s
+                            .get("created_at")
+                            .and_then(Value::as_str)
+                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                            .map(|t| t.to_utc());
+                        Some(FoundPost { posted, created_at })
+                    }),
+            );
+            if found.iter().any(&enough) {
+                break;
             }
             let last_id = statuses.last().and_then(reply::posted_from_status).map(|p| p.id);
             let link = headers.get(reqwest::header::LINK).and_then(|v| v.to_str().ok());
@@ -379,8 +484,18 @@ impl MastodonClient {
                 _ => break,
             }
         }
-        tracing::info!("no status links to the issue");
-        Ok(None)
+        Ok(found)
+    }
+
+    /// Deletes a status (`DELETE /api/v1/statuses/:id`); one already gone (404) is fine.
+    #[tracing::instrument(skip_all, fields(account = %self.account.name, status_id = %id))]
+    pub async fn delete_status(&self, id: &str) -> Result<(), SendError> {
+        let url = self.api_url(&["statuses", id]).map_err(|e| self.redact(e))?;
+        match self.call(self.http.delete(url)).await {
+            Ok(_) => Ok(()),
+            Err(SendError::Permanent { message, .. }) if message.starts_with("HTTP 404") => Ok(()),
+            Err(e) => Err(self.redact(e)),
+        }
     }
 
     /// The instance's base URL, parsed.

@@ -72,8 +72,13 @@ pub fn refit_post(
     compose_with(settings, &config.announce, article, url).ok()
 }
 
-/// The sender for an account. Secrets are read here, when the account is used.
-pub fn sender_for(account: &Account, db: &Arc<Mutex<Db>>) -> anyhow::Result<Sender> {
+/// The sender for an account, its requests timing out after `request_timeout`. Secrets are
+/// read here, when the account is used.
+pub fn sender_for(
+    account: &Account,
+    db: &Arc<Mutex<Db>>,
+    request_timeout: std::time::Duration,
+) -> anyhow::Result<Sender> {
     match account {
         Account::DryRun { name, platform, path } => Ok(Sender::DryRun(DryRunSink {
             name: name.clone(),
@@ -88,7 +93,11 @@ pub fn sender_for(account: &Account, db: &Arc<Mutex<Db>>) -> anyhow::Result<Send
                 token,
                 visibility: *visibility,
             };
-            Ok(Sender::Mastodon(MastodonClient::new(account, http_client())))
+            Ok(Sender::Mastodon(
+                MastodonClient::new(account, http_client())
+                    .with_timeout(request_timeout)
+                    .with_identity_store(Arc::new(DbSessions(db.clone()))),
+            ))
         }
         Account::Bluesky { name, service, identifier, password } => {
             let password = password.read().with_context(|| format!("account {name}"))?;
@@ -98,11 +107,10 @@ pub fn sender_for(account: &Account, db: &Arc<Mutex<Db>>) -> anyhow::Result<Send
                 identifier: identifier.clone(),
                 password,
             };
-            Ok(Sender::Bluesky(BlueskyClient::new(
-                account,
-                Arc::new(DbSessions(db.clone())),
-                http_client(),
-            )))
+            Ok(Sender::Bluesky(
+                BlueskyClient::new(account, Arc::new(DbSessions(db.clone())), http_client())
+                    .with_request_timeout(request_timeout),
+            ))
         }
     }
 }

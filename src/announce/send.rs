@@ -16,6 +16,15 @@ pub struct Posted {
     pub url: Option<String>,
 }
 
+/// A post found on the platform while looking for duplicates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundPost {
+    /// The post.
+    pub posted: Posted,
+    /// When the server says it was made, where it says.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
 /// A failed platform call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {

@@ -5,6 +5,7 @@
 //! without stopping.
 
 pub mod body;
+pub mod duplicates;
 pub mod header;
 pub mod issue;
 pub mod scan;

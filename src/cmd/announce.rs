@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use chrono::Utc;
 
-use crate::announce::deliver::{Delivery, Sender, deliver};
+use crate::announce::deliver::{Delivery, Owner, Sender, deliver};
 use crate::announce::queue::{compose_post, refit_post, sender_for};
+use crate::announce::send::Posted;
 use crate::announce::{self, Platform, Post, new_platform_key};
 use crate::archive::Article;
 use crate::cli::AnnounceArgs;
@@ -72,9 +73,10 @@ pub fn run(
         let highlights = extract_highlights(&article.body());
         announce::check_hold(&article, &highlights, &config.announce.guard)
     };
+    let owner = Owner::new("herald announce", config.announce.request_timeout);
     let mut all_done = true;
     for account in accounts {
-        let sender = sender_for(account, &db)?;
+        let sender = sender_for(account, &db, config.announce.request_timeout)?;
         let fallback = match account.platform() {
             Platform::Bluesky => config.announce.bluesky.limits,
             Platform::Mastodon => config.announce.mastodon.limits,
@@ -114,6 +116,7 @@ pub fn run(
                         let json = serde_json::to_string(&post)?;
                         let db = lock(&db);
                         db.replace_post(row.id, &json, false, now())?;
+                        db.assign_key(row.id, &new_platform_key(account.kind(), now()))?;
                         db.mark_retry(
                             row.id,
                             "retried by `announce`",
@@ -147,12 +150,21 @@ pub fn run(
                 if args.force_new && latest.is_some() {
                     db.enqueue_new_generation(&row, now())?
                 } else {
-                    db.enqueue(&row, now())?.context("the outbox row appeared meanwhile")?
+                    match db.enqueue(&row, now())? {
+                        Some(id) => id,
+                        // The service queued it meanwhile: that row is the one to deliver.
+                        None => db
+                            .rows_for_issue(&url)?
+                            .into_iter()
+                            .rfind(|r| r.account == account.name())
+                            .map(|r| r.id)
+                            .context("the outbox row vanished")?,
+                    }
                 }
             }
         };
-        let done =
-            runtime.block_on(drive(&db, &sender, row_id, &url, &config, &article, account, out))?;
+        let done = runtime
+            .block_on(drive(&db, &sender, row_id, &url, &config, &article, account, &owner, out))?;
         all_done &= done;
     }
     Ok(if all_done { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -168,12 +180,22 @@ async fn drive(
     config: &Config,
     article: &Article,
     account: &Account,
+    owner: &Owner,
     out: &mut impl Write,
 ) -> anyhow::Result<bool> {
     let refit = |post: &Post, limit: Option<usize>| refit_post(config, article, url, post, limit);
-    for _ in 0..MAX_TRIES_PER_RUN {
+    let mut tries = 0;
+    let mut told_claimed = false;
+    while tries < MAX_TRIES_PER_RUN {
         let Some(row) = lock(db).row(row_id)? else { bail!("outbox row {row_id} vanished") };
-        match deliver(db, sender, &row, url, &refit, &Utc::now).await? {
+        if row.status == RowStatus::Posted {
+            let p =
+                row.remote.unwrap_or_else(|| Posted { id: String::new(), cid: None, url: None });
+            writeln!(out, "{}: posted {}", account.name(), p.url.unwrap_or(p.id))?;
+            return Ok(true);
+        }
+        tries += 1;
+        match deliver(db, sender, &row, url, &refit, &Utc::now, owner).await? {
             Delivery::Posted(p) | Delivery::Found(p) => {
                 writeln!(out, "{}: posted {}", account.name(), p.url.unwrap_or(p.id))?;
                 return Ok(true);
@@ -188,8 +210,24 @@ async fn drive(
                 return Ok(false);
             }
             Delivery::NotDue(status) => {
-                writeln!(out, "{}: {status:?}", account.name())?;
+                writeln!(out, "{}: {}", account.name(), status.as_str())?;
                 return Ok(status == RowStatus::Posted);
+            }
+            Delivery::Claimed { by, until } => {
+                // Another process (the service) is sending it: wait for its result rather
+                // than send it too. Its lease bounds the wait; then the row is recovered.
+                tries -= 1;
+                if !told_claimed {
+                    writeln!(
+                        out,
+                        "{}: {by} is sending it; waiting for its result (at most until {})",
+                        account.name(),
+                        until.format("%H:%M:%S UTC")
+                    )?;
+                    told_claimed = true;
+                }
+                let wait = (until - Utc::now()).to_std().unwrap_or_default();
+                tokio::time::sleep(wait.min(std::time::Duration::from_millis(500))).await;
             }
             Delivery::Retry { at, error } => {
                 let wait = at - Utc::now();

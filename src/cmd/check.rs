@@ -63,6 +63,20 @@ pub fn run(config_path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
             for e in &scan.errors {
                 report(false, e.to_string(), out)?;
             }
+            let urls: Vec<String> = scan
+                .articles
+                .iter()
+                .map(|a| crate::feeds::Entry::new(a, &config.feeds).url)
+                .collect();
+            let duplicates = archive::duplicates::find_duplicates(
+                scan.articles
+                    .iter()
+                    .zip(&urls)
+                    .map(|(a, url)| (url.as_str(), a.number, a.source.as_path())),
+            );
+            for dup in &duplicates {
+                report(false, dup.to_string(), out)?;
+            }
             let ok = !scan.articles.is_empty();
             report(
                 ok,

@@ -35,7 +35,19 @@ pub fn select_article(
     }
     let scan = archive::scan(&config.archive_dir, &config.parse)?;
     let found = match number {
-        Some(n) => scan.articles.into_iter().find(|a| a.number == Some(n)),
+        Some(n) => {
+            let mut matching: Vec<_> =
+                scan.articles.into_iter().filter(|a| a.number == Some(n)).collect();
+            if matching.len() > 1 {
+                let files: Vec<String> =
+                    matching.iter().map(|a| a.source.display().to_string()).collect();
+                anyhow::bail!(
+                    "`Number: {n}` is in more than one file: {}; fix the numbers (or use --file where the command has it)",
+                    files.join(" and ")
+                );
+            }
+            matching.pop()
+        }
         None => scan.articles.into_iter().next(),
     };
     match (found, number) {

@@ -7,38 +7,52 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
-use crate::announce::deliver::Delivery;
+use crate::announce::deliver::{Delivery, Owner};
 use crate::announce::queue::sender_for;
 use crate::cli::RunArgs;
 use crate::config::Config;
-use crate::daemon::cycle::{Outlet, run_cycle};
+use crate::daemon::cycle::{CycleState, Outlet, run_cycle};
 use crate::daemon::schedule::Decision;
-use crate::state::Db;
+use crate::daemon::service::{STATE_GONE_EXIT, StateGone};
+use crate::state::{Db, StateLock};
 
 /// Runs `herald run`.
 pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     if !args.once {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(crate::daemon::service::serve(
+        let served = runtime.block_on(crate::daemon::service::serve(
             config_path.to_path_buf(),
             args.announce_latest,
-        ))?;
-        return Ok(ExitCode::SUCCESS);
+        ));
+        return match served {
+            Err(e) if e.is::<StateGone>() => {
+                tracing::error!(cause = %format!("{e:#}"), "stopped");
+                eprintln!("error: {e:#}");
+                Ok(ExitCode::from(STATE_GONE_EXIT))
+            }
+            other => other.map(|()| ExitCode::SUCCESS),
+        };
     }
     let config = Config::from_file(config_path)?;
+    let _lock = StateLock::acquire(&config.state_path)?;
     let db = Arc::new(Mutex::new(Db::open(&config.state_path)?));
+    let timeout = config.announce.request_timeout;
     let outlets = config
         .accounts
         .iter()
-        .map(|account| Ok(Outlet { account: account.clone(), sender: sender_for(account, &db)? }))
+        .map(|account| {
+            Ok(Outlet { account: account.clone(), sender: sender_for(account, &db, timeout)? })
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let owner = Owner::new("herald run --once", timeout);
     let mut policy = config.policy.clone();
     policy.announce_latest_on_baseline = args.announce_latest;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let mut cache = crate::archive::scan::ScanCache::default();
+    let mut state = CycleState::default();
     let now = Utc::now();
-    let report = runtime.block_on(run_cycle(&config, &db, &outlets, &policy, &mut cache, now));
-    crate::daemon::service::record_scan(&db, now, report.as_ref().err(), None);
+    let report =
+        runtime.block_on(run_cycle(&config, &db, &outlets, &policy, &mut state, &owner, now));
+    crate::daemon::service::record_scan(&db, now, report.as_ref(), None);
     let report = report?;
 
     writeln!(
@@ -63,6 +77,9 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
     for (key, reason) in &report.held {
         writeln!(out, "{key}: held: {reason}")?;
     }
+    if let Some(error) = &report.feeds_error {
+        writeln!(out, "feeds not written: {error}")?;
+    }
     let mut failed = false;
     for (account, key, delivery) in &report.deliveries {
         let what = match delivery {
@@ -74,9 +91,16 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
                 failed = true;
                 format!("failed: {e}")
             }
+            Delivery::Claimed { by, until } => format!("being sent by {by} (until {until})"),
             Delivery::NotDue(s) => format!("{s:?}"),
         };
         writeln!(out, "{account} {key}: {what}")?;
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    for (account, key, error) in &report.failed {
+        if !report.deliveries.iter().any(|(a, k, _)| a == account && k == key) {
+            failed = true;
+            writeln!(out, "{account} {key}: failed: {error}")?;
+        }
+    }
+    Ok(if failed || report.feeds_error.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -26,6 +26,7 @@ pub fn run(
     let rows = db.rows()?;
     let last_scan = db.meta("last_scan")?.unwrap_or_default();
     let next_scan = db.meta("next_scan")?.unwrap_or_default();
+    let problems = db.meta("archive_problems")?.unwrap_or_default();
     if args.json {
         let list: Vec<_> = rows
             .iter()
@@ -41,19 +42,28 @@ pub fn run(
                     "next_attempt_at": r.next_attempt_at.map(|t| t.to_rfc3339()),
                     "posted_at": r.posted_at.map(|t| t.to_rfc3339()),
                     "remote": r.remote,
+                    "claimed_by": r.claimed_by,
+                    "lease_until": r.lease_until.map(|t| t.to_rfc3339()),
+                    "check_duplicates_at": r.verify_at.map(|t| t.to_rfc3339()),
                 })
             })
             .collect();
         let scans = json!({ "last": last_scan, "next": next_scan });
+        let problems: Vec<&str> = problems.lines().collect();
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&json!({ "scans": scans, "outbox": list }))?
+            serde_json::to_string_pretty(
+                &json!({ "scans": scans, "archive_problems": problems, "outbox": list })
+            )?
         )?;
     } else {
         writeln!(out, "last scan: {}", if last_scan.is_empty() { "never" } else { &last_scan })?;
         if !next_scan.is_empty() {
             writeln!(out, "next scheduled scan: {next_scan}")?;
+        }
+        for problem in problems.lines() {
+            writeln!(out, "archive problem: {problem}")?;
         }
         if rows.is_empty() {
             writeln!(out, "nothing announced yet")?;
@@ -72,9 +82,21 @@ pub fn run(
                     // A note on a posted row: an edit that was refused.
                     let note =
                         r.last_error.as_deref().map(|e| format!("; {e}")).unwrap_or_default();
-                    format!("posted {} at {at}{note}", link.unwrap_or_default())
+                    let check = r
+                        .verify_at
+                        .map(|t| format!("; checking for a late duplicate at {}", t.to_rfc3339()))
+                        .unwrap_or_default();
+                    format!("posted {} at {at}{note}{check}", link.unwrap_or_default())
                 }
-                RowStatus::Pending | RowStatus::Sending => {
+                RowStatus::Sending => {
+                    let by = r.claimed_by.as_deref().unwrap_or("a herald from before leases");
+                    let until = r.lease_until.map_or("now".to_string(), |t| t.to_rfc3339());
+                    format!(
+                        "being sent by {by} (attempt {}); if that process is gone, looked for on the platform after {until}",
+                        r.attempts
+                    )
+                }
+                RowStatus::Pending => {
                     let next = r.next_attempt_at.map_or("now".to_string(), |t| t.to_rfc3339());
                     let why =
                         r.last_error.as_deref().map(|e| format!(" after: {e}")).unwrap_or_default();

@@ -2,17 +2,18 @@
 //! issues to announce (the [`schedule`](super::schedule) policy), queue their posts, and
 //! deliver every due outbox row. `herald run --once` is one cycle.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
 use super::schedule::{Candidate, Decision, Policy, plan};
-use crate::announce::deliver::{Delivery, Sender, deliver};
+use crate::announce::deliver::{Delivery, Owner, Sender, Verification, deliver, verify};
 use crate::announce::queue::{compose_post, refit_post};
 use crate::announce::send::SendError;
 use crate::announce::{Platform, Post, check_hold, new_platform_key};
 use crate::archive::Article;
+use crate::archive::duplicates::{Shared, find_duplicates};
 use crate::archive::scan::ScanCache;
 use crate::config::{Account, Config};
 use crate::feeds::{self, Entry, write::WriteOutcome};
@@ -48,21 +49,55 @@ pub struct CycleReport {
     pub deliveries: Vec<(String, String, Delivery)>,
     /// Posts edited to a changed title: (account, issue).
     pub edits: Vec<(String, String)>,
+    /// Late duplicates deleted: (account, issue, deleted post ids).
+    pub duplicates_deleted: Vec<(String, String, Vec<String>)>,
+    /// Why the feeds could not be written, if they could not.
+    pub feeds_error: Option<String>,
+    /// Announcements that failed for good in this cycle: (account, issue, why).
+    pub failed: Vec<(String, String, String)>,
+    /// Files claiming the same issue (same URL or `Number:`), described.
+    pub duplicates: Vec<String>,
+}
+
+/// What the service keeps between cycles: the parse cache, and which problems it has
+/// already reported (so a duplicate in the archive is a warning once, not every cycle).
+#[derive(Default)]
+pub struct CycleState {
+    /// Parsed and rendered articles: only changed files are parsed again.
+    pub cache: ScanCache,
+    /// Problems reported and still present.
+    pub reported: HashSet<String>,
+}
+
+impl CycleState {
+    /// Logs `problem` at warn the first time it is seen (again after it went away).
+    fn warn_once(&mut self, problem: String, seen: &mut HashSet<String>) {
+        if !self.reported.contains(&problem) {
+            tracing::warn!(%problem, "archive problem");
+        }
+        seen.insert(problem);
+    }
 }
 
 /// Runs one cycle at `now`.
-/// `cache` keeps parsed and rendered articles between cycles: only changed files are parsed.
+///
+/// One issue's failure is that issue's: an issue whose post cannot be composed gets failed
+/// rows naming its file and what to do, and the cycle goes on with the others. The feeds and
+/// the announcements do not wait on each other: a feed directory that cannot be written is
+/// reported in [`CycleReport::feeds_error`], and the issues are still announced.
 pub async fn run_cycle(
     config: &Config,
     db: &Arc<Mutex<Db>>,
     outlets: &[Outlet],
     policy: &Policy,
-    cache: &mut ScanCache,
+    state: &mut CycleState,
+    owner: &Owner,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CycleReport> {
     let lock = || db.lock().unwrap_or_else(|p| p.into_inner());
     let mut report = CycleReport::default();
-    let scan = crate::archive::scan::scan_cached(&config.archive_dir, &config.parse, cache)?;
+    let scan =
+        crate::archive::scan::scan_cached(&config.archive_dir, &config.parse, &mut state.cache)?;
     report.articles = scan.articles.len();
     for e in &scan.errors {
         tracing::warn!(error = %e, "article skipped");
@@ -76,13 +111,48 @@ pub async fn run_cycle(
     }
     let started = std::time::Instant::now();
     let files = feeds::render_feeds(&scan.articles, &config.feeds);
-    for (_, outcome) in feeds::write::write_feeds(&config.feeds_dir, &files)? {
-        match outcome {
-            WriteOutcome::Written => report.feeds_written += 1,
-            WriteOutcome::Unchanged => report.feeds_unchanged += 1,
+    match feeds::write::write_feeds(&config.feeds_dir, &files) {
+        Ok(outcomes) => {
+            for (_, outcome) in outcomes {
+                match outcome {
+                    WriteOutcome::Written => report.feeds_written += 1,
+                    WriteOutcome::Unchanged => report.feeds_unchanged += 1,
+                }
+            }
+        }
+        Err(e) => {
+            let error = format!("{e:#}");
+            tracing::error!(cause = %error, "feeds not written; they keep their last good state, announcements go on");
+            report.feeds_error = Some(error);
         }
     }
     report.feeds_duration = started.elapsed();
+
+    // Files that claim the same issue: reported once, and not announced (see `duplicates`).
+    let urls: Vec<String> =
+        scan.articles.iter().map(|a| Entry::new(a, &config.feeds).url).collect();
+    let duplicates = find_duplicates(
+        scan.articles
+            .iter()
+            .zip(&urls)
+            .map(|(a, url)| (url.as_str(), a.number, a.source.as_path())),
+    );
+    let mut blocked: HashMap<String, String> = HashMap::new();
+    let mut seen = HashSet::new();
+    for dup in &duplicates {
+        state.warn_once(dup.to_string(), &mut seen);
+        for (article, url) in scan.articles.iter().zip(&urls) {
+            let concerned = match &dup.shared {
+                Shared::Url(u) => u == url,
+                Shared::Number(n) => article.number == Some(*n),
+            };
+            if concerned {
+                blocked.entry(url.clone()).or_insert_with(|| dup.to_string());
+            }
+        }
+    }
+    state.reported = seen;
+    report.duplicates = duplicates.iter().map(ToString::to_string).collect();
 
     // What the archive holds now, as the state sees it.
     let first_start = lock().issue_count()? == 0;
@@ -90,11 +160,15 @@ pub async fn run_cycle(
     let mut candidates = Vec::new();
     // One transaction (one sync to disk) for the whole archive, not one per issue.
     lock().batch(|db| {
-        for article in &scan.articles {
-            let url = Entry::new(article, &config.feeds).url;
+        for (article, url) in scan.articles.iter().zip(&urls) {
+            // Two files with one URL: the first (by name) stands for it, so that the state
+            // does not see the issue change on every cycle.
+            if by_key.contains_key(url) {
+                continue;
+            }
             let source = article.source.display().to_string();
             let (decided, unchanged_since) = db.observe_issue(
-                &url,
+                url,
                 article.number,
                 &article.plain_title(),
                 &source,
@@ -107,7 +181,7 @@ pub async fn run_cycle(
                 unchanged_since,
                 known: decided,
             });
-            by_key.insert(url, article);
+            by_key.insert(url.clone(), article);
         }
         let present: Vec<&str> = by_key.keys().map(String::as_str).collect();
         db.mark_absent(&present)
@@ -126,6 +200,10 @@ pub async fn run_cycle(
             Decision::Known => continue,
             Decision::Baseline | Decision::TooOld => lock().decide_issue(&key, true)?,
             Decision::Announce => {
+                if let Some(reason) = blocked.get(&key) {
+                    report.held.push((key.clone(), reason.clone()));
+                    continue; // stays waiting until the files no longer clash
+                }
                 let highlights = extract_highlights(&article.body());
                 if let Some(hold) = check_hold(article, &highlights, &config.announce.guard) {
                     let since = lock().first_seen(&key)?.unwrap_or(now);
@@ -141,7 +219,22 @@ pub async fn run_cycle(
                     continue; // stays waiting: a later edit that removes the placeholder settles again
                 }
                 for outlet in outlets {
-                    queue(config, db, outlet, article, &key, now).await?;
+                    if let Err(e) = queue(config, db, outlet, article, &key, now).await {
+                        let error = format!(
+                            "cannot compose the post from {}: {e:#}; fix the issue (or the template), then run `herald announce --issue {}`",
+                            article.source.display(),
+                            article.number.map_or("N".to_string(), |n| n.to_string()),
+                        );
+                        tracing::error!(issue = %key, account = %outlet.account.name(), cause = %error, "not announced");
+                        lock().record_failed(
+                            &key,
+                            outlet.account.name(),
+                            outlet.account.kind(),
+                            &error,
+                            now,
+                        )?;
+                        report.failed.push((outlet.account.name().to_string(), key.clone(), error));
+                    }
                 }
                 lock().decide_issue(&key, false)?;
             }
@@ -166,8 +259,24 @@ pub async fn run_cycle(
         let refit = |post: &Post, limit: Option<usize>| {
             article.and_then(|a| refit_post(config, a, &row.issue_key, post, limit))
         };
-        let delivery = deliver(db, &outlet.sender, &row, &row.issue_key, &refit, &Utc::now).await?;
+        let delivery =
+            deliver(db, &outlet.sender, &row, &row.issue_key, &refit, &Utc::now, owner).await?;
+        if let Delivery::Failed(error) = &delivery {
+            report.failed.push((row.account.clone(), row.issue_key.clone(), error.clone()));
+        }
         report.deliveries.push((row.account.clone(), row.issue_key.clone(), delivery));
+    }
+    // Posts sent again after an unsure call: once the earlier call can no longer land, make
+    // sure the account holds one post.
+    let to_verify = lock().rows_to_verify(Utc::now())?;
+    for row in to_verify {
+        let Some(outlet) = outlets.iter().find(|o| o.account.name() == row.account) else {
+            continue;
+        };
+        let result = verify(db, &outlet.sender, &row, &row.issue_key, owner, Utc::now()).await?;
+        if let Verification::Deleted(ids) = result {
+            report.duplicates_deleted.push((row.account.clone(), row.issue_key.clone(), ids));
+        }
     }
     Ok(report)
 }

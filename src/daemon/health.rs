@@ -54,6 +54,8 @@ struct Health {
     last: Option<(DateTime<Utc>, Option<String>)>,
     /// When the next cycle is planned at the latest.
     next: Option<DateTime<Utc>>,
+    /// The parts the last cycle could not do (feeds, announcements), with why.
+    degraded: Vec<String>,
 }
 
 /// The service's metrics and health, shared with the HTTP server.
@@ -169,7 +171,7 @@ impl Telemetry {
                         Delivery::Found(_) => "found",
                         Delivery::Retry { .. } => "retry",
                         Delivery::Failed(_) => "failed",
-                        Delivery::NotDue(_) => continue,
+                        Delivery::NotDue(_) | Delivery::Claimed { .. } => continue,
                     };
                     let labels = AccountResult { account: account.clone(), result: result.into() };
                     self.deliveries.get_or_create(&labels).inc();
@@ -181,8 +183,23 @@ impl Telemetry {
                 Some(format!("{e:#}"))
             }
         };
+        let degraded = match report {
+            Ok(r) => {
+                let mut parts = Vec::new();
+                if let Some(e) = &r.feeds_error {
+                    parts.push(format!("feeds: {e}"));
+                }
+                if let Some((account, issue, e)) = r.failed.first() {
+                    let more = r.failed.len() - 1;
+                    let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+                    parts.push(format!("announcements: {account} {issue}: {e}{more}"));
+                }
+                parts
+            }
+            Err(_) => Vec::new(),
+        };
         *self.health.lock().unwrap_or_else(|p| p.into_inner()) =
-            Health { last: Some((at, error)), next: Some(next) };
+            Health { last: Some((at, error)), next: Some(next), degraded };
     }
 
     /// Refreshes the state gauges: issues known and outbox rows for every configured
@@ -217,6 +234,13 @@ impl Telemetry {
         };
         if let Some(e) = error {
             return Err(format!("last scan at {} failed: {e}", at.to_rfc3339()));
+        }
+        if !h.degraded.is_empty() {
+            return Err(format!(
+                "degraded since the scan at {}: {}",
+                at.to_rfc3339(),
+                h.degraded.join("; ")
+            ));
         }
         if let Some(next) = h.next
             && now > next + OVERDUE_GRACE
@@ -253,8 +277,17 @@ async fn metrics(State(t): State<Arc<Telemetry>>) -> impl IntoResponse {
     )
 }
 
+/// At most this many connections are served at once; more are closed as they come, so
+/// idle clients cannot take the descriptors the archive scan and the platforms need.
+pub const MAX_CONNECTIONS: usize = 64;
+/// A client must send its request's headers within this.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// A connection lives this long at the most (a request is answered in milliseconds).
+pub const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Binds `addr` now (so a taken port is an error at start) and serves in the background
-/// until the returned task is aborted.
+/// until the returned task is aborted: one request per connection, headers within
+/// [`HEADER_READ_TIMEOUT`], at most [`MAX_CONNECTIONS`] at once.
 pub async fn serve(
     addr: SocketAddr,
     telemetry: Arc<Telemetry>,
@@ -267,9 +300,32 @@ pub async fn serve(
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(telemetry);
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(cause = %e, "health and metrics server stopped");
+        loop {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, say: wait rather than spin.
+                    tracing::warn!(cause = %e, "health and metrics: cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                drop(stream);
+                continue;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            tokio::spawn(async move {
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
+                    .keep_alive(false)
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+                drop(permit);
+            });
         }
     });
     Ok((bound, task))

@@ -4,6 +4,9 @@
 //! (which also reloads the configuration). systemd is told READY=1 after the first cycle,
 //! STATUS= after each, and WATCHDOG=1 when the unit sets `WatchdogSec`. SIGTERM and SIGINT end
 //! the service between cycles; a post in flight is recorded or left to the outbox's recovery.
+//!
+//! One service per state database: it holds the [`StateLock`] for its whole life, and stops
+//! (exit status [`STATE_GONE_EXIT`]) if the database file is deleted or replaced under it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,14 +18,14 @@ use chrono::{DateTime, Utc};
 use sd_notify::NotifyState;
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::cycle::{CycleReport, Outlet, run_cycle};
+use super::cycle::{CycleReport, CycleState, Outlet, run_cycle};
 use super::health::{self, Telemetry};
 use super::schedule::Decision;
 use super::watch::ArchiveWatch;
+use crate::announce::deliver::Owner;
 use crate::announce::queue::sender_for;
-use crate::archive::scan::ScanCache;
 use crate::config::Config;
-use crate::state::Db;
+use crate::state::{Db, StateLock};
 
 /// Everything one configuration gives the service.
 struct Loaded {
@@ -30,6 +33,7 @@ struct Loaded {
     db: Arc<Mutex<Db>>,
     outlets: Vec<Outlet>,
     rescan: cron::Schedule,
+    owner: Owner,
 }
 
 fn load(path: &Path) -> anyhow::Result<Loaded> {
@@ -38,36 +42,76 @@ fn load(path: &Path) -> anyhow::Result<Loaded> {
         anyhow::anyhow!("daemon.rescan: {:?} is not a cron schedule: {e}", config.rescan)
     })?;
     let db = Arc::new(Mutex::new(Db::open(&config.state_path)?));
+    let timeout = config.announce.request_timeout;
     let outlets = config
         .accounts
         .iter()
-        .map(|account| Ok(Outlet { account: account.clone(), sender: sender_for(account, &db)? }))
+        .map(|account| {
+            Ok(Outlet { account: account.clone(), sender: sender_for(account, &db, timeout)? })
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Loaded { config, db, outlets, rescan })
+    let owner = Owner::new("herald run", timeout);
+    Ok(Loaded { config, db, outlets, rescan, owner })
+}
+
+/// The state database was deleted or replaced under the running service: it stops with
+/// this error (exit status [`STATE_GONE_EXIT`]), which the unit does not restart, since a
+/// restart would start a new state and take every issue for a baseline.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct StateGone(pub anyhow::Error);
+
+/// The exit status of [`StateGone`] (EX_CONFIG; the unit's `RestartPreventExitStatus`).
+pub const STATE_GONE_EXIT: u8 = 78;
+
+/// Under a constant stream of file events, a cycle still runs this long after the first
+/// event of the burst, at the most.
+fn debounce_ceiling(debounce: Duration) -> Duration {
+    (debounce * 10).clamp(Duration::from_secs(1), Duration::from_secs(5))
 }
 
 /// Runs the service until SIGTERM or SIGINT.
 pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Result<()> {
+    let config = Config::from_file(&config_path)?;
+    let _lock = StateLock::acquire(&config.state_path)?;
     let mut loaded = load(&config_path)?;
+    match crate::feeds::write::remove_leftovers(&loaded.config.feeds_dir) {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(count = n, dir = %loaded.config.feeds_dir.display(), "removed temporary feed files left by an interrupted write")
+        }
+        Err(e) => tracing::warn!(cause = %e, "cannot look for leftover temporary feed files"),
+    }
     let (mut watch, mut events) = ArchiveWatch::start(&loaded.config.archive_dir)?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
     let watchdog = sd_notify::watchdog_enabled();
-    let debounce = Duration::from_millis(loaded.config.debounce_ms);
     let mut first = true;
-    let mut cache = ScanCache::default();
+    let mut cycle_state = CycleState::default();
     let telemetry = Arc::new(Telemetry::default());
     let mut server = match loaded.config.listen {
         Some(addr) => Some(listen(addr, &telemetry).await?),
         None => None,
     };
-    loop {
+    // Without a watchdog, a tick that never comes.
+    let ping_every = watchdog.map_or(Duration::from_secs(86_400 * 365), |w| w / 2);
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    'service: loop {
+        loaded.db.lock().unwrap_or_else(|p| p.into_inner()).check_file().map_err(StateGone)?;
         let mut policy = loaded.config.policy.clone();
         policy.announce_latest_on_baseline = announce_latest && first;
         let now = Utc::now();
-        let cycle =
-            run_cycle(&loaded.config, &loaded.db, &loaded.outlets, &policy, &mut cache, now);
+        let cycle = run_cycle(
+            &loaded.config,
+            &loaded.db,
+            &loaded.outlets,
+            &policy,
+            &mut cycle_state,
+            &loaded.owner,
+            now,
+        );
         let Some(report) = unless_stopped(cycle, &mut term, &mut int, watchdog).await else {
             break;
         };
@@ -89,7 +133,7 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
             first = false;
         }
         let wake = next_wake(&loaded, report.as_ref().ok(), now, watchdog);
-        record_scan(&loaded.db, now, report.as_ref().err(), Some(wake));
+        record_scan(&loaded.db, now, report.as_ref(), Some(wake));
         telemetry.record(now, report.as_ref(), wake);
         {
             let accounts: Vec<String> =
@@ -97,37 +141,68 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
             telemetry
                 .refresh_state(&loaded.db.lock().unwrap_or_else(|p| p.into_inner()), &accounts);
         }
-        let sleep = (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-        tokio::select! {
-            _ = tokio::time::sleep(sleep) => {}
-            Some(()) = events.recv() => {
-                // Debounce: wait until the burst has been quiet for `debounce`.
-                while let Ok(Some(())) = tokio::time::timeout(debounce, events.recv()).await {}
-                watch.rewatch();
-            }
-            _ = hup.recv() => {
-                let _ = sd_notify::notify(&[NotifyState::Reloading]);
-                match load(&config_path) {
-                    Ok(new) => {
-                        tracing::info!("configuration reloaded");
-                        if new.config.listen != server.as_ref().map(|(addr, _)| *addr) {
-                            server = relisten(server, new.config.listen, &telemetry).await;
-                        }
-                        loaded = new;
-                        cache = ScanCache::default();
-                        match ArchiveWatch::start(&loaded.config.archive_dir) {
-                            Ok((w, e)) => (watch, events) = (w, e),
-                            Err(e) => tracing::error!(cause = %e, "cannot watch the archive; rescans only"),
-                        }
-                    }
-                    Err(e) => tracing::error!(cause = %format!("{e:#}"), "configuration not reloaded; keeping the old one"),
-                }
-                let _ = sd_notify::notify(&[NotifyState::Ready]);
-            }
-            _ = stop_requested(&mut term, &mut int) => break,
-        }
         if watchdog.is_some() {
             let _ = sd_notify::notify(&[NotifyState::Watchdog]);
+        }
+        // Wait for the next cycle. Signals and watchdog pings are served all along, also
+        // during a burst of file events: a burst ends when it has been quiet for `debounce`,
+        // or at the latest `debounce_ceiling` after it began (a file that never stops
+        // changing does not hold the cycles back).
+        let debounce = Duration::from_millis(loaded.config.debounce_ms);
+        let ceiling = debounce_ceiling(debounce);
+        let planned =
+            tokio::time::Instant::now() + (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let mut burst: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
+        loop {
+            let deadline = match burst {
+                Some((began, last)) => (last + debounce).min(began + ceiling),
+                None => planned,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {
+                    if burst.is_some() {
+                        watch.rewatch();
+                    }
+                    break;
+                }
+                Some(()) = events.recv() => {
+                    let at = tokio::time::Instant::now();
+                    burst = Some((burst.map_or(at, |(began, _)| began), at));
+                }
+                _ = pings.tick() => {
+                    if watchdog.is_some() {
+                        let _ = sd_notify::notify(&[NotifyState::Watchdog]);
+                    }
+                }
+                _ = hup.recv() => {
+                    let _ = sd_notify::notify(&[NotifyState::Reloading]);
+                    match load(&config_path) {
+                        Ok(new) if new.config.state_path != loaded.config.state_path => {
+                            tracing::error!(
+                                "configuration not reloaded: state.path changed ({} → {}); restart herald to use another state database",
+                                loaded.config.state_path.display(),
+                                new.config.state_path.display()
+                            );
+                        }
+                        Ok(new) => {
+                            tracing::info!("configuration reloaded");
+                            if new.config.listen != server.as_ref().map(|(addr, _)| *addr) {
+                                server = relisten(server, new.config.listen, &telemetry).await;
+                            }
+                            loaded = new;
+                            cycle_state = CycleState::default();
+                            match ArchiveWatch::start(&loaded.config.archive_dir) {
+                                Ok((w, e)) => (watch, events) = (w, e),
+                                Err(e) => tracing::error!(cause = %e, "cannot watch the archive; rescans only"),
+                            }
+                        }
+                        Err(e) => tracing::error!(cause = %format!("{e:#}"), "configuration not reloaded; keeping the old one"),
+                    }
+                    let _ = sd_notify::notify(&[NotifyState::Ready]);
+                    break;
+                }
+                _ = stop_requested(&mut term, &mut int) => break 'service,
+            }
         }
     }
     if let Some((_, task)) = server {
@@ -270,11 +345,20 @@ fn next_wake(
 pub fn record_scan(
     db: &Mutex<Db>,
     at: DateTime<Utc>,
-    error: Option<&anyhow::Error>,
+    report: Result<&CycleReport, &anyhow::Error>,
     next: Option<DateTime<Utc>>,
 ) {
     let db = db.lock().unwrap_or_else(|p| p.into_inner());
-    let outcome = error.map_or("ok".to_string(), |e| format!("failed: {e:#}"));
+    let outcome = match report {
+        Ok(r) => match &r.feeds_error {
+            Some(e) => format!("ok, but the feeds were not written: {e}"),
+            None => "ok".to_string(),
+        },
+        Err(e) => format!("failed: {e:#}"),
+    };
+    if let Ok(r) = report {
+        let _ = db.set_meta("archive_problems", &r.duplicates.join("\n"));
+    }
     let _ = db.set_meta("last_scan", &format!("{} {outcome}", at.to_rfc3339()));
     match next {
         Some(t) => {

@@ -45,8 +45,11 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<WriteOutcome, Write
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(err)?;
     let mode = fs::metadata(path).ok().map(|m| m.permissions());
-    let mut tmp =
-        tempfile::Builder::new().prefix(".herald-").suffix(".tmp").tempfile_in(dir).map_err(err)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .suffix(TMP_SUFFIX)
+        .tempfile_in(dir)
+        .map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
     if let Some(permissions) = mode.or_else(default_permissions) {
         tmp.as_file().set_permissions(permissions).map_err(err)?;
@@ -55,6 +58,39 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<WriteOutcome, Write
     tmp.persist(path).map_err(|e| err(e.error))?;
     sync_dir(dir).map_err(err)?;
     Ok(WriteOutcome::Written)
+}
+
+/// The prefix and suffix of herald's temporary files (`.herald-XXXXXX.tmp`).
+const TMP_PREFIX: &str = ".herald-";
+const TMP_SUFFIX: &str = ".tmp";
+
+/// Removes temporary files of herald's own naming left in `output` (and in the directories
+/// feeds are written to below it: two levels, as in `categories/{slug}/`) by a write that
+/// was killed before its rename. Returns how many were removed. Nothing else is touched.
+pub fn remove_leftovers(output: &Path) -> io::Result<usize> {
+    fn walk(dir: &Path, depth: usize, removed: &mut usize) -> io::Result<()> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if kind.is_file() && name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX) {
+                fs::remove_file(entry.path())?;
+                *removed += 1;
+            } else if kind.is_dir() && depth < 2 {
+                walk(&entry.path(), depth + 1, removed)?;
+            }
+        }
+        Ok(())
+    }
+    let mut removed = 0;
+    walk(output, 0, &mut removed)?;
+    Ok(removed)
 }
 
 /// The mode of a new feed: 0644 on Unix (the temporary file would be 0600).
@@ -91,6 +127,25 @@ pub fn write_feeds(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leftover_temporary_files_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        fs::create_dir_all(out.join("categories/week-in-rust")).unwrap();
+        for f in [".herald-abc123.tmp", "categories/week-in-rust/.herald-x.tmp"] {
+            fs::write(out.join(f), "partial").unwrap();
+        }
+        for f in ["atom.xml", ".hidden.tmp", "herald-x.tmp", "categories/week-in-rust/atom.xml"] {
+            fs::write(out.join(f), "keep").unwrap();
+        }
+        assert_eq!(remove_leftovers(out).unwrap(), 2);
+        assert!(!out.join(".herald-abc123.tmp").exists());
+        for f in ["atom.xml", ".hidden.tmp", "herald-x.tmp", "categories/week-in-rust/atom.xml"] {
+            assert!(out.join(f).exists(), "{f}");
+        }
+        assert_eq!(remove_leftovers(&out.join("missing")).unwrap(), 0);
+    }
 
     #[test]
     fn unchanged_bytes_are_not_rewritten() {

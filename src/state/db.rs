@@ -78,12 +78,31 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN title TEXT;       -- NULL for rows made before: never edited
     ALTER TABLE outbox ADD COLUMN edited_at TEXT;
     ",
+    // 4: claims with leases, the late-duplicate check, sessions bound to an identity, and
+    // the identity each Mastodon token belongs to.
+    "
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;   -- who holds the row while it is `sending`
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;  -- nobody else touches a `sending` row before this
+    ALTER TABLE outbox ADD COLUMN unsure_since TEXT; -- start of the first call whose outcome is unknown
+    ALTER TABLE outbox ADD COLUMN verify_at TEXT;    -- posted after a re-send: look for a late duplicate then
+    ALTER TABLE sessions ADD COLUMN service TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN identifier TEXT NOT NULL DEFAULT '';
+    CREATE TABLE identities (
+        account     TEXT PRIMARY KEY,
+        origin      TEXT NOT NULL,   -- the server the token belongs to
+        remote_id   TEXT NOT NULL,   -- the account id (Mastodon) or DID (Bluesky) it posts as
+        handle      TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The open state database.
 pub struct Db {
     pub(crate) conn: Connection,
     path: PathBuf,
+    /// The file's device and inode when it was opened, to notice it deleted or replaced.
+    file_id: Option<(u64, u64)>,
 }
 
 impl std::fmt::Debug for Db {
@@ -114,9 +133,27 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
-        let mut db = Self { conn, path: path.to_path_buf() };
+        let file_id = file_id(path);
+        let mut db = Self { conn, path: path.to_path_buf(), file_id };
         db.migrate()?;
         Ok(db)
+    }
+
+    /// Checks that the file at the database's path is still the one opened. SQLite keeps
+    /// writing into a deleted or replaced file without a word, and everything recorded there
+    /// would be lost: the service stops instead.
+    pub fn check_file(&self) -> anyhow::Result<()> {
+        let now = file_id(&self.path);
+        if now.is_none() || now != self.file_id {
+            anyhow::bail!(
+                "the state database {} was {} while herald ran; stopping rather than recording \
+                 into a file nobody will read (put the database back, or remove what replaced \
+                 it, then start herald again)",
+                self.path.display(),
+                if now.is_none() { "deleted" } else { "replaced" }
+            );
+        }
+        Ok(())
     }
 
     /// The file.
@@ -361,6 +398,18 @@ impl Db {
     }
 }
 
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(path).ok().map(|m| (m.len(), 0))
+    }
+}
+
 fn io_err(e: std::io::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(e))
 }
@@ -404,6 +453,18 @@ mod tests {
         let version: usize =
             db.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_database_deleted_or_replaced_under_it_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("herald.db");
+        let db = Db::open(&path).unwrap();
+        db.check_file().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(db.check_file().unwrap_err().to_string().contains("was deleted"));
+        std::fs::write(&path, b"").unwrap();
+        assert!(db.check_file().unwrap_err().to_string().contains("was replaced"));
     }
 
     #[test]

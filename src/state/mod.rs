@@ -6,8 +6,10 @@
 //! after it, so a restart always knows whether a call may have reached the server.
 
 pub mod db;
+pub mod lock;
 pub mod outbox;
 pub mod sessions;
 
 pub use db::{Db, DbError};
+pub use lock::StateLock;
 pub use outbox::{NewRow, OutboxRow, RowStatus};

@@ -3,9 +3,25 @@
 //! the delivery stands.
 //!
 //! Status moves `pending → sending → posted`, or back to `pending` (retry later) or on to
-//! `failed` (permanent). `held` rows wait for the draft guard. `sending` is committed before
-//! the network call, so a row found in `sending` after a restart is one whose call may have
-//! reached the server: it is reconciled (looked for on the platform) before anything is sent.
+//! `failed` (permanent). `held` rows wait for the draft guard.
+//!
+//! # One owner per post
+//!
+//! A row becomes `sending` only through [`Db::claim`], a conditional update that succeeds for
+//! one claimant: the service, `herald announce` or a second process racing them all use it,
+//! so only one of them ever works on a row at a time. The claim records who holds it and a
+//! lease: until `lease_until` nobody else touches the row, and the holder renews it when it
+//! starts a call ([`Db::begin_send`]). The lease is longer than a request may take (three
+//! request timeouts), so a claim left by a crash or a kill is taken over only once the call
+//! in flight must have finished on the server: the next owner then looks for the post before
+//! sending anything.
+//!
+//! `sending` is committed before the network call, so a row found in `sending` after its
+//! lease ran out is one whose call may have reached the server: it is reconciled (looked for
+//! on the platform) before anything is sent. A post sent again after a call whose outcome
+//! was unknown gets a `verify_at` time: by then the earlier call can no longer land, and the
+//! account's posts are looked at once more for a late duplicate (see
+//! `announce::deliver::verify`).
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
@@ -94,6 +110,14 @@ pub struct OutboxRow {
     pub posted_at: Option<DateTime<Utc>>,
     /// When the row was made.
     pub created_at: DateTime<Utc>,
+    /// Who holds the row's claim (while `sending`).
+    pub claimed_by: Option<String>,
+    /// Until when the claim holds: nobody else touches a `sending` row before this.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// When the first call whose outcome was unknown started.
+    pub unsure_since: Option<DateTime<Utc>>,
+    /// Posted after a re-send: look for a late duplicate at this time.
+    pub verify_at: Option<DateTime<Utc>>,
 }
 
 /// A row to add.
@@ -113,9 +137,15 @@ pub struct NewRow<'a> {
     pub held: Option<&'a str>,
 }
 
+/// The rows [`Db::claim`] may take at `?1` (now): pending and due, or sending with the lease
+/// run out (no lease: left by a herald from before leases).
+const CLAIMABLE: &str =
+    "((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1))
+     OR (status = 'sending' AND (lease_until IS NULL OR lease_until <= ?1)))";
+
 const COLUMNS: &str = "id, issue_key, account, platform, generation, post, post_hash, platform_key, status, \
      attempts, reconcile, refitted, last_error, next_attempt_at, remote_id, remote_cid, remote_url, \
-     posted_at, created_at";
+     posted_at, created_at, claimed_by, lease_until, unsure_since, verify_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
     let remote_id: Option<String> = r.get(14)?;
@@ -142,6 +172,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
         }),
         posted_at: opt_ts(17)?,
         created_at: opt_ts(18)?.unwrap_or_default(),
+        claimed_by: r.get(19)?,
+        lease_until: opt_ts(20)?,
+        unsure_since: opt_ts(21)?,
+        verify_at: opt_ts(22)?,
     })
 }
 
@@ -206,6 +240,24 @@ impl Db {
             )
             .map_err(|e| self.err(e))?;
         Ok((n == 1).then(|| self.conn.last_insert_rowid()))
+    }
+
+    /// Records that the issue could not be queued for `account` (its post cannot be
+    /// composed): a `failed` row with `error`, so `status` shows it and `announce` can retry
+    /// it once the issue is fixed. An existing row is left alone.
+    pub fn record_failed(
+        &self,
+        issue_key: &str,
+        account: &str,
+        platform: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        let row = NewRow { issue_key, account, platform, post: "", platform_key: "", held: None };
+        if let Some(id) = self.insert_row(&row, 0, now)? {
+            self.mark_failed(id, error, now)?;
+        }
+        Ok(())
     }
 
     /// How many rows each (account, status) has.
@@ -287,6 +339,21 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// The remote ids the other rows of `row`'s issue and account recorded (earlier or later
+    /// generations): posts that are not this row's.
+    pub fn other_remote_ids(&self, row: &OutboxRow) -> Result<Vec<String>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT remote_id FROM outbox
+                 WHERE issue_key = ?1 AND account = ?2 AND id != ?3 AND remote_id IS NOT NULL",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map(params![row.issue_key, row.account, row.id], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
+    }
+
     /// Every row, oldest first.
     pub fn rows(&self) -> Result<Vec<OutboxRow>, DbError> {
         self.query(&format!("SELECT {COLUMNS} FROM outbox ORDER BY id"), [])
@@ -300,28 +367,62 @@ impl Db {
         )
     }
 
-    /// Rows to work on now: `pending` ones that are due, and `sending` ones (left by a crash).
+    /// Rows to work on now: `pending` ones that are due, and `sending` ones whose claim's
+    /// lease has run out (left by a crash, a kill or a stuck process).
     pub fn due_rows(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>, DbError> {
         self.query(
+            &format!("SELECT {COLUMNS} FROM outbox WHERE {CLAIMABLE} ORDER BY id"),
+            [ts(now)],
+        )
+    }
+
+    /// Posted rows whose check for a late duplicate is due.
+    pub fn rows_to_verify(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>, DbError> {
+        self.query(
             &format!(
-                "SELECT {COLUMNS} FROM outbox
-                 WHERE status = 'sending' OR (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1))
-                 ORDER BY id"
+                "SELECT {COLUMNS} FROM outbox WHERE status = 'posted' AND verify_at <= ?1 ORDER BY id"
             ),
             [ts(now)],
         )
     }
 
-    /// The earliest time a pending row is due, if any is waiting.
+    /// The earliest time something in the outbox comes due: a pending row's next attempt, a
+    /// claim's lease running out, a check for a late duplicate.
     pub fn next_attempt_time(&self) -> Result<Option<DateTime<Utc>>, DbError> {
         self.conn
             .query_row(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'",
+                "SELECT MIN(t) FROM (
+                     SELECT next_attempt_at AS t FROM outbox WHERE status = 'pending'
+                     UNION ALL SELECT lease_until FROM outbox WHERE status = 'sending'
+                     UNION ALL SELECT verify_at FROM outbox WHERE status = 'posted')",
                 [],
                 |r| r.get::<_, Option<String>>(0),
             )
             .map(|s| s.as_deref().and_then(parse_ts))
             .map_err(|e| self.err(e))
+    }
+
+    /// Claims row `id` for `claimant` until `lease_until`: succeeds (`true`) for one claimant
+    /// only, and only while the row is `pending` and due, or `sending` with its lease run out.
+    /// The row is then `sending`, held by `claimant`.
+    pub fn claim(
+        &self,
+        id: i64,
+        claimant: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let n = self
+            .conn
+            .execute(
+                &format!(
+                    "UPDATE outbox SET status = 'sending', claimed_by = ?2, lease_until = ?3, updated_at = ?1
+                     WHERE id = ?4 AND {CLAIMABLE}"
+                ),
+                params![ts(now), claimant, ts(lease_until), id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
     }
 
     fn query<P: rusqlite::Params>(&self, sql: &str, params: P) -> Result<Vec<OutboxRow>, DbError> {
@@ -334,22 +435,48 @@ impl Db {
         self.conn.execute(sql, params).map(drop).map_err(|e| self.err(e))
     }
 
-    /// Commits the intent to call: `sending`, one more attempt, and from now on the call may
-    /// have reached the server. Must be committed before the call is made.
-    pub fn begin_send(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+    /// Commits the intent to call, under `claimant`'s claim: one more attempt, the lease
+    /// renewed to `lease_until`, and from now on the call may have reached the server. Must be
+    /// committed before the call is made; `false` (make no call) if the claim was lost.
+    pub fn begin_send(
+        &self,
+        id: i64,
+        claimant: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE outbox SET attempts = attempts + 1, reconcile = 1, lease_until = ?3,
+                     unsure_since = COALESCE(unsure_since, ?4), updated_at = ?4
+                 WHERE id = ?1 AND status = 'sending' AND claimed_by = ?2",
+                params![id, claimant, ts(lease_until), ts(now)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// Records the remote result and releases the claim. `verify_at`: the post was sent
+    /// again after a call whose outcome was unknown; look for a late duplicate then.
+    pub fn mark_posted(
+        &self,
+        id: i64,
+        posted: &Posted,
+        now: DateTime<Utc>,
+        verify_at: Option<DateTime<Utc>>,
+    ) -> Result<(), DbError> {
         self.update(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, reconcile = 1, updated_at = ?2 WHERE id = ?1",
-            params![id, ts(now)],
+            "UPDATE outbox SET status = 'posted', reconcile = 0, last_error = NULL, next_attempt_at = NULL,
+                 remote_id = ?2, remote_cid = ?3, remote_url = ?4, posted_at = ?5, updated_at = ?5,
+                 claimed_by = NULL, lease_until = NULL, verify_at = ?6 WHERE id = ?1",
+            params![id, posted.id, posted.cid, posted.url, ts(now), verify_at.map(ts)],
         )
     }
 
-    /// Records the remote result.
-    pub fn mark_posted(&self, id: i64, posted: &Posted, now: DateTime<Utc>) -> Result<(), DbError> {
-        self.update(
-            "UPDATE outbox SET status = 'posted', reconcile = 0, last_error = NULL, next_attempt_at = NULL,
-                 remote_id = ?2, remote_cid = ?3, remote_url = ?4, posted_at = ?5, updated_at = ?5 WHERE id = ?1",
-            params![id, posted.id, posted.cid, posted.url, ts(now)],
-        )
+    /// The check for a late duplicate is done (or moved to `next`).
+    pub fn set_verify_at(&self, id: i64, next: Option<DateTime<Utc>>) -> Result<(), DbError> {
+        self.update("UPDATE outbox SET verify_at = ?2 WHERE id = ?1", params![id, next.map(ts)])
     }
 
     /// Back to `pending` until `next`. `reconcile`: the failed call may have reached the server.
@@ -362,7 +489,8 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         self.update(
-            "UPDATE outbox SET status = 'pending', last_error = ?2, next_attempt_at = ?3, reconcile = ?4, updated_at = ?5
+            "UPDATE outbox SET status = 'pending', last_error = ?2, next_attempt_at = ?3, reconcile = ?4, updated_at = ?5,
+                 claimed_by = NULL, lease_until = NULL
              WHERE id = ?1",
             params![id, error, ts(next), reconcile, ts(now)],
         )
@@ -372,7 +500,8 @@ impl Db {
     /// have reached the server is kept: a later retry (by `announce`) still looks first.
     pub fn mark_failed(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<(), DbError> {
         self.update(
-            "UPDATE outbox SET status = 'failed', last_error = ?2, next_attempt_at = NULL, updated_at = ?3
+            "UPDATE outbox SET status = 'failed', last_error = ?2, next_attempt_at = NULL, updated_at = ?3,
+                 claimed_by = NULL, lease_until = NULL
              WHERE id = ?1",
             params![id, error, ts(now)],
         )
@@ -398,6 +527,15 @@ impl Db {
         self.update(
             "UPDATE outbox SET post = ?2, post_hash = ?3, refitted = refitted OR ?4, updated_at = ?5 WHERE id = ?1",
             params![id, post, post_hash(post), refitted, ts(now)],
+        )
+    }
+
+    /// Gives a row that has none (recorded as failed before it could be composed) its
+    /// platform key; a row's key, once set, never changes.
+    pub fn assign_key(&self, id: i64, key: &str) -> Result<(), DbError> {
+        self.update(
+            "UPDATE outbox SET platform_key = ?2 WHERE id = ?1 AND platform_key = '' AND attempts = 0",
+            params![id, key],
         )
     }
 
@@ -458,8 +596,14 @@ mod tests {
         let (_d, db) = db();
         let now = Utc::now();
         let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
-        db.begin_send(id, now).unwrap();
-        let due = db.due_rows(now).unwrap();
+        let lease = now + chrono::Duration::seconds(90);
+        assert!(db.claim(id, "a", now, lease).unwrap());
+        assert!(db.begin_send(id, "a", now, lease).unwrap());
+        // While the lease holds, the row is nobody else's.
+        assert!(db.due_rows(now).unwrap().is_empty());
+        assert!(!db.claim(id, "b", now, lease).unwrap());
+        assert_eq!(db.next_attempt_time().unwrap(), Some(parse_ts(&ts(lease)).unwrap()));
+        let due = db.due_rows(lease).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(
             (due[0].status, due[0].attempts, due[0].reconcile),
@@ -470,9 +614,29 @@ mod tests {
             cid: Some("c".into()),
             url: None,
         };
-        db.mark_posted(id, &posted, now).unwrap();
+        db.mark_posted(id, &posted, now, None).unwrap();
         assert!(db.due_rows(now).unwrap().is_empty());
         assert_eq!(db.row(id).unwrap().unwrap().remote, Some(posted));
+    }
+
+    #[test]
+    fn one_claimant_wins_and_a_lost_claim_makes_no_call() {
+        let (_d, db) = db();
+        let now = Utc::now();
+        let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
+        let lease = now + chrono::Duration::seconds(90);
+        assert!(db.claim(id, "service", now, lease).unwrap());
+        assert!(!db.claim(id, "announce", now, lease).unwrap());
+        assert!(!db.begin_send(id, "announce", now, lease).unwrap());
+        let row = db.row(id).unwrap().unwrap();
+        assert_eq!((row.status, row.claimed_by.as_deref()), (RowStatus::Sending, Some("service")));
+        // The lease runs out (the service died): another claimant takes the row over.
+        assert!(db.claim(id, "announce", lease, lease + chrono::Duration::seconds(90)).unwrap());
+        assert!(!db.begin_send(id, "service", lease, lease).unwrap());
+        // A pending row that is not due yet cannot be claimed.
+        db.mark_retry(id, "503", lease + chrono::Duration::seconds(30), true, lease).unwrap();
+        assert!(!db.claim(id, "x", lease, lease).unwrap());
+        assert_eq!(db.row(id).unwrap().unwrap().claimed_by, None);
     }
 
     #[test]
@@ -480,7 +644,8 @@ mod tests {
         let (_d, db) = db();
         let now = Utc::now();
         let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
-        db.begin_send(id, now).unwrap();
+        assert!(db.claim(id, "a", now, now).unwrap());
+        assert!(db.begin_send(id, "a", now, now).unwrap());
         db.mark_retry(id, "HTTP 503", now + chrono::Duration::seconds(60), true, now).unwrap();
         assert!(db.due_rows(now).unwrap().is_empty());
         let later = db.due_rows(now + chrono::Duration::seconds(61)).unwrap();

@@ -8,41 +8,86 @@ use rusqlite::{OptionalExtension, params};
 use super::db::{Db, DbError, ts};
 use crate::secret::Secret;
 
+use crate::announce::bluesky::SessionBinding;
 pub use crate::announce::bluesky::StoredSession as SessionRow;
+use crate::announce::mastodon::Identity;
 
 impl Db {
-    /// The stored session of `account`.
-    pub fn session(&self, account: &str) -> Result<Option<SessionRow>, DbError> {
+    /// The stored session of `account`, with the binding it was made for.
+    pub fn session(&self, account: &str) -> Result<Option<(SessionBinding, SessionRow)>, DbError> {
         self.conn
             .query_row(
-                "SELECT did, handle, access_jwt, refresh_jwt FROM sessions WHERE account = ?1",
+                "SELECT did, handle, access_jwt, refresh_jwt, service, identifier FROM sessions WHERE account = ?1",
                 [account],
                 |r| {
-                    Ok(SessionRow {
+                    let binding = SessionBinding { service: r.get(4)?, identifier: r.get(5)? };
+                    let session = SessionRow {
                         did: r.get(0)?,
                         handle: r.get(1)?,
                         access_jwt: Secret::new(r.get::<_, String>(2)?),
                         refresh_jwt: Secret::new(r.get::<_, String>(3)?),
-                    })
+                    };
+                    Ok((binding, session))
                 },
             )
             .optional()
             .map_err(|e| self.err(e))
     }
 
-    /// Stores (replaces) the session of `account`.
+    /// Stores (replaces) the session of `account`, made for `binding`.
     pub fn save_session(
         &self,
         account: &str,
+        binding: &SessionBinding,
         s: &SessionRow,
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         self.conn
             .execute(
-                "INSERT INTO sessions (account, did, handle, access_jwt, refresh_jwt, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (account) DO UPDATE SET did = ?2, handle = ?3, access_jwt = ?4, refresh_jwt = ?5, updated_at = ?6",
-                params![account, s.did, s.handle, s.access_jwt.expose(), s.refresh_jwt.expose(), ts(now)],
+                "INSERT INTO sessions (account, did, handle, access_jwt, refresh_jwt, updated_at, service, identifier)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (account) DO UPDATE SET did = ?2, handle = ?3, access_jwt = ?4, refresh_jwt = ?5,
+                     updated_at = ?6, service = ?7, identifier = ?8",
+                params![
+                    account,
+                    s.did,
+                    s.handle,
+                    s.access_jwt.expose(),
+                    s.refresh_jwt.expose(),
+                    ts(now),
+                    binding.service,
+                    binding.identifier
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The identity an account's token posted as last time (Mastodon: the instance and the
+    /// account id verify_credentials gave), if recorded.
+    pub fn identity(&self, account: &str) -> Result<Option<Identity>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT origin, remote_id, handle FROM identities WHERE account = ?1",
+                [account],
+                |r| Ok(Identity { origin: r.get(0)?, remote_id: r.get(1)?, handle: r.get(2)? }),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records the identity `account` posts as.
+    pub fn save_identity(
+        &self,
+        account: &str,
+        identity: &Identity,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "INSERT INTO identities (account, origin, remote_id, handle, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (account) DO UPDATE SET origin = ?2, remote_id = ?3, handle = ?4, updated_at = ?5",
+                params![account, identity.origin, identity.remote_id, identity.handle, ts(now)],
             )
             .map(drop)
             .map_err(|e| self.err(e))
@@ -92,11 +137,34 @@ impl DbSessions {
 }
 
 impl crate::announce::bluesky::SessionStore for DbSessions {
-    fn load_session(&self, account: &str) -> anyhow::Result<Option<SessionRow>> {
-        Ok(self.db().session(account)?)
+    fn load_session(
+        &self,
+        account: &str,
+        binding: &SessionBinding,
+    ) -> anyhow::Result<Option<SessionRow>> {
+        let db = self.db();
+        match db.session(account)? {
+            Some((made_for, session)) if made_for == *binding => Ok(Some(session)),
+            Some((made_for, _)) => {
+                tracing::warn!(
+                    account,
+                    was = %format!("{} at {}", made_for.identifier, made_for.service),
+                    now = %format!("{} at {}", binding.identifier, binding.service),
+                    "the stored Bluesky session was made for another identifier or server; discarding it and logging in as configured"
+                );
+                db.clear_session(account)?;
+                Ok(None)
+            }
+            None => Ok(None),
+        }
     }
-    fn save_session(&self, account: &str, session: &SessionRow) -> anyhow::Result<()> {
-        Ok(self.db().save_session(account, session, Utc::now())?)
+    fn save_session(
+        &self,
+        account: &str,
+        binding: &SessionBinding,
+        session: &SessionRow,
+    ) -> anyhow::Result<()> {
+        Ok(self.db().save_session(account, binding, session, Utc::now())?)
     }
     fn clear_session(&self, account: &str) -> anyhow::Result<()> {
         Ok(self.db().clear_session(account)?)
@@ -106,6 +174,17 @@ impl crate::announce::bluesky::SessionStore for DbSessions {
     }
     fn record_login(&self, account: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
         Ok(self.db().record_login(account, at)?)
+    }
+}
+
+impl crate::announce::mastodon::IdentityStore for DbSessions {
+    fn remember(&self, account: &str, identity: &Identity) -> anyhow::Result<Option<Identity>> {
+        let db = self.db();
+        let before = db.identity(account)?;
+        if before.as_ref() != Some(identity) {
+            db.save_identity(account, identity, Utc::now())?;
+        }
+        Ok(before.filter(|b| b != identity))
     }
 }
 
@@ -125,8 +204,22 @@ mod tests {
             access_jwt: Secret::new("acc"),
             refresh_jwt: Secret::new("ref"),
         };
-        db.save_session("a", &s, now).unwrap();
-        assert_eq!(db.session("a").unwrap(), Some(s));
+        let binding =
+            SessionBinding { service: "https://pds.example".into(), identifier: "a.test".into() };
+        db.save_session("a", &binding, &s, now).unwrap();
+        assert_eq!(db.session("a").unwrap(), Some((binding.clone(), s.clone())));
+
+        // The store hands a session out only for the binding it was made for.
+        use crate::announce::bluesky::SessionStore;
+        let store = DbSessions(std::sync::Arc::new(std::sync::Mutex::new(db)));
+        assert_eq!(store.load_session("a", &binding).unwrap(), Some(s.clone()));
+        let other = SessionBinding { identifier: "b.test".into(), ..binding.clone() };
+        assert_eq!(store.load_session("a", &other).unwrap(), None, "another identifier");
+        assert_eq!(store.load_session("a", &binding).unwrap(), None, "discarded");
+        store.save_session("a", &binding, &s).unwrap();
+        let moved = SessionBinding { service: "https://elsewhere.example".into(), ..binding };
+        assert_eq!(store.load_session("a", &moved).unwrap(), None, "another server");
+        let db = std::sync::Arc::try_unwrap(store.0).unwrap().into_inner().unwrap();
         db.clear_session("a").unwrap();
         assert_eq!(db.session("a").unwrap(), None);
         db.record_login("a", now - chrono::Duration::hours(30)).unwrap();

@@ -1,9 +1,15 @@
 //! A stateful fake Mastodon server for end-to-end runs of the herald binary: it keeps the
 //! statuses it created, honours (or, like GoToSocial, ignores) `Idempotency-Key`, lists the
 //! account's statuses newest first, and can be told to fail in the ways real servers do.
+//!
+//! Like a real server under load, it can take its time to store a status (`store_delay`):
+//! the status appears in the account's list only once stored, the reply comes after that
+//! (plus `delay`), and a client that gives up or dies meanwhile does not stop the store.
+//! Listing stays fast all along. `DELETE /api/v1/statuses/:id` removes a status.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
@@ -36,6 +42,19 @@ pub struct FakeStatus {
     pub visibility: String,
     /// Its language.
     pub language: Option<String>,
+    /// When it is stored: listed from then on.
+    pub stored_at: Instant,
+    /// Its `created_at`.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Deleted through the API.
+    pub deleted: bool,
+}
+
+impl FakeStatus {
+    /// Stored and not deleted: what the account shows.
+    pub fn visible(&self) -> bool {
+        !self.deleted && self.stored_at <= Instant::now()
+    }
 }
 
 /// The fake's state.
@@ -47,8 +66,16 @@ pub struct State {
     pub honour_keys: bool,
     /// How to answer the next POSTs.
     pub mode: Mode,
-    /// Hold every POST reply this long (the status is created first).
+    /// Hold every POST reply this long after the status is stored.
     pub delay: Duration,
+    /// How long storing a status takes (listed only after), unless `store_delays` says.
+    pub store_delay: Duration,
+    /// The store times of the next POSTs, one each, before `store_delay` applies again.
+    pub store_delays: VecDeque<Duration>,
+    /// POSTs received.
+    pub posts_received: usize,
+    /// DELETEs received.
+    pub deletes: usize,
     /// Authorization headers seen.
     pub auth: Vec<String>,
     /// Edits asked for (`PUT /api/v1/statuses/:id`), answered or not.
@@ -80,6 +107,8 @@ impl Respond for Post {
         let text = body["status"].as_str().unwrap_or_default().to_string();
         let key =
             request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
+        s.posts_received += 1;
+        let store = s.store_delays.pop_front().unwrap_or(s.store_delay);
         match s.mode.clone() {
             Mode::RejectLongerThan(n) if text.chars().count() > n => {
                 return ResponseTemplate::new(422)
@@ -111,16 +140,26 @@ impl Respond for Post {
                 key: key.clone(),
                 visibility,
                 language,
+                stored_at: Instant::now() + store,
+                created_at: chrono::Utc::now()
+                    + chrono::Duration::from_std(store).unwrap_or_default(),
+                deleted: false,
             });
             id
         });
+        let created_at = s.statuses.iter().find(|st| st.id == id).map(|st| st.created_at);
         let reply = match s.mode {
             Mode::CreateThen502 => {
                 ResponseTemplate::new(502).set_body_string("<html>502 Bad Gateway</html>")
             }
-            _ => ResponseTemplate::new(200).set_body_json(status_json(&self.1, &id, &text)),
+            _ => ResponseTemplate::new(200).set_body_json(status_json(
+                &self.1,
+                &id,
+                &text,
+                created_at.unwrap_or_else(chrono::Utc::now),
+            )),
         };
-        reply.set_delay(s.delay)
+        reply.set_delay(store + s.delay)
     }
 }
 
@@ -135,10 +174,34 @@ impl Respond for Edit {
         let id = request.url.path().rsplit('/').next().unwrap_or_default().to_string();
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         let text = body["status"].as_str().unwrap_or_default().to_string();
-        match s.statuses.iter_mut().find(|st| st.id == id) {
+        match s.statuses.iter_mut().find(|st| st.id == id && st.visible()) {
             Some(st) => {
                 st.text = text.clone();
-                ResponseTemplate::new(200).set_body_json(status_json(&self.1, &id, &text))
+                ResponseTemplate::new(200).set_body_json(status_json(
+                    &self.1,
+                    &id,
+                    &text,
+                    st.created_at,
+                ))
+            }
+            None => ResponseTemplate::new(404).set_body_json(json!({"error": "Record not found"})),
+        }
+    }
+}
+
+/// `DELETE /api/v1/statuses/:id`.
+struct Delete(Arc<Mutex<State>>, String);
+
+impl Respond for Delete {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut s = self.0.lock().unwrap();
+        s.deletes += 1;
+        let id = request.url.path().rsplit('/').next().unwrap_or_default().to_string();
+        match s.statuses.iter_mut().find(|st| st.id == id && st.visible()) {
+            Some(st) => {
+                st.deleted = true;
+                let json = status_json(&self.1, &id, &st.text, st.created_at);
+                ResponseTemplate::new(200).set_body_json(json)
             }
             None => ResponseTemplate::new(404).set_body_json(json!({"error": "Record not found"})),
         }
@@ -150,15 +213,25 @@ struct List(Arc<Mutex<State>>, String);
 impl Respond for List {
     fn respond(&self, _request: &Request) -> ResponseTemplate {
         let s = self.0.lock().unwrap();
-        let list: Vec<Value> =
-            s.statuses.iter().rev().map(|st| status_json(&self.1, &st.id, &st.text)).collect();
+        let list: Vec<Value> = s
+            .statuses
+            .iter()
+            .rev()
+            .filter(|st| st.visible())
+            .map(|st| status_json(&self.1, &st.id, &st.text, st.created_at))
+            .collect();
         ResponseTemplate::new(200).set_body_json(list)
     }
 }
 
 /// A status entity with the text rendered as Mastodon does: links inside `<a href>`, the
 /// visible text shortened.
-fn status_json(base: &str, id: &str, text: &str) -> Value {
+fn status_json(
+    base: &str,
+    id: &str,
+    text: &str,
+    created_at: chrono::DateTime<chrono::Utc>,
+) -> Value {
     let mut html = String::new();
     for word in text.split(' ') {
         if word.starts_with("https://") {
@@ -173,7 +246,8 @@ fn status_json(base: &str, id: &str, text: &str) -> Value {
         }
     }
     json!({
-        "id": id, "created_at": "2026-08-19T16:00:00.000Z", "in_reply_to_id": null,
+        "id": id, "created_at": created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "in_reply_to_id": null,
         "sensitive": false, "spoiler_text": "", "visibility": "public", "language": "en",
         "uri": format!("{base}/users/twir/statuses/{id}"), "url": format!("{base}/@twir/{id}"),
         "content": format!("<p>{html}</p>"), "reblog": null,
@@ -217,6 +291,11 @@ impl FakeMastodon {
             .respond_with(Edit(state.clone(), base.clone()))
             .mount(&server)
             .await;
+        Mock::given(method("DELETE"))
+            .and(path_regex(r"^/api/v1/statuses/[0-9]+$"))
+            .respond_with(Delete(state.clone(), base.clone()))
+            .mount(&server)
+            .await;
         Mock::given(method("GET"))
             .and(path_regex(r"^/api/v1/accounts/[0-9]+/statuses$"))
             .respond_with(List(state.clone(), base.clone()))
@@ -235,5 +314,16 @@ impl FakeMastodon {
     /// Statuses created so far.
     pub fn count(&self) -> usize {
         self.state.lock().unwrap().statuses.len()
+    }
+
+    /// Statuses the account shows now (stored, not deleted) whose text contains `needle`.
+    pub fn visible_with(&self, needle: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .statuses
+            .iter()
+            .filter(|s| s.visible() && s.text.contains(needle))
+            .count()
     }
 }

@@ -1,0 +1,113 @@
+//! One service per state database: `herald run` holds an exclusive lock on a file beside the
+//! database (`herald.db.lock`) for its whole life, so a unit started twice, or a manual run
+//! beside the service, stops at once with a message naming the process that holds it.
+//!
+//! The lock is `flock(2)` (std's `File::try_lock`): the kernel releases it when the process
+//! ends, however it ends, so a crash never leaves a stale lock behind. The file itself stays
+//! and holds the last holder's pid, for the message.
+//!
+//! Commands that post without the service (`herald announce`) take no lock: they claim each
+//! outbox row by the same conditional update as the service (see [`super::outbox`]), so the
+//! two never send the same row.
+
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// The held lock; dropping it releases it.
+#[derive(Debug)]
+pub struct StateLock {
+    _file: File,
+    path: PathBuf,
+}
+
+/// Why the lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process holds it.
+    #[error(
+        "another herald run{} holds the state database {}; only one may run at a time \
+         (stop the other one, e.g. `systemctl stop herald`, or give this one its own [state] path)",
+        holder.as_deref().map(|h| format!(" ({h})")).unwrap_or_default(),
+        db.display()
+    )]
+    Held {
+        /// The database.
+        db: PathBuf,
+        /// What the lock file says of its holder.
+        holder: Option<String>,
+    },
+    /// The lock file cannot be opened or locked.
+    #[error("cannot lock {}: {source}", path.display())]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StateLock {
+    /// The lock file of the database at `db`.
+    pub fn path_for(db: &Path) -> PathBuf {
+        let mut name = db.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        db.with_file_name(name)
+    }
+
+    /// Takes the lock of the database at `db` for this process, or fails at once.
+    pub fn acquire(db: &Path) -> Result<Self, LockError> {
+        let path = Self::path_for(db);
+        let io = |source| LockError::Io { path: path.clone(), source };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                let holder = Some(text.trim().to_string()).filter(|t| !t.is_empty());
+                return Err(LockError::Held { db: db.to_path_buf(), holder });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let holder = format!("pid {}, since {since}", std::process::id());
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        file.write_all(holder.as_bytes()).map_err(io)?;
+        Ok(Self { _file: file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("herald.db");
+        let first = StateLock::acquire(&db).unwrap();
+        assert_eq!(first.path(), dir.path().join("herald.db.lock"));
+        let err = StateLock::acquire(&db).unwrap_err().to_string();
+        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+        assert!(err.contains("only one may run at a time"), "{err}");
+        drop(first);
+        StateLock::acquire(&db).unwrap();
+    }
+}
