@@ -42,6 +42,9 @@ pub struct StatusArgs {
     /// JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// List every baseline issue too (the text form shows the newest few).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Options of `herald run`.

@@ -16,7 +16,7 @@ use crate::announce::compose::{
 };
 use crate::announce::fit::Limits;
 use crate::announce::guard::{
-    DEFAULT_PLACEHOLDERS, DEFAULT_SECTION_PLACEHOLDERS, EmptyCrate, GuardSettings,
+    DEFAULT_GRACE, DEFAULT_PLACEHOLDERS, DEFAULT_SECTION_PLACEHOLDERS, EmptyCrate, GuardSettings,
 };
 use crate::announce::mastodon::Visibility;
 use crate::archive::ParseSettings;
@@ -276,8 +276,13 @@ pub struct RawAnnounce {
     pub langs: Vec<String>,
     /// An image for the Bluesky link card (re-encoded to at most 1,000,000 bytes).
     pub card_image: Option<PathBuf>,
-    /// Regular expressions that hold an issue wherever they appear.
+    /// Placeholders (regular expressions): they hold an issue in the text a post is made
+    /// from (the title, a highlight), and delay it elsewhere.
     pub placeholders: Vec<String>,
+    /// Placeholders that hold an issue wherever they appear.
+    pub placeholders_hold_anywhere: Vec<String>,
+    /// How long a placeholder outside the post's text may delay an announcement, in seconds.
+    pub placeholder_grace_secs: u64,
     /// Regular expressions that hold an issue inside the sections highlights come from.
     pub section_placeholders: Vec<String>,
     /// How long one request to a platform may take, in seconds. A post in flight is owned
@@ -299,6 +304,8 @@ impl Default for RawAnnounce {
             langs: vec!["en".into()],
             card_image: None,
             placeholders: DEFAULT_PLACEHOLDERS.iter().map(|s| s.to_string()).collect(),
+            placeholders_hold_anywhere: Vec::new(),
+            placeholder_grace_secs: DEFAULT_GRACE.as_secs(),
             section_placeholders: DEFAULT_SECTION_PLACEHOLDERS
                 .iter()
                 .map(|s| s.to_string())
@@ -786,6 +793,8 @@ fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSett
     Ok(AnnounceSettings {
         guard: GuardSettings {
             placeholders: compile("placeholders", &a.placeholders)?,
+            hold_anywhere: compile("placeholders_hold_anywhere", &a.placeholders_hold_anywhere)?,
+            grace: std::time::Duration::from_secs(a.placeholder_grace_secs),
             section_placeholders: compile("section_placeholders", &a.section_placeholders)?,
             highlights: a.highlights.clone(),
             empty_crate: a.empty_crate_of_the_week,
@@ -911,9 +920,11 @@ mod tests {
                 g.placeholders
                     .iter()
                     .chain(&g.section_placeholders)
+                    .chain(&g.hold_anywhere)
                     .map(|r| r.to_string())
                     .collect::<Vec<_>>(),
                 g.empty_crate,
+                g.grace,
             )
         };
         assert_eq!(patterns(&b.guard), patterns(&d.guard));

@@ -44,7 +44,22 @@ fn preview_of_the_next_issue_draft() {
     let path = shared().join("twir/draft/2026-08-26-this-week-in-rust.md");
     let article = archive::scan::read_article(&path, &ParseSettings::default()).unwrap();
     let text = previews(&article, &config(""));
-    assert!(text.contains(r#""held": "line 336: placeholder `INSERT_LINK_HERE`""#), "{text}");
+    // Issue #12: every reason at once, each with its line: the unfilled highlight sections
+    // hold it, the placeholders outside the post's text only delay it.
+    let v: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let held: Vec<&str> =
+        v[0]["held"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
+    let delayed: Vec<&str> =
+        v[0]["delayed"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
+    let lines: Vec<&str> = held.iter().map(|h| h.split(':').next().unwrap()).collect();
+    assert_eq!(lines, ["line 58", "line 141", "line 340"], "{held:?}");
+    assert_eq!(
+        delayed,
+        [
+            "line 336: placeholder `INSERT_LINK_HERE` (not in the post's text)",
+            "line 360: placeholder `REDDIT_LINK_HERE` (not in the post's text)"
+        ]
+    );
     insta::assert_snapshot!("draft-666", text);
 }
 
@@ -60,17 +75,41 @@ fn article_with(body: &str) -> Article {
     .unwrap()
 }
 
-fn held(article: &Article, config: &Config) -> Option<String> {
+fn guard(article: &Article, config: &Config) -> announce::Inspection {
     let a =
         announce::prepare(article, "https://x.example/", &config.announce, &[Platform::Bluesky])
             .unwrap();
-    a[0].held.as_ref().map(|h| h.to_string())
+    a[0].guard.clone()
 }
 
+/// What holds the issue, every reason joined; `None` when nothing holds it.
+fn held(article: &Article, config: &Config) -> Option<String> {
+    let g = guard(article, config);
+    g.is_held().then(|| g.describe(announce::Effect::Hold))
+}
+
+/// Issue #12: a placeholder outside the text a post is made from (TWiR's footer) only delays
+/// the announcement; in the title or a highlight it holds; `placeholders_hold_anywhere` holds
+/// anywhere. Every finding is named with its line.
 #[test]
-fn placeholders_hold_with_the_placeholder_and_line_named() {
-    let a = article_with("Hello.\n\n<small>[Discuss on r/rust](REDDIT_LINK_HERE)</small>\n");
-    assert_eq!(held(&a, &config("")).as_deref(), Some("line 8: placeholder `REDDIT_LINK_HERE`"));
+fn placeholders_hold_or_delay_by_where_they_are() {
+    let footer = article_with("Hello.\n\n<small>[Discuss on r/rust](REDDIT_LINK_HERE)</small>\n");
+    let g = guard(&footer, &config(""));
+    assert_eq!(held(&footer, &config("")), None);
+    assert_eq!(
+        g.describe(announce::Effect::Delay),
+        "line 8: placeholder `REDDIT_LINK_HERE` (not in the post's text)"
+    );
+    let strict = config("[announce]\nplaceholders_hold_anywhere = [\"REDDIT_LINK_HERE\"]\n");
+    assert_eq!(held(&footer, &strict).as_deref(), Some("line 8: placeholder `REDDIT_LINK_HERE`"));
+
+    let in_cotw = article_with(
+        "## Crate of the Week\n\nThis week's crate is [foo](INSERT_LINK_HERE), a crate.\n",
+    );
+    assert_eq!(
+        held(&in_cotw, &config("")).as_deref(),
+        Some("line 8: placeholder `INSERT_LINK_HERE` in a highlight the post is made from")
+    );
 }
 
 #[test]
@@ -141,7 +180,7 @@ fn preview_command_prints_json_per_platform() {
                 .unwrap()
                 .contains("https://this-week-in-rust.org/blog/2026/08/19/this-week-in-rust-665/")
         );
-        assert!(v["held"].is_null());
+        assert_eq!(v["held"], serde_json::json!([]));
         let facet = &v["facets"][0];
         assert_eq!(facet["type"], "link");
         assert!(facet["byteStart"].is_u64() && facet["byteEnd"].is_u64());

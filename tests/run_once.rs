@@ -134,27 +134,81 @@ fn publish_revert_and_re_add_within_the_settle_time_posts_nothing_yet() {
     assert_eq!(site.posts(&url_of(701)), 2);
 }
 
+/// The fixture issue's Crate of the Week link, which its post is made from.
+const COTW_LINK: &str = "](https://crates.io/crates/";
+
 #[test]
 fn a_held_draft_waits_until_its_placeholders_are_gone() {
     let site = Site::new(0);
     site.run(); // baseline
     let issue = site.publish(702);
     let text = std::fs::read_to_string(&issue).unwrap();
+    assert!(text.contains(COTW_LINK), "the fixture has a Crate of the Week link");
+    std::fs::write(&issue, text.replacen(COTW_LINK, "](INSERT_LINK_HERE#", 1)).unwrap();
+    let held = site.run();
+    assert!(held.contains("held: line") && held.contains("in a highlight"), "{held}");
+    assert_eq!(site.posts(&url_of(702)), 0);
+    std::fs::write(&issue, text).unwrap();
+    site.run();
+    assert_eq!(site.posts(&url_of(702)), 2);
+}
+
+/// Issue #12: a placeholder outside the post's text (TWiR's footer `REDDIT_LINK_HERE`, which
+/// 10 published issues kept for good) delays the announcement by the grace period, then the
+/// issue is announced (the post carries no placeholder) and the log names what was left.
+#[test]
+fn a_footer_placeholder_delays_by_the_grace_period_then_the_issue_is_announced() {
+    let site = Site::with(0, "");
+    let text = std::fs::read_to_string(&site.config).unwrap();
+    std::fs::write(&site.config, format!("{text}\n[announce]\nplaceholder_grace_secs = 2\n"))
+        .unwrap();
+    site.run(); // baseline
+    let issue = site.publish(709);
+    let text = std::fs::read_to_string(&issue).unwrap();
     std::fs::write(
         &issue,
         format!("{text}\n<small>[Discuss on r/rust](REDDIT_LINK_HERE)</small>\n"),
     )
     .unwrap();
-    let held = site.run();
-    assert!(held.contains("held: line"), "{held}");
-    assert_eq!(site.posts(&url_of(702)), 0);
-    std::fs::write(
-        &issue,
-        format!("{text}\n<small>[Discuss on r/rust](https://reddit.com/r/rust/x)</small>\n"),
-    )
-    .unwrap();
-    site.run();
-    assert_eq!(site.posts(&url_of(702)), 2);
+    let delayed = site.run();
+    assert!(delayed.contains("waiting until"), "{delayed}");
+    assert_eq!(site.posts(&url_of(709)), 0);
+    let (_, status) = site.herald(&["status"]);
+    assert!(status.contains("delayed") && status.contains("REDDIT_LINK_HERE"), "{status}");
+    std::thread::sleep(Duration::from_millis(2100));
+    let announced = site.run();
+    assert_eq!(site.posts(&url_of(709)), 2, "{announced}");
+    assert!(
+        announced.contains("placeholders left") && announced.contains("REDDIT_LINK_HERE"),
+        "{announced}"
+    );
+    let sink = std::fs::read_to_string(site.path("posts.jsonl")).unwrap();
+    assert!(!sink.contains("REDDIT_LINK_HERE"), "no post carries the placeholder");
+}
+
+/// Issue #12: an issue first seen older than `max_age_days` is a warning (once) and shows in
+/// `status` with the command that would post it; fixing its date is not a rename of an
+/// announced issue: the corrected issue is announced under the normal rules.
+#[test]
+fn too_old_then_its_date_fixed_is_announced() {
+    let site = Site::new(0);
+    site.run(); // baseline
+    let issue = site.publish(711);
+    let today = chrono::Utc::now().date_naive();
+    let stale = today - chrono::Duration::days(30);
+    let text = std::fs::read_to_string(&issue).unwrap();
+    std::fs::write(&issue, text.replace(&format!("Date: {today}"), &format!("Date: {stale}")))
+        .unwrap();
+    let out = site.run();
+    assert!(out.contains("recorded (too old to announce)"), "{out}");
+    assert!(out.contains("WARN") && out.contains("herald announce --issue 711"), "{out}");
+    let (_, status) = site.herald(&["status"]);
+    assert!(status.contains("#711") && status.contains("too old"), "{status}");
+    // The date fixed: a new URL, eligible like any new issue.
+    std::fs::write(&issue, text).unwrap();
+    let fixed = site.run();
+    assert!(!fixed.contains("issue renamed"), "{fixed}");
+    assert_eq!(site.posts(&url_of(711)), 2, "{fixed}");
 }
 
 #[test]
@@ -176,7 +230,7 @@ fn a_draft_held_past_max_hold_is_an_error_in_the_log_and_still_held() {
     site.run(); // baseline
     let issue = site.publish(704);
     let text = std::fs::read_to_string(&issue).unwrap();
-    std::fs::write(&issue, format!("{text}\n[Discuss](REDDIT_LINK_HERE)\n")).unwrap();
+    std::fs::write(&issue, text.replacen(COTW_LINK, "](INSERT_LINK_HERE#", 1)).unwrap();
     site.run();
     std::thread::sleep(Duration::from_millis(1100));
     let out = site.run();

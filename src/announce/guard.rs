@@ -1,9 +1,19 @@
-//! The draft guard: an issue that still carries placeholder text is *held*, never posted.
+//! The draft guard: what placeholder text an issue still carries, and what that means for
+//! its announcement. Every finding is reported at once, each with its line.
 //!
-//! Two kinds of pattern: placeholders that hold wherever they appear (`REDDIT_LINK_HERE`), and
-//! template comments (`<!-- COTW goes here -->`) that hold only in sections a configured
-//! highlight is drawn from — TWiR's template leaves such comments in other sections for good
-//! (`<!-- CFPs go here … -->` is in 110 published issues).
+//! Where a placeholder is decides what it does:
+//!
+//! - In text a post is made from — the title, or the block an extracted highlight comes from
+//!   (its text or link) — it **holds** the issue: the post would carry it.
+//! - Anywhere else (TWiR's footer `[Discuss on r/rust](REDDIT_LINK_HERE)`, filled in minutes
+//!   after publishing, or never: 10 published issues keep it) it only **delays** the
+//!   announcement, by at most the grace period (`[announce] placeholder_grace_secs`); then the
+//!   issue is announced and the log names the placeholder left.
+//! - Patterns in `placeholders_hold_anywhere` hold wherever they appear.
+//! - Template comments (`<!-- COTW goes here -->`) hold when left unfilled in a section a
+//!   configured highlight is drawn from; elsewhere they are ignored — TWiR's template leaves
+//!   such comments in other sections for good (`<!-- CFPs go here … -->` is in 110 published
+//!   issues).
 
 use regex::Regex;
 use serde::Serialize;
@@ -24,8 +34,12 @@ pub enum EmptyCrate {
 /// The guard's settings.
 #[derive(Debug, Clone)]
 pub struct GuardSettings {
-    /// Patterns that hold wherever they appear.
+    /// Placeholders: they hold in the text a post is made from, and delay elsewhere.
     pub placeholders: Vec<Regex>,
+    /// Placeholders that hold wherever they appear.
+    pub hold_anywhere: Vec<Regex>,
+    /// How long a placeholder outside the post's text may delay an announcement.
+    pub grace: std::time::Duration,
     /// Patterns that hold inside sections that feed a highlight in `highlights`.
     pub section_placeholders: Vec<Regex>,
     /// The highlight kinds in use (their sections are guarded).
@@ -42,6 +56,8 @@ impl Default for GuardSettings {
                 .iter()
                 .map(|p| Regex::new(p).expect("valid default"))
                 .collect(),
+            hold_anywhere: Vec::new(),
+            grace: DEFAULT_GRACE,
             section_placeholders: DEFAULT_SECTION_PLACEHOLDERS
                 .iter()
                 .map(|p| Regex::new(p).expect("valid default"))
@@ -52,22 +68,37 @@ impl Default for GuardSettings {
     }
 }
 
-/// TWiR's placeholders that hold anywhere.
+/// TWiR's placeholders.
 pub const DEFAULT_PLACEHOLDERS: [&str; 2] = ["INSERT_LINK_HERE", "REDDIT_LINK_HERE"];
+/// TWiR's grace for a placeholder outside the post's text: an hour. Editors add the Reddit
+/// link within minutes when they add it at all.
+pub const DEFAULT_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 /// TWiR's template comments, held in highlight sections.
 pub const DEFAULT_SECTION_PLACEHOLDERS: [&str; 1] =
     [r"<!--\s*[A-Za-z][\w ]*\s+go(es)?\s+here\s*-->"];
 
-/// Why an issue is held.
+/// What a finding does to the announcement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// Not announced until it is fixed.
+    Hold,
+    /// Announced after the grace period if it is not fixed by then.
+    Delay,
+}
+
+/// One thing the guard found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Hold {
+pub struct Finding {
     /// What was found, as text for the operator.
     pub reason: String,
     /// The 1-based line of the file, where there is one.
     pub line: Option<usize>,
+    /// What it does.
+    pub effect: Effect,
 }
 
-impl std::fmt::Display for Hold {
+impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.line {
             Some(line) => write!(f, "line {line}: {}", self.reason),
@@ -76,67 +107,140 @@ impl std::fmt::Display for Hold {
     }
 }
 
-/// The first reason to hold `article`, if any.
-pub fn check_hold(
-    article: &Article,
-    highlights: &Highlights,
-    settings: &GuardSettings,
-) -> Option<Hold> {
+/// Everything the guard found in an issue, in file order (the title first).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Inspection {
+    /// The findings.
+    pub findings: Vec<Finding>,
+}
+
+impl Inspection {
+    /// What holds the issue.
+    pub fn holds(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.effect == Effect::Hold)
+    }
+
+    /// What only delays it.
+    pub fn delays(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.effect == Effect::Delay)
+    }
+
+    /// Whether anything holds the issue.
+    pub fn is_held(&self) -> bool {
+        self.holds().next().is_some()
+    }
+
+    /// Whether anything delays it.
+    pub fn is_delayed(&self) -> bool {
+        self.delays().next().is_some()
+    }
+
+    /// The findings with `effect`, joined for one line of text.
+    pub fn describe(&self, effect: Effect) -> String {
+        let parts: Vec<String> =
+            self.findings.iter().filter(|f| f.effect == effect).map(|f| f.to_string()).collect();
+        parts.join("; ")
+    }
+}
+
+/// Everything that holds or delays `article`, all at once.
+pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSettings) -> Inspection {
     let body = &*article.body();
     let file_line = |offset: usize| article.body_line + body[..offset].matches('\n').count();
-    for re in &settings.placeholders {
+    let mut findings = Vec::new();
+    for re in settings.hold_anywhere.iter().chain(&settings.placeholders) {
         if re.is_match(&article.title) {
-            return Some(Hold {
+            findings.push(Finding {
                 reason: format!("placeholder `{}` in the title", re.as_str()),
                 line: None,
-            });
-        }
-        if let Some(m) = re.find(body) {
-            return Some(Hold {
-                reason: format!("placeholder `{}`", m.as_str()),
-                line: Some(file_line(m.start())),
+                effect: Effect::Hold,
             });
         }
     }
-    if !settings.section_placeholders.is_empty() {
-        let (_, headings) = parse_blocks(body);
-        let found = highlight_lines(highlights);
-        for re in &settings.section_placeholders {
-            for m in re.find_iter(body) {
-                let line = 1 + body[..m.start()].matches('\n').count();
-                let Some(at) = headings.iter().rposition(|h| h.line <= line) else { continue };
-                let heading = &headings[at];
-                let path = heading_path(&headings[..=at]);
-                let Some(kind) = settings.highlights.iter().find(|k| feeds(**k, &path)) else {
-                    continue;
-                };
-                // Filled in beside the comment (TWiR often leaves it there): not a draft.
-                let end = headings.get(at + 1).map_or(usize::MAX, |h| h.line);
-                if found.iter().any(|l| (heading.line..end).contains(l)) {
-                    continue;
-                }
-                return Some(Hold {
-                    reason: format!(
-                        "unfilled template comment `{}` in “{}” (the {} highlight comes from there)",
-                        m.as_str(),
-                        heading.title,
-                        kind.name()
-                    ),
-                    line: Some(file_line(m.start())),
-                });
+    let (blocks, headings) = parse_blocks(body);
+    let post_lines = highlight_lines(highlights);
+    let post_texts: Vec<&str> = highlight_texts(highlights);
+    let mut body_findings: Vec<(usize, Finding)> = Vec::new();
+    for (anywhere, re) in settings
+        .hold_anywhere
+        .iter()
+        .map(|re| (true, re))
+        .chain(settings.placeholders.iter().map(|re| (false, re)))
+    {
+        for m in re.find_iter(body) {
+            let line = 1 + body[..m.start()].matches('\n').count();
+            // The block the placeholder is in: the last one starting at or before its line.
+            let block_line = blocks.iter().map(|b| b.line).filter(|l| *l <= line).max();
+            let in_post = block_line.is_some_and(|l| post_lines.contains(&l))
+                || post_texts.iter().any(|t| t.contains(m.as_str()));
+            let (effect, reason) = if anywhere {
+                (Effect::Hold, format!("placeholder `{}`", m.as_str()))
+            } else if in_post {
+                (
+                    Effect::Hold,
+                    format!("placeholder `{}` in a highlight the post is made from", m.as_str()),
+                )
+            } else {
+                (Effect::Delay, format!("placeholder `{}` (not in the post's text)", m.as_str()))
+            };
+            if body_findings.iter().any(|(at, f)| *at == m.start() && f.effect == Effect::Hold) {
+                continue; // matched by a hold-anywhere pattern already
             }
+            body_findings
+                .push((m.start(), Finding { reason, line: Some(file_line(m.start())), effect }));
         }
     }
+    for re in &settings.section_placeholders {
+        for m in re.find_iter(body) {
+            let line = 1 + body[..m.start()].matches('\n').count();
+            let Some(at) = headings.iter().rposition(|h| h.line <= line) else { continue };
+            let heading = &headings[at];
+            let path = heading_path(&headings[..=at]);
+            let Some(kind) = settings.highlights.iter().find(|k| feeds(**k, &path)) else {
+                continue;
+            };
+            // Filled in beside the comment (TWiR often leaves it there): not a draft.
+            let end = headings.get(at + 1).map_or(usize::MAX, |h| h.line);
+            if post_lines.iter().any(|l| (heading.line..end).contains(l)) {
+                continue;
+            }
+            let reason = format!(
+                "unfilled template comment `{}` in “{}” (the {} highlight comes from there)",
+                m.as_str(),
+                heading.title,
+                kind.name()
+            );
+            body_findings.push((
+                m.start(),
+                Finding { reason, line: Some(file_line(m.start())), effect: Effect::Hold },
+            ));
+        }
+    }
+    body_findings.sort_by_key(|(at, _)| *at);
+    findings.extend(body_findings.into_iter().map(|(_, f)| f));
     if settings.empty_crate == EmptyCrate::Hold
         && settings.highlights.contains(&HighlightKind::CrateOfTheWeek)
         && highlights.crate_of_the_week.is_none()
     {
-        return Some(Hold {
+        findings.push(Finding {
             reason: "the Crate of the Week section names no crate".into(),
             line: None,
+            effect: Effect::Hold,
         });
     }
-    None
+    Inspection { findings }
+}
+
+/// The text and links of every extracted highlight.
+fn highlight_texts(h: &Highlights) -> Vec<&str> {
+    let singles = [&h.crate_of_the_week, &h.quote_of_the_week, &h.merged_prs];
+    singles
+        .into_iter()
+        .flatten()
+        .chain(&h.official)
+        .chain(&h.community)
+        .flat_map(|h| std::iter::once(h.text.as_str()).chain(h.url.as_deref()))
+        .collect()
 }
 
 /// The body lines every extracted highlight comes from.

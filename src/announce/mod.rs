@@ -17,7 +17,7 @@ pub mod thumb;
 
 pub use compose::{Composer, Embed, Facet, FacetKind, Post};
 pub use fit::Limits;
-pub use guard::{GuardSettings, Hold, check_hold};
+pub use guard::{Effect, Finding, GuardSettings, Inspection, inspect};
 pub use send::{Posted, SendError};
 
 use serde::Serialize;
@@ -48,13 +48,13 @@ use crate::archive::Article;
 use crate::config::AnnounceSettings;
 use crate::render::highlights::extract_highlights;
 
-/// A post ready for one platform, and whether the draft guard holds it.
+/// A post ready for one platform, and what the draft guard found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Announcement {
     /// The post.
     pub post: Post,
-    /// Why it must wait, if it must.
-    pub held: Option<Hold>,
+    /// What holds or delays it.
+    pub guard: Inspection,
 }
 
 /// Builds the announcement of `article` (published at `url`) for each of `platforms`, with
@@ -65,7 +65,7 @@ pub fn prepare(
     settings: &AnnounceSettings,
     platforms: &[Platform],
 ) -> Result<Vec<Announcement>, compose::ComposeError> {
-    let held = check_hold(article, &extract_highlights(&article.body()), &settings.guard);
+    let guard = inspect(article, &extract_highlights(&article.body()), &settings.guard);
     platforms
         .iter()
         .map(|platform| {
@@ -74,7 +74,7 @@ pub fn prepare(
                 Platform::Mastodon => &settings.mastodon,
             };
             let post = queue::compose_with(platform_settings.clone(), settings, article, url)?;
-            Ok(Announcement { post, held: held.clone() })
+            Ok(Announcement { post, guard: guard.clone() })
         })
         .collect()
 }

@@ -46,16 +46,31 @@ pub fn run(
         None => config.accounts.iter().collect(),
     };
 
+    let guard = {
+        let highlights = extract_highlights(&article.body());
+        announce::inspect(&article, &highlights, &config.announce.guard)
+    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     if args.dry_run {
+        // The guard runs as for a real announce: a held issue would not be posted.
+        let held = guard.is_held() && !args.force;
         for account in &accounts {
             let post = compose_post(&config, &article, &url, account.platform(), None)?;
-            writeln!(out, "── {} ({}) would post:", account.name(), account.platform().name())?;
+            let what = if held { "would be held, not posted" } else { "would post" };
+            writeln!(out, "── {} ({}) {what}:", account.name(), account.platform().name())?;
             for line in post.text.lines() {
                 writeln!(out, "│ {line}")?;
             }
         }
-        return Ok(ExitCode::SUCCESS);
+        super::preview::write_guard(out, &guard)?;
+        if held {
+            writeln!(out, "(--force would post it anyway)")?;
+        }
+        return Ok(if held { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+    }
+    for f in guard.delays() {
+        // Asked for by hand: a placeholder outside the post's text does not wait.
+        writeln!(out, "note: {f}; announcing all the same")?;
     }
 
     let db = Arc::new(Mutex::new(Db::open(&config.state_path)?));
@@ -69,10 +84,7 @@ pub fn run(
         now(),
     )?;
 
-    let held = {
-        let highlights = extract_highlights(&article.body());
-        announce::check_hold(&article, &highlights, &config.announce.guard)
-    };
+    let held = guard.is_held().then(|| guard.describe(announce::Effect::Hold));
     let owner = Owner::new("herald announce", config.announce.request_timeout);
     let mut all_done = true;
     for account in accounts {
@@ -137,7 +149,7 @@ pub fn run(
                 let post = compose_post(&config, &article, &url, account.platform(), Some(limits))?;
                 let json = serde_json::to_string(&post)?;
                 let key = new_platform_key(account.kind(), now());
-                let hold_reason = held.as_ref().filter(|_| !args.force).map(|h| h.to_string());
+                let hold_reason = held.clone().filter(|_| !args.force);
                 let row = NewRow {
                     issue_key: &url,
                     account: account.name(),

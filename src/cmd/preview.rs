@@ -48,7 +48,8 @@ pub fn preview_json(a: &Announcement) -> serde_json::Value {
         "langs": p.langs,
         "embed": p.embed,
         "highlights": { "kept": p.highlights_kept, "total": p.highlights_total },
-        "held": a.held.as_ref().map(|h| h.to_string()),
+        "held": a.guard.holds().map(|f| f.to_string()).collect::<Vec<_>>(),
+        "delayed": a.guard.delays().map(|f| f.to_string()).collect::<Vec<_>>(),
     })
 }
 
@@ -98,9 +99,23 @@ fn write_human(out: &mut impl Write, a: &Announcement) -> std::io::Result<()> {
             )?;
         }
     }
-    match &a.held {
-        Some(hold) => writeln!(out, "held: {hold}")?,
-        None => writeln!(out, "held: no")?,
-    }
+    write_guard(out, &a.guard)?;
     writeln!(out)
+}
+
+/// The guard's findings, one line each: `held: …` (not announced until fixed) and `delayed: …`
+/// (announced after the grace period all the same), or `held: no`.
+pub fn write_guard(out: &mut impl Write, guard: &announce::Inspection) -> std::io::Result<()> {
+    if guard.findings.is_empty() {
+        return writeln!(out, "held: no");
+    }
+    for f in &guard.findings {
+        match f.effect {
+            announce::Effect::Hold => writeln!(out, "held: {f}")?,
+            announce::Effect::Delay => {
+                writeln!(out, "delayed: {f} — announced anyway once the grace period is over")?
+            }
+        }
+    }
+    Ok(())
 }

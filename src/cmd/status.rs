@@ -1,15 +1,26 @@
-//! `herald status`: every known issue's announcement per account — posted (link, time),
-//! pending (next attempt), held (reason), failed (the server's message).
+//! `herald status`: every issue the state knows, newest first, with what the service decided
+//! about it — baseline, waiting (until when, for what), held (every reason, since when),
+//! delayed by placeholders (until the grace period ends), too old (with the command that
+//! would post it), announced (per account, with links) or failed (why, and what to do) — and
+//! the archive's problems. `--json` is always valid JSON, with `null` for absent values.
+//!
+//! The view is built from the state ([`gather`]) and rendered by pure functions
+//! ([`render_text`], [`render_json`]), which the snapshot tests pin down.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use serde_json::json;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 use crate::cli::StatusArgs;
 use crate::config::Config;
-use crate::state::{Db, RowStatus};
+use crate::state::{Db, IssueRecord, OutboxRow, RowStatus};
+
+/// Baseline issues listed in the text form without `--all` (the newest).
+const BASELINE_SHOWN: usize = 3;
 
 /// Runs `herald status`, writing to `out`.
 pub fn run(
@@ -19,95 +30,448 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let config = Config::from_file(config_path)?;
     if !config.state_path.exists() {
-        writeln!(out, "no state yet at {} (nothing announced)", config.state_path.display())?;
+        let note = format!("no state yet at {} (nothing announced)", config.state_path.display());
+        if args.json {
+            let empty = json!({
+                "scans": { "last": null, "next": null },
+                "archive_problems": [], "issues": [], "outbox": [], "note": note,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&empty)?)?;
+        } else {
+            writeln!(out, "{note}")?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let db = Db::open(&config.state_path)?;
-    let rows = db.rows()?;
-    let last_scan = db.meta("last_scan")?.unwrap_or_default();
-    let next_scan = db.meta("next_scan")?.unwrap_or_default();
-    let problems = db.meta("archive_problems")?.unwrap_or_default();
+    let view = gather(&db)?;
     if args.json {
-        let list: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "issue": r.issue_key,
-                    "account": r.account,
-                    "platform": r.platform,
-                    "generation": r.generation,
-                    "status": r.status,
-                    "attempts": r.attempts,
-                    "error": r.last_error,
-                    "next_attempt_at": r.next_attempt_at.map(|t| t.to_rfc3339()),
-                    "posted_at": r.posted_at.map(|t| t.to_rfc3339()),
-                    "remote": r.remote,
-                    "claimed_by": r.claimed_by,
-                    "lease_until": r.lease_until.map(|t| t.to_rfc3339()),
-                    "check_duplicates_at": r.verify_at.map(|t| t.to_rfc3339()),
-                })
-            })
-            .collect();
-        let scans = json!({ "last": last_scan, "next": next_scan });
-        let problems: Vec<&str> = problems.lines().collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(
-                &json!({ "scans": scans, "archive_problems": problems, "outbox": list })
-            )?
-        )?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&render_json(&view))?)?;
     } else {
-        writeln!(out, "last scan: {}", if last_scan.is_empty() { "never" } else { &last_scan })?;
-        if !next_scan.is_empty() {
-            writeln!(out, "next scheduled scan: {next_scan}")?;
-        }
-        for problem in problems.lines() {
-            writeln!(out, "archive problem: {problem}")?;
-        }
-        if rows.is_empty() {
-            writeln!(out, "nothing announced yet")?;
-        }
-        let mut last_issue = None;
-        for r in &rows {
-            if last_issue != Some(&r.issue_key) {
-                writeln!(out, "{}", r.issue_key)?;
-                last_issue = Some(&r.issue_key);
+        out.write_all(render_text(&view, args.all).as_bytes())?;
+    }
+    let failed = view.rows.iter().any(|r| r.status == RowStatus::Failed);
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// What `status` shows.
+#[derive(Debug, Clone)]
+pub struct StatusView {
+    /// The last scan: when, and its error if it failed.
+    pub last_scan: Option<(DateTime<Utc>, Option<String>)>,
+    /// When the next is planned.
+    pub next_scan: Option<DateTime<Utc>>,
+    /// Problems in the archive (files claiming the same issue).
+    pub problems: Vec<String>,
+    /// Every issue, newest first.
+    pub issues: Vec<IssueRecord>,
+    /// Every outbox row.
+    pub rows: Vec<OutboxRow>,
+}
+
+/// Reads the view from the state.
+pub fn gather(db: &Db) -> anyhow::Result<StatusView> {
+    let last = db.meta("last_scan")?.unwrap_or_default();
+    let last_scan = last.split_once(' ').and_then(|(at, outcome)| {
+        let at = DateTime::parse_from_rfc3339(at).ok()?.to_utc();
+        let error = outcome
+            .strip_prefix("failed: ")
+            .map(str::to_string)
+            .or_else(|| outcome.strip_prefix("ok, but ").map(|rest| rest.to_string()));
+        Some((at, error))
+    });
+    let next_scan = db
+        .meta("next_scan")?
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.to_utc());
+    let problems =
+        db.meta("archive_problems")?.unwrap_or_default().lines().map(str::to_string).collect();
+    Ok(StatusView { last_scan, next_scan, problems, issues: db.issue_records()?, rows: db.rows()? })
+}
+
+/// An issue's state as `status` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shown {
+    /// Present at the first start: not announced.
+    Baseline,
+    /// Settling, dated in the future, or over the per-cycle cap.
+    Waiting,
+    /// Held by the guard or a clash with another file.
+    Held,
+    /// Placeholders outside the post: announced when the grace period ends.
+    Delayed,
+    /// Older than `max_age_days` when first seen.
+    TooOld,
+    /// Queued: being sent, or retrying.
+    Announcing,
+    /// Posted on every account.
+    Announced,
+    /// An account's post failed for good.
+    Failed,
+}
+
+fn shown(issue: &IssueRecord, rows: &[&OutboxRow]) -> Shown {
+    if rows.iter().any(|r| r.status == RowStatus::Failed) {
+        return Shown::Failed;
+    }
+    if !rows.is_empty() {
+        return if rows.iter().all(|r| r.status == RowStatus::Posted) {
+            Shown::Announced
+        } else if rows.iter().all(|r| r.status == RowStatus::Held) {
+            Shown::Held
+        } else {
+            Shown::Announcing
+        };
+    }
+    match issue.status.as_deref() {
+        Some("waiting") => Shown::Waiting,
+        Some("held") => Shown::Held,
+        Some("delayed") => Shown::Delayed,
+        Some("too_old") => Shown::TooOld,
+        Some("announced") => Shown::Announcing,
+        Some("baseline") => Shown::Baseline,
+        // Recorded by an older herald: decided without posts is a baseline.
+        _ if issue.decided => Shown::Baseline,
+        _ => Shown::Waiting,
+    }
+}
+
+fn reasons(issue: &IssueRecord) -> Vec<String> {
+    issue.reasons.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default()
+}
+
+fn at(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn announce_command(issue: &IssueRecord) -> Option<String> {
+    issue.number.map(|n| format!("herald announce --issue {n}"))
+}
+
+fn rows_of<'a>(view: &'a StatusView, issue: &IssueRecord) -> Vec<&'a OutboxRow> {
+    view.rows.iter().filter(|r| r.issue_key == issue.key).collect()
+}
+
+/// The text form. Without `all`, only the newest baseline issues are listed.
+pub fn render_text(view: &StatusView, all: bool) -> String {
+    let mut out = String::new();
+    let mut line = |s: String| {
+        out.push_str(&s);
+        out.push('\n');
+    };
+    match &view.last_scan {
+        Some((t, None)) => line(format!("last scan: {} ok", at(*t))),
+        Some((t, Some(e))) => line(format!("last scan: {} — {e}", at(*t))),
+        None => line("last scan: never".into()),
+    }
+    if let Some(t) = view.next_scan {
+        line(format!("next scan: {} at the latest", at(t)));
+    }
+    for p in &view.problems {
+        line(format!("archive problem: {p}"));
+    }
+    if view.issues.is_empty() {
+        line("no issue recorded yet".into());
+    }
+    let mut baseline_shown = 0;
+    let mut baseline_hidden = 0;
+    for issue in &view.issues {
+        let rows = rows_of(view, issue);
+        let state = shown(issue, &rows);
+        if state == Shown::Baseline && !all {
+            if baseline_shown == BASELINE_SHOWN {
+                baseline_hidden += 1;
+                continue;
             }
-            let what = match r.status {
-                RowStatus::Posted => {
-                    let link =
-                        r.remote.as_ref().map(|p| p.url.clone().unwrap_or_else(|| p.id.clone()));
-                    let at = r.posted_at.map(|t| t.to_rfc3339()).unwrap_or_default();
-                    // A note on a posted row: an edit that was refused.
-                    let note =
-                        r.last_error.as_deref().map(|e| format!("; {e}")).unwrap_or_default();
-                    let check = r
-                        .verify_at
-                        .map(|t| format!("; checking for a late duplicate at {}", t.to_rfc3339()))
-                        .unwrap_or_default();
-                    format!("posted {} at {at}{note}{check}", link.unwrap_or_default())
-                }
-                RowStatus::Sending => {
-                    let by = r.claimed_by.as_deref().unwrap_or("a herald from before leases");
-                    let until = r.lease_until.map_or("now".to_string(), |t| t.to_rfc3339());
-                    format!(
-                        "being sent by {by} (attempt {}); if that process is gone, looked for on the platform after {until}",
-                        r.attempts
-                    )
-                }
-                RowStatus::Pending => {
-                    let next = r.next_attempt_at.map_or("now".to_string(), |t| t.to_rfc3339());
-                    let why =
-                        r.last_error.as_deref().map(|e| format!(" after: {e}")).unwrap_or_default();
-                    format!("pending (attempt {}, next {next}){why}", r.attempts + 1)
-                }
-                RowStatus::Held => format!("held: {}", r.last_error.as_deref().unwrap_or("")),
-                RowStatus::Failed => format!("FAILED: {}", r.last_error.as_deref().unwrap_or("")),
-            };
-            writeln!(out, "  {} ({}): {what}", r.account, r.platform)?;
+            baseline_shown += 1;
+        }
+        let number = issue.number.map_or("#?".into(), |n| format!("#{n}"));
+        let date = issue.date.map_or("undated".into(), |d| d.format("%Y-%m-%d").to_string());
+        let since = issue.since.map(|t| format!(" since {}", at(t))).unwrap_or_default();
+        let what = match state {
+            Shown::Baseline => "baseline: present at the first start, not announced".to_string(),
+            Shown::Waiting => match issue.until {
+                Some(t) => format!("waiting until {}", at(t)),
+                None => "waiting for the next cycle".to_string(),
+            },
+            Shown::Held => format!("held{since} until fixed"),
+            Shown::Delayed => format!(
+                "delayed{since}: announced at {} unless the placeholders are fixed first",
+                issue.until.map_or("the end of the grace period".into(), at)
+            ),
+            Shown::TooOld => format!(
+                "too old to announce automatically (first seen {}){}",
+                issue.first_seen.map_or("?".into(), at),
+                announce_command(issue).map(|c| format!("; `{c}` posts it")).unwrap_or_default()
+            ),
+            Shown::Announcing => "announcing".to_string(),
+            Shown::Announced => "announced".to_string(),
+            Shown::Failed => "FAILED".to_string(),
+        };
+        let gone = if issue.present { "" } else { " (no longer in the archive)" };
+        line(format!("{number} {} — {date} — {what}{gone}", issue.title));
+        for reason in reasons(issue) {
+            line(format!("    {reason}"));
+        }
+        if matches!(state, Shown::Held | Shown::Delayed | Shown::Failed | Shown::TooOld) {
+            line(format!("    file: {}", issue.source));
+        }
+        for r in rows {
+            line(format!("    {} ({}): {}", r.account, r.platform, row_text(r, issue)));
         }
     }
-    let failed = rows.iter().any(|r| r.status == RowStatus::Failed);
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    if baseline_hidden > 0 {
+        let issues = if baseline_hidden == 1 { "issue" } else { "issues" };
+        line(format!(
+            "… and {baseline_hidden} older {issues} recorded as baseline (`herald status --all` lists them)"
+        ));
+    }
+    out
+}
+
+fn row_text(r: &OutboxRow, issue: &IssueRecord) -> String {
+    match r.status {
+        RowStatus::Posted => {
+            let link = r.remote.as_ref().map(|p| p.url.clone().unwrap_or_else(|| p.id.clone()));
+            let when = r.posted_at.map(at).unwrap_or_default();
+            // A note on a posted row: an edit that was refused.
+            let note = r.last_error.as_deref().map(|e| format!("; {e}")).unwrap_or_default();
+            let check = r
+                .verify_at
+                .map(|t| format!("; checking for a late duplicate at {}", at(t)))
+                .unwrap_or_default();
+            format!("posted {} at {when}{note}{check}", link.unwrap_or_default())
+        }
+        RowStatus::Sending => {
+            let by = r.claimed_by.as_deref().unwrap_or("a herald from before leases");
+            let until = r.lease_until.map_or("now".to_string(), at);
+            format!(
+                "being sent by {by} (attempt {}); if that process is gone, looked for on the platform after {until}",
+                r.attempts
+            )
+        }
+        RowStatus::Pending => {
+            let next = r.next_attempt_at.map_or("now".to_string(), at);
+            let why = r.last_error.as_deref().map(|e| format!(" after: {e}")).unwrap_or_default();
+            format!("pending (attempt {}, next {next}){why}", r.attempts + 1)
+        }
+        RowStatus::Held => format!("held: {}", r.last_error.as_deref().unwrap_or("")),
+        RowStatus::Failed => {
+            let error = r.last_error.as_deref().unwrap_or("");
+            let fix = match announce_command(issue) {
+                Some(c) if !error.contains("herald announce") => {
+                    format!(" — fix the cause, then `{c} --account {}` tries again", r.account)
+                }
+                _ => String::new(),
+            };
+            format!("FAILED: {error}{fix}")
+        }
+    }
+}
+
+/// The JSON form: structured fields, `null` where a value is absent.
+pub fn render_json(view: &StatusView) -> Value {
+    let t = |x: Option<DateTime<Utc>>| x.map(at);
+    let issues: Vec<Value> = view
+        .issues
+        .iter()
+        .map(|issue| {
+            let rows = rows_of(view, issue);
+            let state = shown(issue, &rows);
+            json!({
+                "number": issue.number,
+                "title": issue.title,
+                "date": t(issue.date),
+                "url": issue.key,
+                "file": issue.source,
+                "in_archive": issue.present,
+                "state": state,
+                "since": t(issue.since),
+                "until": t(issue.until),
+                "first_seen": t(issue.first_seen),
+                "reasons": reasons(issue),
+                "announce_command": if state == Shown::TooOld { announce_command(issue) } else { None },
+                "accounts": rows.iter().map(|r| row_json(r)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "scans": {
+            "last": view.last_scan.as_ref().map(|(at_, error)| json!({
+                "at": at(*at_), "ok": error.is_none(), "error": error,
+            })),
+            "next": t(view.next_scan),
+        },
+        "archive_problems": view.problems,
+        "issues": issues,
+        "outbox": view.rows.iter().map(row_json).collect::<Vec<_>>(),
+    })
+}
+
+fn row_json(r: &OutboxRow) -> Value {
+    let t = |x: Option<DateTime<Utc>>| x.map(at);
+    json!({
+        "issue": r.issue_key,
+        "account": r.account,
+        "platform": r.platform,
+        "generation": r.generation,
+        "status": r.status,
+        "attempts": r.attempts,
+        "error": r.last_error,
+        "next_attempt_at": t(r.next_attempt_at),
+        "posted_at": t(r.posted_at),
+        "link": r.remote.as_ref().and_then(|p| p.url.clone()),
+        "remote_id": r.remote.as_ref().map(|p| p.id.clone()),
+        "claimed_by": r.claimed_by,
+        "lease_until": t(r.lease_until),
+        "check_duplicates_at": t(r.verify_at),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::announce::Posted;
+    use crate::state::NewRow;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    /// A state holding every kind of issue, at fixed times.
+    fn every_kind() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("herald.db")).unwrap();
+        let start = t("2026-08-01T10:00:00Z");
+        let site = "https://this-week-in-rust.org/blog/2026/";
+        let issue = |n: u32, day: &str, status: &str| {
+            let key = format!("{site}{day}/this-week-in-rust-{n}/");
+            let date = t(&format!("2026-{day}T04:00:00Z").replace('/', "-"));
+            db.observe_issue(
+                &key,
+                Some(n),
+                &format!("This Week in Rust {n}"),
+                &format!("content/2026-{}-this-week-in-rust.md", day.replace('/', "-")),
+                date,
+                "h",
+                start,
+            )
+            .unwrap();
+            db.set_issue_status(&key, status, None, None, start).unwrap();
+            key
+        };
+        for (n, day) in [(655, "06/10"), (656, "06/17"), (657, "06/24"), (658, "07/01")] {
+            let key = issue(n, day, "baseline");
+            db.decide_issue(&key, true).unwrap();
+        }
+        let old = issue(659, "07/08", "too_old");
+        db.decide_issue(&old, false).unwrap();
+        let now = t("2026-08-27T12:00:00Z");
+        // Announced: one account posted, one failed.
+        let done = issue(660, "08/19", "announced");
+        db.decide_issue(&done, false).unwrap();
+        for (account, platform) in [("sky", "bluesky"), ("toot", "mastodon")] {
+            let row = NewRow {
+                issue_key: &done,
+                account,
+                platform,
+                post: "{}",
+                platform_key: "3l2fekgjxw22a",
+                held: None,
+            };
+            let id = db.enqueue(&row, t("2026-08-19T12:10:00Z")).unwrap().unwrap();
+            if account == "sky" {
+                let posted = Posted {
+                    id: "at://did:plc:x/app.bsky.feed.post/3l2fekgjxw22a".into(),
+                    cid: Some("c".into()),
+                    url: Some("https://bsky.app/profile/twir.example/post/3l2fekgjxw22a".into()),
+                };
+                db.claim(
+                    id,
+                    "herald run, pid 7",
+                    t("2026-08-19T12:10:00Z"),
+                    t("2026-08-19T12:11:30Z"),
+                )
+                .unwrap();
+                db.begin_send(
+                    id,
+                    "herald run, pid 7",
+                    t("2026-08-19T12:10:00Z"),
+                    t("2026-08-19T12:11:30Z"),
+                )
+                .unwrap();
+                db.mark_posted(id, &posted, t("2026-08-19T12:10:01Z"), None).unwrap();
+            } else {
+                db.mark_failed(
+                    id,
+                    "HTTP 401: The access token is invalid",
+                    t("2026-08-19T12:10:01Z"),
+                )
+                .unwrap();
+            }
+        }
+        // Being sent right now by the service.
+        let sending = issue(661, "08/20", "announced");
+        db.decide_issue(&sending, false).unwrap();
+        let row = NewRow {
+            issue_key: &sending,
+            account: "toot",
+            platform: "mastodon",
+            post: "{}",
+            platform_key: "k",
+            held: None,
+        };
+        let id = db.enqueue(&row, t("2026-08-27T11:59:00Z")).unwrap().unwrap();
+        db.claim(id, "herald run, pid 7", t("2026-08-27T11:59:30Z"), t("2026-08-27T12:01:00Z"))
+            .unwrap();
+        let held = issue(662, "08/26", "waiting");
+        db.set_issue_status(&held, "held", None, Some(&json!([
+            "line 58: unfilled template comment `<!-- COTW goes here -->` in “Crate of the Week” (the crate_of_the_week highlight comes from there)",
+            "line 143: unfilled template comment `<!-- Rust updates go here -->` in “Updates from the Rust Project” (the merged_prs highlight comes from there)"
+        ]).to_string()), t("2026-08-26T12:00:00Z")).unwrap();
+        let delayed = issue(663, "08/27", "waiting");
+        db.set_issue_status(
+            &delayed,
+            "delayed",
+            Some(t("2026-08-27T12:40:00Z")),
+            Some(
+                &json!(["line 360: placeholder `REDDIT_LINK_HERE` (not in the post's text)"])
+                    .to_string(),
+            ),
+            t("2026-08-27T11:40:00Z"),
+        )
+        .unwrap();
+        let waiting = issue(664, "08/27", "waiting");
+        db.set_issue_status(
+            &waiting,
+            "waiting",
+            Some(t("2026-08-27T12:05:00Z")),
+            Some(&json!(["settling: announced once unchanged for 600 s"]).to_string()),
+            t("2026-08-27T11:55:00Z"),
+        )
+        .unwrap();
+        db.set_meta("last_scan", &format!("{} ok", now.to_rfc3339())).unwrap();
+        db.set_meta("next_scan", "2026-08-27T12:05:00+00:00").unwrap();
+        db.set_meta("archive_problems", "content/a.md and content/b.md give the same URL https://x/ (same title and date); neither is announced until one is renamed or retitled").unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn status_text_shows_every_kind_of_issue() {
+        let (_dir, db) = every_kind();
+        let view = gather(&db).unwrap();
+        insta::assert_snapshot!("status_text", render_text(&view, false));
+        let all = render_text(&view, true);
+        assert!(all.contains("#655") && !all.contains("older issues recorded as baseline"));
+    }
+
+    #[test]
+    fn status_json_is_structured() {
+        let (_dir, db) = every_kind();
+        let view = gather(&db).unwrap();
+        insta::assert_snapshot!(
+            "status_json",
+            serde_json::to_string_pretty(&render_json(&view)).unwrap()
+        );
+    }
 }

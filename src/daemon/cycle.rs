@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use super::schedule::{Candidate, Decision, Policy, plan};
+use super::schedule::{Candidate, Decision, Policy, Verdict, judge, plan};
 use crate::announce::deliver::{Delivery, Owner, Sender, Verification, deliver, verify};
 use crate::announce::queue::{compose_post, refit_post};
 use crate::announce::send::SendError;
-use crate::announce::{Platform, Post, check_hold, new_platform_key};
+use crate::announce::{Platform, Post, inspect, new_platform_key};
 use crate::archive::Article;
 use crate::archive::duplicates::{Shared, find_duplicates};
 use crate::archive::scan::ScanCache;
@@ -57,6 +57,8 @@ pub struct CycleReport {
     pub failed: Vec<(String, String, String)>,
     /// Files claiming the same issue (same URL or `Number:`), described.
     pub duplicates: Vec<String>,
+    /// Issues were due beyond the per-cycle cap: the next cycle should follow soon.
+    pub more_due: bool,
 }
 
 /// What the service keeps between cycles: the parse cache, and which problems it has
@@ -67,6 +69,8 @@ pub struct CycleState {
     pub cache: ScanCache,
     /// Problems reported and still present.
     pub reported: HashSet<String>,
+    /// Held issues whose overstay of `max_hold` was logged.
+    pub overdue: HashSet<String>,
 }
 
 impl CycleState {
@@ -172,6 +176,7 @@ pub async fn run_cycle(
                 article.number,
                 &article.plain_title(),
                 &source,
+                article.date.to_utc(),
                 article.content_hash(),
                 now,
             )?;
@@ -194,36 +199,85 @@ pub async fn run_cycle(
         }
     }
 
+    let mut baseline: Vec<&Article> = Vec::new();
     for (key, decision) in plan(&candidates, first_start, now, policy) {
         let article = by_key[&key];
-        match decision {
-            Decision::Known => continue,
-            Decision::Baseline | Decision::TooOld => lock().decide_issue(&key, true)?,
-            Decision::Announce => {
-                if let Some(reason) = blocked.get(&key) {
-                    report.held.push((key.clone(), reason.clone()));
-                    continue; // stays waiting until the files no longer clash
+        let guard = (decision == Decision::Announce).then(|| {
+            let highlights = extract_highlights(&article.body());
+            inspect(article, &highlights, &config.announce.guard)
+        });
+        let first_seen = lock().first_seen(&key)?.unwrap_or(now);
+        let Some(verdict) = judge(
+            &decision,
+            guard.as_ref(),
+            blocked.get(&key).map(String::as_str),
+            first_seen,
+            now,
+            config.announce.guard.grace,
+            policy.settle,
+        ) else {
+            continue;
+        };
+        let (until, reasons) = match &verdict {
+            Verdict::Waiting { until, why } => (*until, vec![why.clone()]),
+            Verdict::Held { reasons } => (None, reasons.clone()),
+            Verdict::Delayed { until, reasons } => (Some(*until), reasons.clone()),
+            Verdict::Announce { left } => (None, left.clone()),
+            Verdict::Baseline | Verdict::TooOld => (None, Vec::new()),
+        };
+        let reasons_json = (!reasons.is_empty()).then(|| serde_json::json!(reasons).to_string());
+        let changed =
+            lock().set_issue_status(&key, verdict.status(), until, reasons_json.as_deref(), now)?;
+        let number = article.number.map_or("?".to_string(), |n| n.to_string());
+        let file = article.source.display().to_string();
+        match &verdict {
+            Verdict::Baseline => {
+                lock().decide_issue(&key, true)?;
+                baseline.push(article);
+            }
+            Verdict::TooOld => {
+                lock().decide_issue(&key, false)?;
+                tracing::warn!(issue = %key, %file, date = %article.date, "not announced: older than max_age_days when first seen; `herald announce --issue {number}` posts it");
+            }
+            Verdict::Waiting { until, why } => {
+                if matches!(decision, Decision::NextCycle) {
+                    report.more_due = true;
                 }
-                let highlights = extract_highlights(&article.body());
-                if let Some(hold) = check_hold(article, &highlights, &config.announce.guard) {
-                    let since = lock().first_seen(&key)?.unwrap_or(now);
-                    let max_hold = chrono::Duration::from_std(policy.max_hold)
-                        .unwrap_or(chrono::Duration::MAX);
-                    if now - since > max_hold {
-                        // Still held: only an edit or `herald announce --force` releases it.
-                        tracing::error!(issue = %key, reason = %hold, held_since = %since, "held longer than max_hold; fix the issue or announce it with --force");
-                    } else {
-                        tracing::info!(issue = %key, reason = %hold, "held by the draft guard");
-                    }
-                    report.held.push((key.clone(), hold.to_string()));
-                    continue; // stays waiting: a later edit that removes the placeholder settles again
+                if changed {
+                    let until = until.map_or("the next cycle".into(), |t| t.to_rfc3339());
+                    tracing::info!(issue = %key, %until, %why, "waiting");
+                }
+            }
+            Verdict::Held { reasons } => {
+                report.held.push((key.clone(), reasons.join("; ")));
+                let since = lock().issue_status_since(&key)?.unwrap_or(now);
+                let max_hold =
+                    chrono::Duration::from_std(policy.max_hold).unwrap_or(chrono::Duration::MAX);
+                let overdue = now - since > max_hold;
+                if changed {
+                    tracing::info!(issue = %key, %file, reasons = %reasons.join("; "), "held until fixed");
+                }
+                if overdue && state.overdue.insert(key.clone()) {
+                    // Still held: only an edit or `herald announce --force` releases it.
+                    tracing::error!(issue = %key, %file, reasons = %reasons.join("; "), held_since = %since, "held longer than max_hold; fix the issue or announce it with --force");
+                }
+                continue; // stays waiting: a later edit that removes the placeholder settles again
+            }
+            Verdict::Delayed { until, reasons } => {
+                if changed {
+                    tracing::info!(issue = %key, %file, until = %until.to_rfc3339(), placeholders = %reasons.join("; "), "placeholders outside the post's text: announcing at the end of the grace period unless fixed");
+                }
+                report.decisions.push((key, Decision::WaitUntil(*until)));
+                continue;
+            }
+            Verdict::Announce { left } => {
+                if !left.is_empty() {
+                    tracing::warn!(issue = %key, %file, placeholders = %left.join("; "), "announcing with placeholders left outside the post's text (the grace period is over)");
                 }
                 for outlet in outlets {
                     if let Err(e) = queue(config, db, outlet, article, &key, now).await {
                         let error = format!(
-                            "cannot compose the post from {}: {e:#}; fix the issue (or the template), then run `herald announce --issue {}`",
-                            article.source.display(),
-                            article.number.map_or("N".to_string(), |n| n.to_string()),
+                            "cannot compose the post from {file}: {e:#}; fix the issue (or the template), then run `herald announce --issue {number}`",
                         );
                         tracing::error!(issue = %key, account = %outlet.account.name(), cause = %error, "not announced");
                         lock().record_failed(
@@ -237,10 +291,18 @@ pub async fn run_cycle(
                     }
                 }
                 lock().decide_issue(&key, false)?;
+                tracing::info!(issue = %key, %file, "announcing");
             }
-            Decision::WaitUntil(_) | Decision::NextCycle => {}
         }
         report.decisions.push((key, decision));
+    }
+    state.overdue.retain(|k| report.held.iter().any(|(h, _)| h == k));
+    if let Some(newest) = baseline.iter().max_by_key(|a| a.date) {
+        tracing::info!(
+            recorded = baseline.len(),
+            newest = %format!("{} ({})", newest.plain_title(), newest.date.format("%Y-%m-%d")),
+            "first start: every issue in the archive recorded as baseline, none announced (`herald run --announce-latest` announces the newest; `herald announce --issue N` any)"
+        );
     }
 
     if policy.edit_on_title_change {

@@ -114,6 +114,108 @@ pub fn plan(
     out
 }
 
+/// What the service records about an issue after deciding, and does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Present at the first start: recorded, not announced.
+    Baseline,
+    /// Older than `max_age` when first seen: recorded, not announced automatically.
+    TooOld,
+    /// Not yet: settling, dated in the future, or over the per-cycle cap.
+    Waiting {
+        /// Until when (none: the next cycle).
+        until: Option<DateTime<Utc>>,
+        /// Why, for the operator.
+        why: String,
+    },
+    /// The guard holds it (or two files claim it) until it is fixed.
+    Held {
+        /// Every reason.
+        reasons: Vec<String>,
+    },
+    /// Placeholders outside the post's text: announced anyway at `until`.
+    Delayed {
+        /// When the grace period ends.
+        until: DateTime<Utc>,
+        /// Every placeholder left.
+        reasons: Vec<String>,
+    },
+    /// Announce now; `left` names placeholders still in the issue (outside the post's text).
+    Announce {
+        /// Placeholders announced with, after the grace period.
+        left: Vec<String>,
+    },
+}
+
+impl Verdict {
+    /// The status recorded for `herald status`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Self::Baseline => "baseline",
+            Self::TooOld => "too_old",
+            Self::Waiting { .. } => "waiting",
+            Self::Held { .. } => "held",
+            Self::Delayed { .. } => "delayed",
+            Self::Announce { .. } => "announced",
+        }
+    }
+}
+
+/// Turns the plan's `decision` for an issue into a verdict. For [`Decision::Announce`] the
+/// draft guard's findings (`guard`), a clash with another file (`clash`), when the issue was
+/// first seen and the grace period decide. `None` for an issue already decided.
+pub fn judge(
+    decision: &Decision,
+    guard: Option<&crate::announce::Inspection>,
+    clash: Option<&str>,
+    first_seen: DateTime<Utc>,
+    now: DateTime<Utc>,
+    grace: Duration,
+    settle: Duration,
+) -> Option<Verdict> {
+    use crate::announce::Effect;
+    let texts = |effect: Effect| -> Vec<String> {
+        guard
+            .map(|g| {
+                g.findings.iter().filter(|f| f.effect == effect).map(|f| f.to_string()).collect()
+            })
+            .unwrap_or_default()
+    };
+    Some(match decision {
+        Decision::Known => return None,
+        Decision::Baseline => Verdict::Baseline,
+        Decision::TooOld => Verdict::TooOld,
+        Decision::WaitUntil(t) => {
+            let why = if *t - now > chrono::Duration::from_std(settle).unwrap_or_default() {
+                "dated in the future".to_string()
+            } else {
+                format!("settling: announced once unchanged for {} s", settle.as_secs())
+            };
+            Verdict::Waiting { until: Some(*t), why }
+        }
+        Decision::NextCycle => Verdict::Waiting {
+            until: None,
+            why: "over the per-cycle limit (max_posts_per_cycle): the next cycle".into(),
+        },
+        Decision::Announce => {
+            let mut held = texts(Effect::Hold);
+            if let Some(clash) = clash {
+                held.insert(0, clash.to_string());
+            }
+            if !held.is_empty() {
+                return Some(Verdict::Held { reasons: held });
+            }
+            let left = texts(Effect::Delay);
+            let ends = first_seen + chrono::Duration::from_std(grace).unwrap_or_default();
+            if !left.is_empty() && now < ends {
+                Verdict::Delayed { until: ends, reasons: left }
+            } else {
+                Verdict::Announce { left }
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +296,93 @@ mod tests {
                 ("c".into(), Decision::NextCycle)
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+    use crate::announce::{Effect, Finding, Inspection};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn finding(line: usize, text: &str, effect: Effect) -> Finding {
+        Finding { reason: format!("placeholder `{text}`"), line: Some(line), effect }
+    }
+
+    const GRACE: Duration = Duration::from_secs(3600);
+    const SETTLE: Duration = Duration::from_secs(600);
+
+    fn judged(guard: &Inspection, clash: Option<&str>, now: &str) -> Verdict {
+        let seen = t("2026-08-20T12:00:00Z");
+        judge(&Decision::Announce, Some(guard), clash, seen, t(now), GRACE, SETTLE).unwrap()
+    }
+
+    #[test]
+    fn a_placeholder_outside_the_post_delays_until_the_grace_ends_then_is_announced() {
+        let guard = Inspection { findings: vec![finding(360, "REDDIT_LINK_HERE", Effect::Delay)] };
+        assert_eq!(
+            judged(&guard, None, "2026-08-20T12:30:00Z"),
+            Verdict::Delayed {
+                until: t("2026-08-20T13:00:00Z"),
+                reasons: vec!["line 360: placeholder `REDDIT_LINK_HERE`".into()]
+            }
+        );
+        assert_eq!(
+            judged(&guard, None, "2026-08-20T13:00:00Z"),
+            Verdict::Announce { left: vec!["line 360: placeholder `REDDIT_LINK_HERE`".into()] }
+        );
+        assert_eq!(
+            judged(&Inspection::default(), None, "2026-08-20T12:01:00Z"),
+            Verdict::Announce { left: vec![] }
+        );
+    }
+
+    #[test]
+    fn a_placeholder_in_the_post_holds_with_every_reason_for_ever() {
+        let guard = Inspection {
+            findings: vec![
+                finding(58, "COTW", Effect::Hold),
+                finding(143, "Rust updates", Effect::Hold),
+                finding(360, "REDDIT_LINK_HERE", Effect::Delay),
+            ],
+        };
+        let held = Verdict::Held {
+            reasons: vec![
+                "line 58: placeholder `COTW`".into(),
+                "line 143: placeholder `Rust updates`".into(),
+            ],
+        };
+        assert_eq!(judged(&guard, None, "2026-08-20T12:30:00Z"), held);
+        assert_eq!(judged(&guard, None, "2026-09-20T12:30:00Z"), held, "no grace for a hold");
+    }
+
+    #[test]
+    fn two_files_for_one_issue_hold_it() {
+        let v = judged(
+            &Inspection::default(),
+            Some("a.md and b.md give the same URL"),
+            "2026-08-20T12:30:00Z",
+        );
+        assert_eq!(v, Verdict::Held { reasons: vec!["a.md and b.md give the same URL".into()] });
+    }
+
+    #[test]
+    fn waiting_says_why_and_decided_issues_are_left_alone() {
+        let now = t("2026-08-20T12:00:00Z");
+        let wait = |d: Decision| judge(&d, None, None, now, now, GRACE, SETTLE);
+        assert!(matches!(
+            wait(Decision::WaitUntil(t("2026-08-20T12:10:00Z"))),
+            Some(Verdict::Waiting { why, .. }) if why.starts_with("settling")
+        ));
+        assert!(matches!(
+            wait(Decision::WaitUntil(t("2026-08-26T04:00:00Z"))),
+            Some(Verdict::Waiting { why, .. }) if why == "dated in the future"
+        ));
+        assert!(matches!(wait(Decision::NextCycle), Some(Verdict::Waiting { until: None, .. })));
+        assert_eq!(wait(Decision::TooOld), Some(Verdict::TooOld));
+        assert_eq!(wait(Decision::Known), None);
     }
 }

@@ -82,6 +82,7 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
         }
         Err(e) => tracing::warn!(cause = %e, "cannot look for leftover temporary feed files"),
     }
+    log_start(&config_path, &loaded.config);
     let (mut watch, mut events) = ArchiveWatch::start(&loaded.config.archive_dir)?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -213,6 +214,24 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
     Ok(())
 }
 
+/// One line saying what this service is set up to do.
+fn log_start(config_path: &Path, config: &Config) {
+    let accounts: Vec<String> =
+        config.accounts.iter().map(|a| format!("{} ({})", a.name(), a.kind())).collect();
+    tracing::info!(
+        config = %config_path.display(),
+        archive = %config.archive_dir.display(),
+        feeds = %config.feeds_dir.display(),
+        state = %config.state_path.display(),
+        accounts = %accounts.join(", "),
+        settle_secs = config.policy.settle.as_secs(),
+        rescan = %config.rescan,
+        listen = %config.listen.map_or("off".to_string(), |a| a.to_string()),
+        "herald {} starting",
+        env!("CARGO_PKG_VERSION")
+    );
+}
+
 /// The health server: the address asked for (not the bound one, which differs for port 0)
 /// and its task.
 type Server = (SocketAddr, tokio::task::JoinHandle<()>);
@@ -326,6 +345,10 @@ fn next_wake(
 ) -> DateTime<Utc> {
     let mut wake = loaded.rescan.after(&now).next().unwrap_or(now + chrono::Duration::minutes(15));
     if let Some(r) = report {
+        if r.more_due {
+            // The per-cycle cap left issues due: go on after a short pause, not at the rescan.
+            wake = wake.min(now + chrono::Duration::seconds(1));
+        }
         for (_, d) in &r.decisions {
             if let Decision::WaitUntil(t) = d {
                 wake = wake.min(*t);

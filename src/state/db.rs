@@ -95,7 +95,47 @@ const MIGRATIONS: &[&str] = &[
         updated_at  TEXT NOT NULL
     );
     ",
+    // 5: what the service decided about each issue, for `status` and for logging a change once.
+    "
+    ALTER TABLE issues ADD COLUMN date TEXT;          -- the issue's date (RFC 3339, UTC)
+    ALTER TABLE issues ADD COLUMN status TEXT;        -- see IssueStatus; NULL: recorded before
+    ALTER TABLE issues ADD COLUMN status_since TEXT;
+    ALTER TABLE issues ADD COLUMN status_until TEXT;  -- waiting until / grace ends / held since
+    ALTER TABLE issues ADD COLUMN reasons TEXT;       -- JSON list of the guard's findings
+    ",
 ];
+
+/// An issue as the state records it, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueRecord {
+    /// Its URL.
+    pub key: String,
+    /// `Number:`.
+    pub number: Option<u32>,
+    /// Its title.
+    pub title: String,
+    /// Its file.
+    pub source: String,
+    /// Its date, where recorded.
+    pub date: Option<DateTime<Utc>>,
+    /// When herald first saw it.
+    pub first_seen: Option<DateTime<Utc>>,
+    /// Decided: announced, baseline or too old.
+    pub decided: bool,
+    /// Recorded at the first start (or, before status was recorded, too old).
+    pub baseline: bool,
+    /// What the service decided (`waiting`, `held`, `delayed`, `baseline`, `too_old`,
+    /// `announced`); `None` for an issue recorded by an older herald.
+    pub status: Option<String>,
+    /// Since when.
+    pub since: Option<DateTime<Utc>>,
+    /// Until when (waiting, the grace period).
+    pub until: Option<DateTime<Utc>>,
+    /// The guard's findings or other reasons (JSON list).
+    pub reasons: Option<String>,
+    /// In the archive now.
+    pub present: bool,
+}
 
 /// The open state database.
 pub struct Db {
@@ -258,12 +298,14 @@ impl Db {
     /// `waiting`; a changed one (or one back after being absent) restarts its settle time.
     /// Returns whether it is decided (announced, baseline or too old) and since when it has
     /// been unchanged.
+    #[allow(clippy::too_many_arguments)]
     pub fn observe_issue(
         &self,
         key: &str,
         number: Option<u32>,
         title: &str,
         source: &str,
+        date: DateTime<Utc>,
         content_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<(bool, DateTime<Utc>), DbError> {
@@ -271,14 +313,16 @@ impl Db {
         // Run for every issue on every cycle: prepared once.
         self.conn
             .prepare_cached(
-                "INSERT INTO issues (key, number, title, source, first_seen, last_seen, content_hash, changed_at, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?5, 'waiting')
+                "INSERT INTO issues (key, number, title, source, first_seen, last_seen, content_hash, changed_at, state, date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?5, 'waiting', ?7)
                  ON CONFLICT (key) DO UPDATE SET
-                     number = ?2, title = ?3, source = ?4, last_seen = ?5,
+                     number = ?2, title = ?3, source = ?4, last_seen = ?5, date = ?7,
                      changed_at = CASE WHEN changed_at IS NULL OR content_hash IS NOT ?6 THEN ?5 ELSE changed_at END,
                      content_hash = ?6",
             )
-            .and_then(|mut stmt| stmt.execute(params![key, number, title, source, now_s, content_hash]))
+            .and_then(|mut stmt| {
+                stmt.execute(params![key, number, title, source, now_s, content_hash, ts(date)])
+            })
             .map_err(|e| self.err(e))?;
         let (state, changed): (String, Option<String>) = self
             .conn
@@ -332,6 +376,9 @@ impl Db {
                 .prepare_cached(
                     "SELECT o.key, n.key FROM issues n JOIN issues o
                        ON o.key != n.key AND o.state = 'decided' AND o.changed_at IS NULL
+                      AND (o.status IN ('announced', 'baseline')
+                           OR (o.status IS NULL AND (o.baseline = 1
+                               OR EXISTS (SELECT 1 FROM outbox WHERE issue_key = o.key))))
                       AND ((n.number IS NOT NULL AND o.number = n.number) OR o.source = n.source)
                      WHERE n.state = 'waiting' AND n.changed_at IS NOT NULL
                      ORDER BY o.last_seen DESC",
@@ -352,7 +399,10 @@ impl Db {
                     .execute(
                         "UPDATE issues SET state = 'decided',
                              baseline = (SELECT baseline FROM issues WHERE key = ?1),
-                             first_seen = (SELECT first_seen FROM issues WHERE key = ?1)
+                             first_seen = (SELECT first_seen FROM issues WHERE key = ?1),
+                             status = (SELECT status FROM issues WHERE key = ?1),
+                             status_since = (SELECT status_since FROM issues WHERE key = ?1),
+                             status_until = NULL, reasons = NULL
                          WHERE key = ?2",
                         params![old, new],
                     )
@@ -379,6 +429,73 @@ impl Db {
             )
             .map(drop)
             .map_err(|e| self.err(e))
+    }
+
+    /// Records what the service decided about an issue now; `Ok(true)` when that is a change
+    /// (another status, another time, other reasons), which is then logged once by the caller.
+    /// `status_since` moves only when the status itself changes.
+    pub fn set_issue_status(
+        &self,
+        key: &str,
+        status: &str,
+        until: Option<DateTime<Utc>>,
+        reasons: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE issues SET
+                     status_since = CASE WHEN status IS ?2 THEN status_since ELSE ?5 END,
+                     status = ?2, status_until = ?3, reasons = ?4
+                 WHERE key = ?1 AND (status IS NOT ?2 OR status_until IS NOT ?3 OR reasons IS NOT ?4)",
+            )
+            .and_then(|mut stmt| stmt.execute(params![key, status, until.map(ts), reasons, ts(now)]))
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// Since when the issue has had its recorded status.
+    pub fn issue_status_since(&self, key: &str) -> Result<Option<DateTime<Utc>>, DbError> {
+        self.conn
+            .query_row("SELECT status_since FROM issues WHERE key = ?1", [key], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()
+            .map(|s| s.flatten().as_deref().and_then(parse_ts))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every issue with what was decided about it, newest first.
+    pub fn issue_records(&self) -> Result<Vec<IssueRecord>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT key, number, title, source, date, first_seen, state, baseline, status,
+                        status_since, status_until, reasons, changed_at IS NOT NULL
+                 FROM issues ORDER BY COALESCE(date, first_seen) DESC, key",
+            )
+            .map_err(|e| self.err(e))?;
+        let opt_ts = |s: Option<String>| s.as_deref().and_then(parse_ts);
+        stmt.query_map([], |r| {
+            Ok(IssueRecord {
+                key: r.get(0)?,
+                number: r.get(1)?,
+                title: r.get(2)?,
+                source: r.get(3)?,
+                date: opt_ts(r.get(4)?),
+                first_seen: opt_ts(r.get(5)?),
+                decided: r.get::<_, String>(6)? == "decided",
+                baseline: r.get(7)?,
+                status: r.get(8)?,
+                since: opt_ts(r.get(9)?),
+                until: opt_ts(r.get(10)?),
+                reasons: r.get(11)?,
+                present: r.get(12)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
     }
 
     /// How many issues the state has recorded.
@@ -486,27 +603,27 @@ mod tests {
         let t1 = t0 + chrono::Duration::seconds(60);
         let t2 = t0 + chrono::Duration::seconds(120);
         assert_eq!(
-            db.observe_issue("k", None, "T", "a.md", "h1", t0).unwrap(),
+            db.observe_issue("k", None, "T", "a.md", t0, "h1", t0).unwrap(),
             (false, parse_ts(&ts(t0)).unwrap())
         );
         // Unchanged: the settle clock keeps running.
         assert_eq!(
-            db.observe_issue("k", None, "T", "a.md", "h1", t1).unwrap().1,
+            db.observe_issue("k", None, "T", "a.md", t0, "h1", t1).unwrap().1,
             parse_ts(&ts(t0)).unwrap()
         );
         // Changed: it restarts.
         assert_eq!(
-            db.observe_issue("k", None, "T", "a.md", "h2", t1).unwrap().1,
+            db.observe_issue("k", None, "T", "a.md", t0, "h2", t1).unwrap().1,
             parse_ts(&ts(t1)).unwrap()
         );
         // Gone and back: it restarts too.
         db.mark_absent(&[]).unwrap();
         assert_eq!(
-            db.observe_issue("k", None, "T", "a.md", "h2", t2).unwrap().1,
+            db.observe_issue("k", None, "T", "a.md", t0, "h2", t2).unwrap().1,
             parse_ts(&ts(t2)).unwrap()
         );
         db.decide_issue("k", false).unwrap();
-        assert!(db.observe_issue("k", None, "T", "a.md", "h3", t2).unwrap().0);
+        assert!(db.observe_issue("k", None, "T", "a.md", t0, "h3", t2).unwrap().0);
     }
 
     #[test]

@@ -10,6 +10,6 @@ pub mod lock;
 pub mod outbox;
 pub mod sessions;
 
-pub use db::{Db, DbError};
+pub use db::{Db, DbError, IssueRecord};
 pub use lock::StateLock;
 pub use outbox::{NewRow, OutboxRow, RowStatus};
