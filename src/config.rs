@@ -545,11 +545,26 @@ pub struct Config {
 impl Config {
     /// Reads and validates a config file.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config {}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => anyhow::anyhow!(
+                "no configuration file at {}{}: name one with --config FILE or HERALD_CONFIG",
+                path.display(),
+                std::env::current_dir()
+                    .ok()
+                    .filter(|_| path.is_relative())
+                    .map(|d| format!(" (relative to {})", d.display()))
+                    .unwrap_or_default()
+            ),
+            std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+                "reading config {}: permission denied for {}",
+                path.display(),
+                crate::report::current_user()
+            ),
+            _ => anyhow::anyhow!("reading config {}: {e}", path.display()),
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut config =
-            Self::parse(&text, base).with_context(|| format!("in config {}", path.display()))?;
+            Self::parse(&text, base).with_context(|| format!("config {}", path.display()))?;
         config.source = Some(path.to_path_buf());
         Ok(config)
     }

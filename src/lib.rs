@@ -16,5 +16,6 @@ pub mod failpoint;
 pub mod feeds;
 pub mod parallel;
 pub mod render;
+pub mod report;
 pub mod secret;
 pub mod state;

@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match herald::cmd::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", herald::report::describe_any(&err));
             ExitCode::FAILURE
         }
     }

@@ -772,3 +772,87 @@ fn publish_numbered(dir: &Path, n: u32) {
     )
     .unwrap();
 }
+
+#[path = "common/replay.rs"]
+mod replay;
+
+/// Issue #12: a slice of TWiR's real history (2022-01 to 2022-03: publishes with
+/// `REDDIT_LINK_HERE` fixed minutes later, fixes of older issues, merged pull requests)
+/// replayed under `herald run` with the gaps compressed: every issue published in it is
+/// announced exactly once per account, no post carries a placeholder, no baseline issue is
+/// announced. `cargo bench --bench replay` runs the whole range.
+#[test]
+fn a_slice_of_twirs_real_history_is_announced_exactly_once() {
+    let replay = replay::Replay::new(200.0);
+    let outcome = replay.run(0..36);
+    let accounts = ["sky", "toot"];
+    let report = outcome.report(&accounts);
+    eprintln!("{report}");
+    assert!(outcome.published.len() >= 8, "{report}");
+    assert_eq!(
+        outcome.exactly_once(&accounts),
+        outcome.published.len(),
+        "{report}\n{}",
+        replay.log()
+    );
+    assert!(outcome.duplicates().is_empty(), "{report}");
+    assert!(outcome.with_placeholder.is_empty(), "{report}");
+    assert!(outcome.baseline_posted.is_empty(), "{report}");
+    assert_eq!(outcome.repeated_keys, 0, "{report}");
+}
+
+/// Issue #12: when the per-cycle cap leaves issues due, the next cycle follows at once rather
+/// than at the next rescan; a held issue is logged once, not on every cycle; the service logs
+/// one line at startup and one summary of the first start's baseline.
+#[test]
+fn the_cap_is_followed_at_once_and_states_are_logged_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = site(dir);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "debounce_ms = 100\n",
+        "debounce_ms = 100\nmax_posts_per_cycle = 1\nrescan = \"0 0 0 1 1 *\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let log = dir.join("herald.log");
+    let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
+    wait_for("the first cycle", Duration::from_secs(20), || cycles(&log) == 1);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.matches(" starting").count(), 1, "{text}");
+    assert!(text.contains("accounts=sky (dry_run), toot (dry_run)"), "{text}");
+    assert!(
+        text.contains("first start: every issue in the archive recorded as baseline"),
+        "{text}"
+    );
+
+    // A draft whose Crate of the Week link is a placeholder: held, logged once.
+    let today = chrono::Utc::now().date_naive();
+    std::fs::write(
+        dir.join(format!("content/{today}-draft.md")),
+        format!(
+            "Title: This Week in Rust 799\nNumber: 799\nDate: {today}\n\n## Crate of the Week\n\n\
+             This week's crate is [foo](INSERT_LINK_HERE), a crate.\n"
+        ),
+    )
+    .unwrap();
+    // Three issues at once, one announced per cycle.
+    for n in [731, 732, 733] {
+        publish_numbered(dir, n);
+    }
+    let took =
+        wait_for("three issues past a cap of one per cycle", Duration::from_secs(15), || {
+            (731..=733).all(|n| posts(dir, &format!("this-week-in-rust-{n}/")) == 2)
+        });
+    eprintln!("three issues announced {took:?} after publishing with a cap of one per cycle");
+    // More cycles: the held draft is not logged again.
+    for n in [734, 735] {
+        let c = cycles(&log);
+        publish_numbered(dir, n);
+        wait_for("a cycle", Duration::from_secs(5), || cycles(&log) > c);
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    let held = text.lines().filter(|l| l.contains("held until fixed")).count();
+    assert_eq!(held, 1, "{text}");
+    assert_eq!(posts(dir, "this-week-in-rust-799"), 0);
+    assert!(sigterm(&mut service).success());
+}

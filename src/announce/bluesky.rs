@@ -452,7 +452,7 @@ impl BlueskyClient {
     /// the session works, and losing it costs at most one budgeted login after a restart.
     fn keep(&self, cached: &mut Option<StoredSession>, session: StoredSession) -> StoredSession {
         if let Err(err) = self.store.save_session(&self.account.name, &self.binding(), &session) {
-            error!(account = %self.account.name, cause = %format!("{err:#}"), "could not save the Bluesky session");
+            error!(account = %self.account.name, cause = %crate::report::describe_any(&err), "could not save the Bluesky session");
         }
         *cached = Some(session.clone());
         session
@@ -461,7 +461,9 @@ impl BlueskyClient {
 
 /// A store failure: most likely a busy or briefly unavailable database.
 fn store_failed(what: &'static str) -> impl FnOnce(anyhow::Error) -> SendError {
-    move |err| SendError::Transient { message: format!("session store: {what}: {err:#}") }
+    move |err| SendError::Transient {
+        message: format!("session store: {what}: {}", crate::report::describe_any(&err)),
+    }
 }
 
 /// Checks that `rkey` is a TID: `app.bsky.feed.post` has `"key": "tid"`

@@ -232,7 +232,7 @@ impl MastodonClient {
             ),
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(cause = %format!("{e:#}"), "cannot record the account's identity")
+                tracing::warn!(cause = %crate::report::describe_any(&e), "cannot record the account's identity")
             }
         }
     }

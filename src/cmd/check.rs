@@ -14,7 +14,7 @@ pub fn run(config_path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
     let config = match Config::from_file(config_path) {
         Ok(c) => c,
         Err(e) => {
-            writeln!(out, "problem: config: {e:#}")?;
+            writeln!(out, "problem: {}", crate::report::describe_any(&e))?;
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -38,7 +38,9 @@ pub fn run(config_path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
             Some(Ok(_)) => {
                 report(true, format!("account {name} ({}): secret readable", account.kind()), out)?
             }
-            Some(Err(e)) => report(false, format!("account {name}: {e:#}"), out)?,
+            Some(Err(e)) => {
+                report(false, format!("account {name}: {}", crate::report::describe_any(&e)), out)?
+            }
         }
     }
 
@@ -76,6 +78,20 @@ pub fn run(config_path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode>
             );
             for dup in &duplicates {
                 report(false, dup.to_string(), out)?;
+            }
+            // The newest issue, as the service would judge it now: not a problem of the
+            // installation, but what an editor wants to know before publishing.
+            if let Some(newest) = scan.articles.iter().max_by_key(|a| a.date) {
+                let highlights = crate::render::highlights::extract_highlights(&newest.body());
+                let guard = crate::announce::inspect(newest, &highlights, &config.announce.guard);
+                let name = newest.source.display();
+                for f in &guard.findings {
+                    let effect = match f.effect {
+                        crate::announce::Effect::Hold => "held until fixed",
+                        crate::announce::Effect::Delay => "delays the announcement",
+                    };
+                    writeln!(out, "note:    newest issue {name}: {f} ({effect})")?;
+                }
             }
             let ok = !scan.articles.is_empty();
             report(

@@ -26,8 +26,8 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
         ));
         return match served {
             Err(e) if e.is::<StateGone>() => {
-                tracing::error!(cause = %format!("{e:#}"), "stopped");
-                eprintln!("error: {e:#}");
+                tracing::error!(cause = %crate::report::describe_any(&e), "stopped");
+                eprintln!("error: {}", crate::report::describe_any(&e));
                 Ok(ExitCode::from(STATE_GONE_EXIT))
             }
             other => other.map(|()| ExitCode::SUCCESS),

@@ -125,7 +125,7 @@ pub async fn run_cycle(
             }
         }
         Err(e) => {
-            let error = format!("{e:#}");
+            let error = crate::report::describe(&e);
             tracing::error!(cause = %error, "feeds not written; they keep their last good state, announcements go on");
             report.feeds_error = Some(error);
         }
@@ -277,7 +277,8 @@ pub async fn run_cycle(
                 for outlet in outlets {
                     if let Err(e) = queue(config, db, outlet, article, &key, now).await {
                         let error = format!(
-                            "cannot compose the post from {file}: {e:#}; fix the issue (or the template), then run `herald announce --issue {number}`",
+                            "cannot compose the post from {file}: {}; fix the issue (or the template), then run `herald announce --issue {number}`",
+                            crate::report::describe_any(&e)
                         );
                         tracing::error!(issue = %key, account = %outlet.account.name(), cause = %error, "not announced");
                         lock().record_failed(
@@ -375,7 +376,7 @@ async fn edit_changed_titles(
         ) {
             Ok(post) => post,
             Err(e) => {
-                tracing::error!(issue = %row.issue_key, account = %row.account, cause = %format!("{e:#}"), "cannot compose the edited post");
+                tracing::error!(issue = %row.issue_key, account = %row.account, cause = %crate::report::describe_any(&e), "cannot compose the edited post");
                 continue;
             }
         };

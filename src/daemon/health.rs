@@ -180,7 +180,7 @@ impl Telemetry {
             }
             Err(e) => {
                 self.cycles.get_or_create(&Outcome { result: "failed".into() }).inc();
-                Some(format!("{e:#}"))
+                Some(crate::report::describe_any(e))
             }
         };
         let degraded = match report {

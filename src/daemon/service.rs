@@ -123,9 +123,11 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
                 let _ = sd_notify::notify(&[NotifyState::Status(&status)]);
             }
             Err(e) => {
-                tracing::error!(cause = %format!("{e:#}"), "cycle failed; feeds and state keep their last good state");
-                let _ =
-                    sd_notify::notify(&[NotifyState::Status(&format!("last cycle failed: {e:#}"))]);
+                tracing::error!(cause = %crate::report::describe_any(e), "cycle failed; feeds and state keep their last good state");
+                let _ = sd_notify::notify(&[NotifyState::Status(&format!(
+                    "last cycle failed: {}",
+                    crate::report::describe_any(e)
+                ))]);
             }
         }
         release_free_memory();
@@ -197,7 +199,7 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
                                 Err(e) => tracing::error!(cause = %e, "cannot watch the archive; rescans only"),
                             }
                         }
-                        Err(e) => tracing::error!(cause = %format!("{e:#}"), "configuration not reloaded; keeping the old one"),
+                        Err(e) => tracing::error!(cause = %crate::report::describe_any(&e), "configuration not reloaded; keeping the old one"),
                     }
                     let _ = sd_notify::notify(&[NotifyState::Ready]);
                     break;
@@ -263,7 +265,7 @@ async fn relisten(
     match listen(addr, telemetry).await {
         Ok(server) => Some(server),
         Err(e) => {
-            tracing::error!(cause = %format!("{e:#}"), "keeping the previous health address");
+            tracing::error!(cause = %crate::report::describe_any(&e), "keeping the previous health address");
             match old_addr {
                 Some(a) => listen(a, telemetry).await.ok(),
                 None => None,
@@ -377,7 +379,7 @@ pub fn record_scan(
             Some(e) => format!("ok, but the feeds were not written: {e}"),
             None => "ok".to_string(),
         },
-        Err(e) => format!("failed: {e:#}"),
+        Err(e) => format!("failed: {}", crate::report::describe_any(e)),
     };
     if let Ok(r) = report {
         let _ = db.set_meta("archive_problems", &r.duplicates.join("\n"));

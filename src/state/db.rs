@@ -168,7 +168,7 @@ impl Db {
             std::fs::create_dir_all(dir).map_err(|e| err(io_err(e)))?;
         }
         create_private(path).map_err(|e| err(io_err(e)))?;
-        let conn = Connection::open(path).map_err(err)?;
+        let conn = Connection::open(path).map_err(|e| err(explain_open(path, e)))?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
@@ -524,6 +524,27 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
     #[cfg(not(unix))]
     {
         std::fs::metadata(path).ok().map(|m| (m.len(), 0))
+    }
+}
+
+/// SQLite says "unable to open database file" for any reason; say which when it is the file
+/// system's permissions, and as whom herald runs.
+fn explain_open(path: &Path, e: rusqlite::Error) -> rusqlite::Error {
+    let denied = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .err()
+        .filter(|io| io.kind() == std::io::ErrorKind::PermissionDenied);
+    match denied {
+        Some(_) => io_err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "permission denied for {}: run herald as the user that owns the state (the service's)",
+                crate::report::current_user()
+            ),
+        )),
+        None => e,
     }
 }
 
