@@ -570,8 +570,14 @@ impl Config {
     }
 
     /// Parses and validates config text; relative paths are resolved against `base`.
+    ///
+    /// No error quotes the file: a secret written in it by mistake must not reach a terminal
+    /// or the journal (a reload logs its errors). TOML errors give the line and the message;
+    /// a secret-looking key is refused by name, with the key to use instead.
     pub fn parse(text: &str, base: &Path) -> anyhow::Result<Self> {
-        let raw: RawConfig = toml::from_str(text)?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        refuse_inline_secrets(&table)?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         Self::validate(raw, base)
     }
 
@@ -822,6 +828,66 @@ fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSett
     })
 }
 
+/// A TOML error as `line N (table.key): message`, without the source line the toml crate
+/// quotes (it may hold a secret): only the key, taken from before the `=`, is repeated.
+fn toml_error(text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let message = e.message().trim_end_matches('\n');
+    let Some(span) = e.span() else { return anyhow::anyhow!("{message}") };
+    let start = span.start.min(text.len());
+    let line = text[..start].matches('\n').count() + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or("");
+    let table = text[..start]
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let l = l.trim();
+            l.starts_with('[').then(|| l.trim_matches(['[', ']']).trim().to_string())
+        })
+        .unwrap_or_default();
+    let key = line_text.split_once('=').map(|(k, _)| k.trim()).filter(|k| {
+        !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-.\"".contains(c))
+    });
+    match key {
+        Some(key) if table.is_empty() => anyhow::anyhow!("line {line} ({key}): {message}"),
+        Some(key) => anyhow::anyhow!("line {line} ({table}.{key}): {message}"),
+        None => anyhow::anyhow!("line {line}: {message}"),
+    }
+}
+
+/// Keys that would hold a secret in an account table, and what to write instead.
+const SECRET_KEYS: [(&str, &str); 6] = [
+    ("password", "password_file"),
+    ("app_password", "password_file"),
+    ("token", "token_file"),
+    ("access_token", "token_file"),
+    ("secret", "password_file or token_file"),
+    ("client_secret", "token_file"),
+];
+
+/// Refuses a secret written in the file (`password = "…"` under `[[bluesky]]`), naming the
+/// key and the fix, never the value.
+fn refuse_inline_secrets(table: &toml::Table) -> anyhow::Result<()> {
+    for platform in ["bluesky", "mastodon", "dry_run"] {
+        let Some(accounts) = table.get(platform).and_then(|v| v.as_array()) else { continue };
+        for (i, account) in accounts.iter().enumerate() {
+            let Some(account) = account.as_table() else { continue };
+            for key in account.keys() {
+                let lower = key.to_ascii_lowercase();
+                if let Some((_, instead)) = SECRET_KEYS.iter().find(|(k, _)| *k == lower) {
+                    let env = instead.split(' ').next().unwrap_or("").replace("_file", "_env");
+                    bail!(
+                        "{platform}[{i}].{key}: secrets are never written in the configuration \
+                         (its value is not shown here); put it in a file readable only by herald \
+                         and give `{instead} = \"/path\"` (a systemd credential: \
+                         /run/credentials/herald.service/NAME), or `{env} = \"VARIABLE\"`"
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `path` relative to `base` (unless absolute), with `dir/..` pairs folded away so that
 /// messages show `public/atom.xml`, not `config/../public/atom.xml`.
 fn resolve(base: &Path, path: &Path) -> PathBuf {
@@ -970,7 +1036,25 @@ mod tests {
             Path::new("."),
         )
         .unwrap_err();
-        assert!(format!("{err:#}").contains("unknown field `password`"), "{err:#}");
+        // Issue #13: refused by name with the fix, the value never echoed.
+        let text = format!("{err:#}");
+        assert!(text.starts_with("bluesky[0].password: secrets are never written"), "{text}");
+        assert!(text.contains("password_file") && text.contains("password_env"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        // Any other TOML error names the line, without quoting it.
+        let err = Config::parse(
+            "[[mastodon]]\ninstance = \"https://m.example\"\ntoken_file = \"t\"\nvisibilty = \"s3cret-ish\"\n",
+            Path::new("."),
+        )
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.starts_with("line 4 (mastodon.visibilty): unknown field `visibilty`"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret-ish"), "{text}");
+        let err = Config::parse("[daemon]\nsettle_secs = = 3\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").starts_with("line 2 (daemon.settle_secs):"), "{err:#}");
         let two = "[[mastodon]]\ninstance = \"https://m.example\"\ntoken_env = \"T\"\n";
         let err = Config::parse(&format!("{two}{two}"), Path::new(".")).unwrap_err();
         assert!(err.to_string().contains("two accounts are named \"m.example\""), "{err}");

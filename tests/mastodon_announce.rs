@@ -133,7 +133,7 @@ async fn rate_limited_waits_for_the_reset() {
     let run = announce(&config, None).await;
     assert!(!run.status.success());
     assert!(
-        String::from_utf8_lossy(&run.stdout).contains("next try at 2099-01-01 00:00:00 UTC"),
+        String::from_utf8_lossy(&run.stdout).contains("next try at 2099-01-01T00:00:00Z"),
         "{}",
         text(&run)
     );
@@ -287,4 +287,27 @@ async fn a_fixed_title_edits_the_status_once() {
         .output()
         .unwrap();
     assert!(text(&status).contains("not edited"), "{}", text(&status));
+}
+
+/// Issue #13: `announce` against a server that is down says each try, why in one short line,
+/// how long it waits (in whole seconds), and at the end why the post is not done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announce_against_a_server_that_is_down_says_what_it_waits_for() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (_dir, config) = setup(&format!("http://127.0.0.1:{port}"));
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("request_timeout_secs = 2", "request_timeout_secs = 1"))
+        .unwrap();
+    let run = announce(&config, None).await;
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(!run.status.success(), "{stdout}");
+    let tries: Vec<&str> = stdout.lines().filter(|l| l.contains("not done")).collect();
+    assert_eq!(tries.len(), 3, "{stdout}");
+    assert!(tries[0].contains("could not connect") && tries[0].ends_with(" s"), "{stdout}");
+    let last = stdout.lines().last().unwrap();
+    assert!(
+        last.contains("not posted yet after 4 tries (last: ") && last.contains("could not connect"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains('.') || !stdout.contains("000000"), "no nanoseconds: {stdout}");
 }

@@ -468,6 +468,20 @@ fn sighup_reloads_the_configuration_or_says_why_not() {
             .is_ok_and(|t| !t.contains("this-week-in-rust-665"))
     });
 
+    // Issue #13: a secret written in the file by mistake is refused by name, and its value
+    // never reaches the log.
+    std::fs::write(
+        &config,
+        format!("{good}[[bluesky]]\nidentifier = \"a.test\"\npassword = \"hunter2-app-pw\"\n"),
+    )
+    .unwrap();
+    signal(&service, "HUP");
+    wait_for("the second refusal", Duration::from_secs(5), || {
+        text().matches("configuration not reloaded").count() == 2
+    });
+    assert!(text().contains("bluesky[0].password: secrets are never written"), "{}", text());
+    assert!(!text().contains("hunter2-app-pw"), "{}", text());
+
     // A good new configuration: feeds go to the new output directory.
     std::fs::write(&config, good.replace("output = \"out\"", "output = \"out2\"")).unwrap();
     signal(&service, "HUP");

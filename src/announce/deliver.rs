@@ -206,6 +206,11 @@ pub fn limit_in_message(message: &str) -> Option<usize> {
     RE.captures(message)?[1].parse().ok()
 }
 
+/// A time to the second, as logs and messages show it.
+pub fn secs(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
     db.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -235,6 +240,7 @@ pub async fn deliver(
     // was left `sending` by a process that died (its lease has run out: the call is over).
     let unsure = row.reconcile || row.status == RowStatus::Sending;
     if unsure {
+        tracing::info!(account = %row.account, issue = %row.issue_key, "an earlier call may have reached the server: looking for the post first");
         let known = lock(db).other_remote_ids(row)?;
         match sender.find(row, issue_url, &known).await {
             Ok(Some(posted)) => {
@@ -255,7 +261,7 @@ pub async fn deliver(
                 let at = retry_time(&e, row.attempts.max(1), owner, now());
                 let error = format!("looking for an earlier post: {e}");
                 lock(db).mark_retry(row.id, &error, at, true, now())?;
-                tracing::warn!(account = %row.account, issue = %row.issue_key, %error, retry_at = %at, "will retry");
+                tracing::warn!(account = %row.account, issue = %row.issue_key, %error, retry_at = %secs(at), "will retry");
                 return Ok(Delivery::Retry { at, error });
             }
         }
@@ -306,7 +312,7 @@ pub async fn deliver(
             }
             let error = e.to_string();
             lock(db).mark_retry(row.id, &error, at, e.is_ambiguous(), now())?;
-            tracing::warn!(account = %row.account, issue = %row.issue_key, attempt = attempts, %error, retry_at = %at, "will retry");
+            tracing::warn!(account = %row.account, issue = %row.issue_key, attempt = attempts, %error, retry_at = %secs(at), "will retry");
             Delivery::Retry { at, error }
         }
     };
@@ -358,7 +364,7 @@ pub async fn verify(
     };
     let later = |e: &SendError| {
         let at = retry_time(e, 1, owner, now);
-        tracing::warn!(account = %row.account, issue = %row.issue_key, cause = %e, retry_at = %at, "cannot check for a late duplicate now");
+        tracing::warn!(account = %row.account, issue = %row.issue_key, cause = %e, retry_at = %secs(at), "cannot check for a late duplicate now");
         at
     };
     let found = match sender.find_all(issue_url).await {

@@ -245,8 +245,10 @@ impl MastodonClient {
     pub async fn limits(&self, fallback: Limits) -> Limits {
         match self.limits_v1(&fallback).await {
             Ok(limits) => return limits,
+            // GoToSocial's v1 instance lacks fields megalodon requires: a known incompatibility,
+            // not a failure (the v2 read below works there).
             Err(err) => {
-                tracing::info!(cause = %self.redact(err), "v1 instance unreadable, trying v2");
+                tracing::debug!(cause = %self.redact(err), "v1 instance unreadable, trying v2");
             }
         }
         match self.limits_v2(&fallback).await {

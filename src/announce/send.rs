@@ -36,7 +36,7 @@ pub enum SendError {
         message: String,
     },
     /// 429, or a limit header at zero: wait until `retry_at` (or back off if unknown).
-    #[error("rate limited{}: {message}", retry_at.map(|t| format!(" until {t}")).unwrap_or_default())]
+    #[error("rate limited{}: {message}", retry_at.map(|t| format!(" until {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))).unwrap_or_default())]
     RateLimited {
         /// When the server says to try again.
         retry_at: Option<DateTime<Utc>>,
@@ -67,7 +67,7 @@ pub fn classify_status(
     body: &str,
     now: DateTime<Utc>,
 ) -> SendError {
-    let message = format!("HTTP {status}: {}", body.trim().chars().take(500).collect::<String>());
+    let message = format!("HTTP {status}: {}", brief(body));
     match status {
         429 => SendError::RateLimited { retry_at: retry_at(headers, now), message },
         408 | 500..=599 => SendError::Transient { message },
@@ -80,6 +80,35 @@ pub fn classify_status(
                 || lower.contains("graphemes");
             SendError::Permanent { message, too_long }
         }
+    }
+}
+
+/// A server's error body in one short line: the `error` and `message` of a JSON body
+/// (Mastodon, GoToSocial, XRPC), else the text of an HTML page (a proxy's 502) without its
+/// tags; at most 160 characters.
+pub fn brief(body: &str) -> String {
+    const MAX: usize = 160;
+    let text = match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(json) => {
+            let field = |k: &str| json.get(k).and_then(|v| v.as_str()).map(str::trim);
+            match (field("error"), field("message").or(field("error_description"))) {
+                (Some(e), Some(m)) if !m.is_empty() && m != e => format!("{e}: {m}"),
+                (Some(e), _) => e.to_string(),
+                (None, Some(m)) => m.to_string(),
+                (None, None) => body.trim().to_string(),
+            }
+        }
+        Err(_) => {
+            static TAGS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+                regex::Regex::new(r"(?s)<(script|style)[^>]*>.*?</(script|style)>|<[^>]*>").unwrap()
+            });
+            TAGS.replace_all(body, " ").split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    };
+    if text.chars().count() > MAX {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    } else {
+        text
     }
 }
 
@@ -185,6 +214,22 @@ mod tests {
             "2026-08-19T12:10:00+00:00"
         );
         assert_eq!(at(&[]), None);
+    }
+
+    #[test]
+    fn server_error_bodies_are_one_short_line() {
+        assert_eq!(brief(r#"{"error":"rate limit reached"}"#), "rate limit reached");
+        assert_eq!(
+            brief(r#"{"error":"InvalidRequest","message":"Invalid app.bsky.feed.post record"}"#),
+            "InvalidRequest: Invalid app.bsky.feed.post record"
+        );
+        let proxy = format!(
+            "<html><head><title>502 Bad Gateway</title><style>body {{}}</style></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center>{}</body></html>",
+            "<!-- padding -->".repeat(40)
+        );
+        assert_eq!(brief(&proxy), "502 Bad Gateway 502 Bad Gateway nginx");
+        let long = "x".repeat(500);
+        assert_eq!(brief(&long).chars().count(), 161);
     }
 
     #[test]

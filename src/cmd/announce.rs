@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use chrono::Utc;
 
-use crate::announce::deliver::{Delivery, Owner, Sender, deliver};
+use crate::announce::deliver::{Delivery, Owner, Sender, deliver, secs};
 use crate::announce::queue::{compose_post, refit_post, sender_for};
 use crate::announce::send::Posted;
 use crate::announce::{self, Platform, Post, new_platform_key};
@@ -198,6 +198,7 @@ async fn drive(
     let refit = |post: &Post, limit: Option<usize>| refit_post(config, article, url, post, limit);
     let mut tries = 0;
     let mut told_claimed = false;
+    let mut last_error: Option<String> = None;
     while tries < MAX_TRIES_PER_RUN {
         let Some(row) = lock(db).row(row_id)? else { bail!("outbox row {row_id} vanished") };
         if row.status == RowStatus::Posted {
@@ -246,19 +247,33 @@ async fn drive(
                 if wait.num_seconds() > RETRY_WITHIN_SECS {
                     writeln!(
                         out,
-                        "{}: not posted yet ({error}); next try at {at}",
-                        account.name()
+                        "{}: not posted yet ({error}); next try at {} (`herald run` makes it)",
+                        account.name(),
+                        secs(at)
                     )?;
                     return Ok(false);
                 }
+                last_error = Some(error.clone());
+                if tries == MAX_TRIES_PER_RUN {
+                    break;
+                }
+                // Said at each try, so a slow or failing server is never silence.
+                let wait_secs = (wait.num_milliseconds().max(0) + 999) / 1000;
+                writeln!(
+                    out,
+                    "{}: try {tries} of {MAX_TRIES_PER_RUN} not done ({error}); trying again in {wait_secs} s",
+                    account.name(),
+                )?;
+                out.flush()?;
                 tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
             }
         }
     }
     writeln!(
         out,
-        "{}: not posted yet after {MAX_TRIES_PER_RUN} tries; `herald run` keeps trying",
-        account.name()
+        "{}: not posted yet after {MAX_TRIES_PER_RUN} tries{}; `herald run` keeps trying",
+        account.name(),
+        last_error.map(|e| format!(" (last: {e})")).unwrap_or_default()
     )?;
     Ok(false)
 }

@@ -86,7 +86,10 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
             Delivery::Posted(p) | Delivery::Found(p) => {
                 format!("posted {}", p.url.clone().unwrap_or(p.id.clone()))
             }
-            Delivery::Retry { at, error } => format!("not posted yet ({error}); next try at {at}"),
+            Delivery::Retry { at, error } => format!(
+                "not posted yet ({error}); next try at {}",
+                crate::announce::deliver::secs(*at)
+            ),
             Delivery::Failed(e) => {
                 failed = true;
                 format!("failed: {e}")
