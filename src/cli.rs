@@ -32,8 +32,18 @@ pub enum Command {
     Run(RunArgs),
     /// Every known issue's announcement per account: posted, pending, held or failed.
     Status(StatusArgs),
-    /// Check the installation: config, secrets, directories, every article (exit 1 on problems).
-    Check,
+    /// Check the installation: config, secrets, state, card image, directories, every article
+    /// (exit 1 on problems).
+    Check(CheckArgs),
+}
+
+/// Options of `herald check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Also log in to every account (reusing a stored session that matches) and read each
+    /// Mastodon instance's limits; nothing is posted.
+    #[arg(long)]
+    pub online: bool,
 }
 
 /// Options of `herald status`.

@@ -140,3 +140,140 @@ proptest! {
         let _ = parse_article(Path::new("2026-01-01-x.md"), text.as_bytes(), &ParseSettings::default());
     }
 }
+
+mod check {
+    //! Issue #13: `herald check` catches what would break later, and fails on it.
+
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    fn site(dir: &Path, extra: &str) -> PathBuf {
+        let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/twir");
+        let config = dir.join("herald.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[archive]\npath = {archive:?}\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n{extra}"
+            ),
+        )
+        .unwrap();
+        config
+    }
+
+    fn check(config: &Path, args: &[&str]) -> (bool, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .arg("-c")
+            .arg(config)
+            .arg("check")
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    #[test]
+    fn a_good_site_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ok, text) = check(&site(dir.path(), ""), &[]);
+        assert!(ok, "{text}");
+        assert!(text.contains("none yet (the first run records a baseline)"), "{text}");
+    }
+
+    #[test]
+    fn a_missing_card_image_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ok, text) = check(&site(dir.path(), "[announce]\ncard_image = \"card.png\"\n"), &[]);
+        assert!(!ok && text.contains("card image") && text.contains("card.png"), "{text}");
+    }
+
+    #[test]
+    fn a_corrupt_or_newer_state_database_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = site(dir.path(), "");
+        std::fs::create_dir_all(dir.path().join("state")).unwrap();
+        std::fs::write(dir.path().join("state/herald.db"), vec![7u8; 8192]).unwrap();
+        let (ok, text) = check(&config, &[]);
+        assert!(!ok && text.contains("state database"), "{text}");
+        assert_eq!(text.matches("file is not a database").count(), 1, "said once: {text}");
+
+        std::fs::remove_file(dir.path().join("state/herald.db")).unwrap();
+        let db = rusqlite::Connection::open(dir.path().join("state/herald.db")).unwrap();
+        db.pragma_update(None, "user_version", 99).unwrap();
+        drop(db);
+        let (ok, text) = check(&config, &[]);
+        assert!(!ok && text.contains("newer than this herald knows"), "{text}");
+    }
+
+    #[test]
+    fn a_secret_file_readable_by_everyone_fails() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "tok\n").unwrap();
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let config = site(
+            dir.path(),
+            "[[mastodon]]\ninstance = \"https://m.example\"\ntoken_file = \"token\"\n",
+        );
+        let (ok, text) = check(&config, &[]);
+        assert!(
+            !ok && text.contains("readable by everyone") && text.contains("chmod 600"),
+            "{text}"
+        );
+        assert!(!text.contains("tok\n"), "{text}");
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (ok, text) = check(&config, &[]);
+        assert!(ok, "{text}");
+    }
+
+    #[test]
+    fn a_credential_path_outside_the_service_says_how_to_check_as_the_service() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = site(
+            dir.path(),
+            "[[bluesky]]\nidentifier = \"a.test\"\npassword_file = \"/run/credentials/herald.service/bluesky-password\"\n",
+        );
+        let (ok, text) = check(&config, &[]);
+        assert!(!ok && text.contains("exists only inside the running service"), "{text}");
+        assert!(
+            text.contains("systemd-run --pipe --wait --property=LoadCredential=bluesky-password:"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn online_catches_a_wrong_token() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/accounts/verify_credentials"))
+            .respond_with(
+                ResponseTemplate::new(401)
+                    .set_body_json(serde_json::json!({"error": "The access token is invalid"})),
+            )
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "wrong-token\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let config = site(
+            dir.path(),
+            &format!("[[mastodon]]\ninstance = {:?}\ntoken_file = \"token\"\n", server.uri()),
+        );
+        let offline = config.clone();
+        let (ok, text) = tokio::task::spawn_blocking(move || check(&offline, &[])).await.unwrap();
+        assert!(ok, "offline, a wrong token is not seen: {text}");
+        let (ok, text) =
+            tokio::task::spawn_blocking(move || check(&config, &["--online"])).await.unwrap();
+        assert!(!ok && text.contains("The access token is invalid"), "{text}");
+        assert!(!text.contains("wrong-token"), "{text}");
+    }
+}

@@ -131,6 +131,17 @@ fn a_changed_account_logs_in_anew_and_keeps_its_token_home(pds: &Pds) {
     let first = announce(&config, &pds.password, None);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert_eq!(posts_linking(&pds.url, &pds.did, alice_url), alice_before + 1);
+    // Issue #13: `check --online` logs in with the stored session and posts nothing.
+    let checked = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["-c", config.to_str().unwrap(), "check", "--online"])
+        .env("HERALD_TEST_BSKY_PASSWORD", &pds.password)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&checked.stdout).to_string();
+    assert!(checked.status.success(), "{said}{}", String::from_utf8_lossy(&checked.stderr));
+    assert!(said.contains(&format!("logged in as {}", pds.handle)), "{said}");
+    assert_eq!(logins(dir.path()), 1, "the stored session was reused");
+    assert_eq!(posts_linking(&pds.url, &pds.did, alice_url), alice_before + 1);
 
     // Same name, another identifier: a new issue goes to bob, not to alice.
     let text = std::fs::read_to_string(&config).unwrap();

@@ -33,7 +33,7 @@ use atrium_api::app::bsky::embed::external;
 use atrium_api::app::bsky::feed::post;
 use atrium_api::app::bsky::richtext::facet;
 use atrium_api::com::atproto::repo::{create_record, get_record, upload_blob};
-use atrium_api::com::atproto::server::{create_session, refresh_session};
+use atrium_api::com::atproto::server::{create_session, get_session, refresh_session};
 use atrium_api::record::KnownRecord;
 use atrium_api::types::string::{AtIdentifier, Datetime, Did, Language, Nsid, RecordKey, Tid};
 use atrium_api::types::{BlobRef, TryIntoUnknown, Union, Unknown};
@@ -246,6 +246,21 @@ impl BlueskyClient {
             }
             Err(err) => Err(err.classify()),
         }
+    }
+
+    /// Makes sure the account can be used: a session (the stored one if it was made for this
+    /// account, else a login) that the server accepts (`getSession`). Returns the account's
+    /// handle and DID. Posts nothing.
+    #[instrument(skip_all, fields(account = %self.account.name))]
+    pub async fn check_session(&self) -> Result<(String, String), SendError> {
+        let url = self.url(get_session::NSID);
+        let (out, _) = self
+            .authed::<get_session::Output>(get_session::NSID, |_| {
+                Ok(self.http.get(&url).timeout(self.request_timeout))
+            })
+            .await
+            .map_err(|e| e.classify())?;
+        Ok((out.data.handle.as_str().to_string(), out.data.did.as_str().to_string()))
     }
 
     /// Uploads the card's thumbnail. `Ok(None)` when the upload failed (the post goes out

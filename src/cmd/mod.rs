@@ -19,7 +19,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Announce(args) => announce::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Run(args) => run::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Status(args) => status::run(&cli.config, &args, &mut std::io::stdout().lock()),
-        Command::Check => check::run(&cli.config, &mut std::io::stdout().lock()),
+        Command::Check(args) => check::run(&cli.config, &args, &mut std::io::stdout().lock()),
     }
 }
 

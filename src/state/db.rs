@@ -196,6 +196,31 @@ impl Db {
         Ok(())
     }
 
+    /// Opens the database at `path` read-only, touching nothing (for `check`), and returns
+    /// its schema version; an error if it is not a database, is damaged, or is newer than
+    /// this herald knows.
+    pub fn open_read_only(path: &Path) -> Result<usize, DbError> {
+        let err = |source| DbError { path: path.to_path_buf(), source };
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| err(explain_open(path, e)))?;
+        let version: usize =
+            conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+        let check: String =
+            conn.pragma_query_value(None, "quick_check", |r| r.get(0)).map_err(err)?;
+        if check != "ok" {
+            return Err(err(io_err(std::io::Error::other(format!(
+                "damaged ({check}); restore it from a backup"
+            )))));
+        }
+        if version > MIGRATIONS.len() {
+            return Err(err(io_err(std::io::Error::other(format!(
+                "schema version {version} is newer than this herald knows ({}); upgrade herald",
+                MIGRATIONS.len()
+            )))));
+        }
+        Ok(version)
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -211,10 +236,10 @@ impl Db {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.err(e))?;
         if version > MIGRATIONS.len() {
-            return Err(self.err(rusqlite::Error::InvalidParameterName(format!(
+            return Err(self.err(io_err(std::io::Error::other(format!(
                 "schema version {version} is newer than this herald knows ({}); upgrade herald",
                 MIGRATIONS.len()
-            ))));
+            )))));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self
