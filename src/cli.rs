@@ -35,6 +35,17 @@ pub enum Command {
     /// Check the installation: config, secrets, state, card image, directories, every article
     /// (exit 1 on problems).
     Check(CheckArgs),
+    /// Print the systemd drop-in that fits this configuration: a LoadCredential= for each
+    /// secret file under /run/credentials/herald.service/, write access to the feed output,
+    /// read access to the archive. Install it as
+    /// /etc/systemd/system/herald.service.d/config.conf.
+    SystemdDropin,
+    /// Write the man page and shell completions into a directory (for packaging).
+    #[command(hide = true)]
+    GenerateAssets {
+        /// The directory to write into.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// Options of `herald check`.

@@ -983,6 +983,26 @@ mod tests {
 
     /// The commented file in config/ must say what the built-in defaults are.
     #[test]
+    fn the_packaged_config_is_the_bundled_one_with_server_paths() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let bundled = std::fs::read_to_string(dir.join("herald.toml")).unwrap();
+        let packaged = std::fs::read_to_string(dir.join("herald.etc.toml")).unwrap();
+        let differing: Vec<(&str, &str)> =
+            bundled.lines().zip(packaged.lines()).filter(|(a, b)| a != b).collect();
+        assert_eq!(bundled.lines().count(), packaged.lines().count());
+        let keys: Vec<&str> = differing
+            .iter()
+            .filter(|(a, _)| !a.starts_with('#'))
+            .map(|(_, b)| b.split(" = ").next().unwrap())
+            .collect();
+        assert_eq!(keys, ["path", "output", "path"], "{differing:?}");
+        let c = Config::parse(&packaged, Path::new("/etc/herald")).unwrap();
+        assert_eq!(c.archive_dir, Path::new("/var/lib/herald/site/content"));
+        assert_eq!(c.state_path, Path::new("/var/lib/herald/herald.db"));
+        assert_eq!(c.feeds_dir, Path::new("/var/www/this-week-in-rust"));
+    }
+
+    #[test]
     fn bundled_config_states_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml");
         let bundled = Config::from_file(&path).unwrap();

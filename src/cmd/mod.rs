@@ -1,11 +1,13 @@
 //! One module per subcommand; each takes the parsed arguments and returns the exit code.
 
 pub mod announce;
+pub mod assets;
 pub mod check;
 pub mod feeds;
 pub mod preview;
 pub mod run;
 pub mod status;
+pub mod systemd;
 
 use std::process::ExitCode;
 
@@ -20,6 +22,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Status(args) => status::run(&cli.config, &args, &mut std::io::stdout().lock()),
         Command::Check(args) => check::run(&cli.config, &args, &mut std::io::stdout().lock()),
+        Command::SystemdDropin => systemd::run(&cli.config, &mut std::io::stdout().lock()),
+        Command::GenerateAssets { dir } => assets::run(&dir),
     }
 }
 

@@ -577,14 +577,30 @@ fn io_err(e: std::io::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(e))
 }
 
-/// Creates the file with mode 0600 if it does not exist (SQLite would use the umask), so the
-/// sessions in it are readable by herald alone.
+/// Creates the file if it does not exist (SQLite would use the umask): 0600, readable by
+/// herald alone, or 0660 in a directory its group may write to (the package's
+/// /var/lib/herald, setgid herald: operators in that group share the state). SQLite gives
+/// the WAL and shared-memory files the database's mode.
 fn create_private(path: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let shared = std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o020 != 0);
+        let mode = if shared { 0o660 } else { 0o600 };
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        mode
+    };
     match options.open(path) {
+        // The umask may have taken the group's bits: set the mode itself.
+        #[cfg(unix)]
+        Ok(file) => {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(mode))
+        }
+        #[cfg(not(unix))]
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
@@ -616,6 +632,20 @@ mod tests {
         let version: usize =
             db.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn shared_with_the_group_only_in_a_group_writable_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2770)).unwrap();
+        Db::open(&shared.join("h.db")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&shared.join("h.db")), 0o660);
+        Db::open(&dir.path().join("h.db")).unwrap();
+        assert_eq!(mode(&dir.path().join("h.db")), 0o600);
     }
 
     #[test]
