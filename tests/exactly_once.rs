@@ -407,6 +407,115 @@ mod field {
         kill_rounds(&runtime(), "-TERM", While::Storing);
     }
 
+    /// Starts `site`'s service, publishes issue `n` and waits until the fake shows exactly one
+    /// status for it, every POST stored; returns the log.
+    fn one_status_in_the_end(fake: &FakeMastodon, site: &Site, n: u32, limit: Duration) -> String {
+        let mut service = site.start();
+        first_cycle(site);
+        let needle = site.publish(n);
+        wait_for("a first POST", Duration::from_secs(20), || {
+            fake.state.lock().unwrap().posts_received >= 1
+        });
+        let start = Instant::now();
+        // Every request stored and nothing pending: then the count is final.
+        wait_for_slowly("the account to hold one status for the issue", limit, || {
+            let s = fake.state.lock().unwrap();
+            let all_stored = s.statuses.iter().all(|st| st.stored_at <= Instant::now());
+            drop(s);
+            all_stored
+                && start.elapsed() > Duration::from_secs(3)
+                && fake.visible_with(&needle) == 1
+                && site.posted_rows() == 1
+        });
+        // And it stays one once every check is over.
+        std::thread::sleep(Duration::from_secs(12));
+        let log = site.log_text();
+        stop(&mut service, "-TERM");
+        assert_eq!(fake.visible_with(&needle), 1, "{log}");
+        log
+    }
+
+    /// Found by the outside tester: a 429 on the re-send after an unsure call must not make
+    /// the next try send blind; the unsure call lands late and its duplicate is deleted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rate_limit_after_an_unsure_call_still_looks_first() {
+        let fake = FakeMastodon::start(false).await;
+        let site = site(&fake.server.uri(), 1);
+        {
+            let mut s = fake.state.lock().unwrap();
+            s.store_delays.push_back(Duration::from_secs(5));
+            s.post_modes.push_back(super::fake_mastodon::Mode::Normal);
+            let reset = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+            s.post_modes.push_back(super::fake_mastodon::Mode::RateLimited(reset));
+        }
+        let log = tokio::task::block_in_place(|| {
+            one_status_in_the_end(&fake, &site, 803, Duration::from_secs(40))
+        });
+        assert!(log.contains("rate limited"), "{log}");
+    }
+
+    /// Found by the outside tester: two unsure calls that both land (the first stored late,
+    /// the second stored but answered 502): the one found is recorded and the other deleted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_unsure_calls_that_both_land_leave_one_status() {
+        let fake = FakeMastodon::start(false).await;
+        let site = site(&fake.server.uri(), 1);
+        {
+            let mut s = fake.state.lock().unwrap();
+            s.store_delays.push_back(Duration::from_secs(4));
+            s.post_modes.push_back(super::fake_mastodon::Mode::Normal);
+            s.post_modes.push_back(super::fake_mastodon::Mode::CreateThen502);
+        }
+        tokio::task::block_in_place(|| {
+            one_status_in_the_end(&fake, &site, 804, Duration::from_secs(40))
+        });
+    }
+
+    /// Found by the outside tester: a server whose clock is 90 s slow still has its late
+    /// duplicate deleted (the window is read in the server's clock).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_late_duplicate_on_a_server_with_a_slow_clock_is_deleted() {
+        let fake = FakeMastodon::start(false).await;
+        let site = site(&fake.server.uri(), 1);
+        {
+            let mut s = fake.state.lock().unwrap();
+            s.clock_skew = chrono::Duration::seconds(-90);
+            s.store_delays.push_back(Duration::from_secs(6));
+        }
+        tokio::task::block_in_place(|| {
+            one_status_in_the_end(&fake, &site, 805, Duration::from_secs(40))
+        });
+    }
+
+    /// Found by the outside tester: the issue's title fixed while its post is unsure (the
+    /// server holds the reply): herald looks for the post under the URL it was sent with.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_title_fixed_while_the_post_is_unsure_is_not_posted_again() {
+        let fake = FakeMastodon::start(false).await;
+        let site = site(&fake.server.uri(), 2);
+        fake.state.lock().unwrap().delay = Duration::from_secs(10);
+        let mut service = site.start();
+        first_cycle(&site);
+        let needle = site.publish(806);
+        wait_for("the POST", Duration::from_secs(20), || {
+            fake.state.lock().unwrap().posts_received == 1
+        });
+        fake.state.lock().unwrap().delay = Duration::ZERO;
+        let today = chrono::Utc::now().date_naive();
+        let file = site.dir.join(format!("content/{today}-issue-806.md"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(
+            &file,
+            text.replace("Title: This Week in Rust 806", "Title: This Week in Rust 806: fixed"),
+        )
+        .unwrap();
+        wait_for_slowly("the row recorded", Duration::from_secs(40), || site.posted_rows() == 1);
+        std::thread::sleep(Duration::from_secs(3));
+        stop(&mut service, "-TERM");
+        assert_eq!(fake.visible_with(&needle), 1, "{}", site.log_text());
+        assert_eq!(fake.visible_with("this-week-in-rust-806-fixed/"), 0, "{}", site.log_text());
+    }
+
     /// A status POST held by the server far longer than herald waits: herald times out,
     /// looks once the request must be over (finds nothing), posts again; the held original
     /// lands afterwards. Once it no longer can land, herald looks again and deletes the

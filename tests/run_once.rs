@@ -381,3 +381,22 @@ fn duplicate_issues_are_reported_with_both_files_and_not_announced() {
     site.run();
     assert_eq!(site.posts(&url_of(708)), 2);
 }
+
+/// Found by the outside tester: `herald announce --issue N` after the issue's title was fixed
+/// (a new URL) is the same issue, already announced, with no service run in between.
+#[test]
+fn announce_after_a_title_fix_does_not_post_again() {
+    let site = Site::new(0);
+    site.run(); // baseline
+    let issue = site.publish(712);
+    let (ok, first) = site.herald(&["announce", "--issue", "712"]);
+    assert!(ok, "{first}");
+    assert_eq!(site.posts("\"account\""), 2);
+    let text = std::fs::read_to_string(&issue)
+        .unwrap()
+        .replace("Title: This Week in Rust 712", "Title: This Week in Rust 712 (fixed)");
+    std::fs::write(&issue, text).unwrap();
+    let (ok, again) = site.herald(&["announce", "--issue", "712"]);
+    assert!(ok && again.contains("already announced"), "{again}");
+    assert_eq!(site.posts("\"account\""), 2, "{again}");
+}

@@ -870,3 +870,50 @@ fn the_cap_is_followed_at_once_and_states_are_logged_once() {
     assert_eq!(posts(dir, "this-week-in-rust-799"), 0);
     assert!(sigterm(&mut service).success());
 }
+
+/// Found by the outside tester: outbox rows of an account renamed in the configuration are
+/// reported once and do not make the service spin; and the lock file removed under the
+/// service stops it (another `herald run` could start on the same state).
+#[test]
+fn a_renamed_account_does_not_spin_and_a_removed_lock_stops_the_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = site(dir);
+    // The sink cannot be written (its path is a directory): the posts stay pending, retried.
+    std::fs::create_dir_all(dir.join("posts.jsonl")).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}[announce]\nrequest_timeout_secs = 1\n")).unwrap();
+    let log = dir.join("herald.log");
+    let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
+    wait_for("the first cycle", Duration::from_secs(20), || cycles(&log) >= 1);
+    publish_numbered(dir, 740);
+    wait_for("a failed delivery", Duration::from_secs(10), || {
+        std::fs::read_to_string(&log).unwrap_or_default().contains("will retry")
+    });
+    // The account renamed: its rows wait for it.
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace("name = \"toot\"", "name = \"twir\"");
+    std::fs::write(&config, text).unwrap();
+    signal(&service, "HUP");
+    wait_for("the reload", Duration::from_secs(5), || {
+        std::fs::read_to_string(&log).unwrap_or_default().contains("configuration reloaded")
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let before = cycles(&log);
+    std::thread::sleep(Duration::from_secs(4));
+    let spun = cycles(&log) - before;
+    assert!(spun <= 3, "{spun} cycles in 4 s with nothing to do");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.matches("which is no longer configured").count(), 1, "{text}");
+
+    std::fs::remove_file(dir.join("state/herald.db.lock")).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = service.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "still running without its lock");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(78));
+}

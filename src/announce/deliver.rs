@@ -54,12 +54,11 @@ impl Sender {
     pub async fn find(
         &self,
         row: &OutboxRow,
-        issue_url: &str,
         known: &[String],
     ) -> Result<Option<Posted>, SendError> {
         match self {
             Self::DryRun(sink) => sink.find(&row.platform_key),
-            Self::Mastodon(client) => client.find_status(issue_url, known).await,
+            Self::Mastodon(client) => client.find_status(&row.issue_urls(), known).await,
             Self::Bluesky(client) => client.get_post(&row.platform_key).await,
         }
     }
@@ -72,11 +71,11 @@ impl Sender {
         matches!(self, Self::Mastodon(_))
     }
 
-    /// Every post of the account linking to `issue_url`, with when it was made (Mastodon;
+    /// Every post of the account linking to the row's issue, with when it was made (Mastodon;
     /// nothing elsewhere, where posts are found by key).
-    pub async fn find_all(&self, issue_url: &str) -> Result<Vec<FoundPost>, SendError> {
+    pub async fn find_all(&self, row: &OutboxRow) -> Result<Vec<FoundPost>, SendError> {
         match self {
-            Self::Mastodon(client) => client.statuses_linking_to(issue_url).await,
+            Self::Mastodon(client) => client.statuses_linking_to(&row.issue_urls()).await,
             Self::DryRun(_) | Self::Bluesky(_) => Ok(Vec::new()),
         }
     }
@@ -219,12 +218,12 @@ fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
 /// server named (if any) and returns a shorter post, or `None`. `now` is the clock.
 ///
 /// The row is claimed first ([`Db::claim`]): when another process holds it, nothing is done
-/// and [`Delivery::Claimed`] says who and until when.
+/// and [`Delivery::Claimed`] says who and until when. Everything after works on the row as
+/// the claim read it, not on `row`, which may be an older copy.
 pub async fn deliver(
     db: &Mutex<Db>,
     sender: &Sender,
     row: &OutboxRow,
-    issue_url: &str,
     refit: &(dyn Fn(&Post, Option<usize>) -> Option<Post> + Sync),
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
     owner: &Owner,
@@ -233,18 +232,22 @@ pub async fn deliver(
         return Ok(Delivery::NotDue(row.status));
     }
     let t = now();
-    if !lock(db).claim(row.id, &owner.name, t, t + owner.lease)? {
+    let Some(row) = lock(db).claim(row.id, &owner.name, t, t + owner.lease)? else {
         return not_claimed(db, row.id);
-    }
+    };
+    let row = &row;
     // A call may have reached the server: an earlier attempt failed ambiguously, or the row
     // was left `sending` by a process that died (its lease has run out: the call is over).
     let unsure = row.reconcile || row.status == RowStatus::Sending;
     if unsure {
         tracing::info!(account = %row.account, issue = %row.issue_key, "an earlier call may have reached the server: looking for the post first");
         let known = lock(db).other_remote_ids(row)?;
-        match sender.find(row, issue_url, &known).await {
+        match sender.find(row, &known).await {
             Ok(Some(posted)) => {
-                lock(db).mark_posted(row.id, &posted, now(), None)?;
+                // Found after more than one call: another of them may land too.
+                let verify_at =
+                    (row.attempts > 1 && sender.lands_late()).then(|| now() + owner.late_landing);
+                lock(db).mark_posted(row.id, &posted, now(), verify_at)?;
                 tracing::info!(account = %row.account, issue = %row.issue_key, id = %posted.id, "found the earlier post; recorded it");
                 return Ok(Delivery::Found(posted));
             }
@@ -293,9 +296,16 @@ pub async fn deliver(
                 Some(shorter) => {
                     let json = serde_json::to_string(&shorter).unwrap_or_default();
                     let at = now();
+                    // An earlier call whose outcome is unknown stays unknown: look first.
                     lock(db).batch(|db| {
                         db.replace_post(row.id, &json, true, at)?;
-                        db.mark_retry(row.id, &format!("re-fitted after: {message}"), at, false, at)
+                        db.mark_retry(
+                            row.id,
+                            &format!("re-fitted after: {message}"),
+                            at,
+                            unsure,
+                            at,
+                        )
                     })?;
                     tracing::warn!(account = %row.account, issue = %row.issue_key, %message, "rejected as too long; re-fitted");
                     Delivery::Retry { at, error: message }
@@ -311,7 +321,9 @@ pub async fn deliver(
                 at = at.max(started + owner.lease);
             }
             let error = e.to_string();
-            lock(db).mark_retry(row.id, &error, at, e.is_ambiguous(), now())?;
+            // This call failed for sure (a 429) or maybe (a timeout); an earlier unsure call
+            // stays unsure either way, so the next try looks first.
+            lock(db).mark_retry(row.id, &error, at, unsure || e.is_ambiguous(), now())?;
             tracing::warn!(account = %row.account, issue = %row.issue_key, attempt = attempts, %error, retry_at = %secs(at), "will retry");
             Delivery::Retry { at, error }
         }
@@ -354,7 +366,6 @@ pub async fn verify(
     db: &Mutex<Db>,
     sender: &Sender,
     row: &OutboxRow,
-    issue_url: &str,
     owner: &Owner,
     now: DateTime<Utc>,
 ) -> Result<Verification, DbError> {
@@ -367,7 +378,7 @@ pub async fn verify(
         tracing::warn!(account = %row.account, issue = %row.issue_key, cause = %e, retry_at = %secs(at), "cannot check for a late duplicate now");
         at
     };
-    let found = match sender.find_all(issue_url).await {
+    let found = match sender.find_all(row).await {
         Ok(found) => found,
         Err(e) => {
             let at = later(&e);
@@ -376,8 +387,16 @@ pub async fn verify(
         }
     };
     let known = lock(db).other_remote_ids(row)?;
-    // Server clocks differ from ours: a minute of slack before the first unsure call.
-    let since = row.unsure_since.unwrap_or(row.created_at) - chrono::Duration::minutes(1);
+    // The window of this row's calls, in the server's clock: its clock's offset from ours is
+    // read off the recorded post (made by the server when we recorded it, or before), and a
+    // minute of slack more.
+    let skew = found
+        .iter()
+        .find(|f| f.posted.id == recorded)
+        .and_then(|f| Some(f.created_at? - row.posted_at?))
+        .unwrap_or_default()
+        .min(chrono::Duration::zero());
+    let since = row.unsure_since.unwrap_or(row.created_at) + skew - chrono::Duration::minutes(1);
     let extras: Vec<&FoundPost> = found
         .iter()
         .filter(|f| f.posted.id != recorded && !known.contains(&f.posted.id))

@@ -395,11 +395,11 @@ impl MastodonClient {
     #[tracing::instrument(skip_all, fields(account = %self.account.name))]
     pub async fn find_status(
         &self,
-        needle: &str,
+        needles: &[&str],
         known: &[String],
     ) -> Result<Option<Posted>, SendError> {
         let found = self
-            .scan_statuses(needle, |f| !known.contains(&f.posted.id))
+            .scan_statuses(needles, |f| !known.contains(&f.posted.id))
             .await
             .map_err(|e| self.redact(e))?;
         match found.into_iter().find(|f| !known.contains(&f.posted.id)) {
@@ -415,17 +415,17 @@ impl MastodonClient {
     }
 
     /// Every status among the account's newest (as [`find_status`](Self::find_status) reads
-    /// them) that links to `needle`, newest first, with its `created_at`.
+    /// them) that links to one of `needles`, newest first, with its `created_at`.
     #[tracing::instrument(skip_all, fields(account = %self.account.name))]
-    pub async fn statuses_linking_to(&self, needle: &str) -> Result<Vec<FoundPost>, SendError> {
-        self.scan_statuses(needle, |_| false).await.map_err(|e| self.redact(e))
+    pub async fn statuses_linking_to(&self, needles: &[&str]) -> Result<Vec<FoundPost>, SendError> {
+        self.scan_statuses(needles, |_| false).await.map_err(|e| self.redact(e))
     }
 
-    /// The statuses linking to `needle`, newest first, page by page; stops after the page
-    /// where `enough` holds for one of them.
+    /// The statuses linking to one of `needles`, newest first, page by page; stops after the
+    /// page where `enough` holds for one of them.
     async fn scan_statuses(
         &self,
-        needle: &str,
+        needles: &[&str],
         enough: impl Fn(&FoundPost) -> bool,
     ) -> Result<Vec<FoundPost>, SendError> {
         let account_id = self.verify().await?;
@@ -447,7 +447,7 @@ impl MastodonClient {
                     .iter()
                     .filter(|s| {
                         s.get("reblog").is_none_or(Value::is_null)
-                            && reply::status_links_to(s, needle)
+                            && needles.iter().any(|n| reply::status_links_to(s, n))
                     })
                     .filter_map(|s| {
                         let posted = reply::posted_from_status(s)?;

@@ -75,14 +75,15 @@ pub fn run(
 
     let db = Arc::new(Mutex::new(Db::open(&config.state_path)?));
     let now = Utc::now;
-    lock(&db).record_issue(
-        &url,
-        article.number,
-        &article.plain_title(),
-        &article.source.display().to_string(),
-        false,
-        now(),
-    )?;
+    let source = article.source.display().to_string();
+    let renamed = lock(&db).renamed_from(&url, article.number, &source)?;
+    lock(&db).record_issue(&url, article.number, &article.plain_title(), &source, false, now())?;
+    // The same issue under a new URL (its title or date was fixed): it keeps its posts, and
+    // is not announced again.
+    if let Some(old) = renamed {
+        lock(&db).adopt_issue(&old, &url)?;
+        writeln!(out, "note: this issue was recorded as {old} before its title or date changed")?;
+    }
 
     let held = guard.is_held().then(|| guard.describe(announce::Effect::Hold));
     let owner = Owner::new("herald announce", config.announce.request_timeout);
@@ -208,7 +209,7 @@ async fn drive(
             return Ok(true);
         }
         tries += 1;
-        match deliver(db, sender, &row, url, &refit, &Utc::now, owner).await? {
+        match deliver(db, sender, &row, &refit, &Utc::now, owner).await? {
             Delivery::Posted(p) | Delivery::Found(p) => {
                 writeln!(out, "{}: posted {}", account.name(), p.url.unwrap_or(p.id))?;
                 return Ok(true);

@@ -155,7 +155,6 @@ pub async fn run_cycle(
             }
         }
     }
-    state.reported = seen;
     report.duplicates = duplicates.iter().map(ToString::to_string).collect();
 
     // What the archive holds now, as the state sees it.
@@ -315,15 +314,23 @@ pub async fn run_cycle(
     let due = lock().due_rows(now)?;
     for row in due {
         let Some(outlet) = outlets.iter().find(|o| o.account.name() == row.account) else {
-            tracing::warn!(account = %row.account, "outbox row for an account no longer configured");
+            // Said once (not every cycle): the row waits for its account to come back.
+            state.warn_once(
+                format!(
+                    "outbox rows for account {:?}, which is no longer configured, are not delivered; \
+                     name the account {:?} again, or announce the issue on the renamed account with \
+                     `herald announce --issue N --account NAME`",
+                    row.account, row.account
+                ),
+                &mut seen,
+            );
             continue;
         };
         let article = by_key.get(&row.issue_key).copied();
         let refit = |post: &Post, limit: Option<usize>| {
             article.and_then(|a| refit_post(config, a, &row.issue_key, post, limit))
         };
-        let delivery =
-            deliver(db, &outlet.sender, &row, &row.issue_key, &refit, &Utc::now, owner).await?;
+        let delivery = deliver(db, &outlet.sender, &row, &refit, &Utc::now, owner).await?;
         if let Delivery::Failed(error) = &delivery {
             report.failed.push((row.account.clone(), row.issue_key.clone(), error.clone()));
         }
@@ -336,11 +343,12 @@ pub async fn run_cycle(
         let Some(outlet) = outlets.iter().find(|o| o.account.name() == row.account) else {
             continue;
         };
-        let result = verify(db, &outlet.sender, &row, &row.issue_key, owner, Utc::now()).await?;
+        let result = verify(db, &outlet.sender, &row, owner, Utc::now()).await?;
         if let Verification::Deleted(ids) = result {
             report.duplicates_deleted.push((row.account.clone(), row.issue_key.clone(), ids));
         }
     }
+    state.reported = seen;
     Ok(report)
 }
 

@@ -73,7 +73,7 @@ fn debounce_ceiling(debounce: Duration) -> Duration {
 /// Runs the service until SIGTERM or SIGINT.
 pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Result<()> {
     let config = Config::from_file(&config_path)?;
-    let _lock = StateLock::acquire(&config.state_path)?;
+    let lock = StateLock::acquire(&config.state_path)?;
     let mut loaded = load(&config_path)?;
     match crate::feeds::write::remove_leftovers(&loaded.config.feeds_dir) {
         Ok(0) => {}
@@ -99,8 +99,16 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
     let ping_every = watchdog.map_or(Duration::from_secs(86_400 * 365), |w| w / 2);
     let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    'service: loop {
+    // The state and its lock are looked at every second while waiting, and before each cycle.
+    let mut state_checks = tokio::time::interval(Duration::from_secs(1));
+    state_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let check_state = |loaded: &Loaded| -> anyhow::Result<()> {
         loaded.db.lock().unwrap_or_else(|p| p.into_inner()).check_file().map_err(StateGone)?;
+        lock.check().map_err(StateGone)?;
+        Ok(())
+    };
+    'service: loop {
+        check_state(&loaded)?;
         let mut policy = loaded.config.policy.clone();
         policy.announce_latest_on_baseline = announce_latest && first;
         let now = Utc::now();
@@ -177,6 +185,7 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
                         let _ = sd_notify::notify(&[NotifyState::Watchdog]);
                     }
                 }
+                _ = state_checks.tick() => check_state(&loaded)?,
                 _ = hup.recv() => {
                     let _ = sd_notify::notify(&[NotifyState::Reloading]);
                     match load(&config_path) {
@@ -357,7 +366,11 @@ fn next_wake(
             }
         }
     }
-    if let Ok(Some(t)) = loaded.db.lock().unwrap_or_else(|p| p.into_inner()).next_attempt_time() {
+    let accounts: Vec<String> =
+        loaded.config.accounts.iter().map(|a| a.name().to_string()).collect();
+    if let Ok(Some(t)) =
+        loaded.db.lock().unwrap_or_else(|p| p.into_inner()).next_attempt_time(&accounts)
+    {
         wake = wake.min(t);
     }
     if let Some(w) = watchdog {

@@ -103,6 +103,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE issues ADD COLUMN status_until TEXT;  -- waiting until / grace ends / held since
     ALTER TABLE issues ADD COLUMN reasons TEXT;       -- JSON list of the guard's findings
     ",
+    // 6: the issue URL each post was composed with, looked for after a rename.
+    "
+    ALTER TABLE outbox ADD COLUMN post_url TEXT;
+    UPDATE outbox SET post_url = issue_key;
+    ",
 ];
 
 /// An issue as the state records it, for `status`.
@@ -420,29 +425,64 @@ impl Db {
                 if adopted.iter().any(|(o, n)| *o == old || *n == new) {
                     continue;
                 }
-                db.conn
-                    .execute(
-                        "UPDATE issues SET state = 'decided',
-                             baseline = (SELECT baseline FROM issues WHERE key = ?1),
-                             first_seen = (SELECT first_seen FROM issues WHERE key = ?1),
-                             status = (SELECT status FROM issues WHERE key = ?1),
-                             status_since = (SELECT status_since FROM issues WHERE key = ?1),
-                             status_until = NULL, reasons = NULL
-                         WHERE key = ?2",
-                        params![old, new],
-                    )
-                    .and_then(|_| {
-                        db.conn.execute(
-                            "UPDATE outbox SET issue_key = ?2 WHERE issue_key = ?1",
-                            params![old, new],
-                        )
-                    })
-                    .and_then(|_| db.conn.execute("DELETE FROM issues WHERE key = ?1", [&old]))
-                    .map_err(|e| db.err(e))?;
+                db.move_issue(&old, &new)?;
                 adopted.push((old, new));
             }
             Ok(adopted)
         })
+    }
+
+    /// The announced (or baseline) issue that `key` renames, if any: another issue with the
+    /// same `Number:` or the same file, which `herald announce` then takes for the same issue
+    /// (the service finds renames with [`Self::adopt_renamed`]).
+    pub fn renamed_from(
+        &self,
+        key: &str,
+        number: Option<u32>,
+        source: &str,
+    ) -> Result<Option<String>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT o.key FROM issues o
+                 WHERE o.key != ?1 AND ((?2 IS NOT NULL AND o.number = ?2) OR o.source = ?3)
+                   AND (o.status IN ('announced', 'baseline')
+                        OR (o.status IS NULL AND (o.baseline = 1
+                            OR EXISTS (SELECT 1 FROM outbox WHERE issue_key = o.key))))
+                 ORDER BY o.last_seen DESC LIMIT 1",
+                params![key, number, source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Moves issue `old`'s state and posts to `new` (its new URL): `new` stays decided,
+    /// keeps the posts, and `old` is gone.
+    pub fn adopt_issue(&self, old: &str, new: &str) -> Result<(), DbError> {
+        self.batch(|db| db.move_issue(old, new))
+    }
+
+    fn move_issue(&self, old: &str, new: &str) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "UPDATE issues SET state = 'decided',
+                     baseline = (SELECT baseline FROM issues WHERE key = ?1),
+                     first_seen = (SELECT first_seen FROM issues WHERE key = ?1),
+                     status = (SELECT status FROM issues WHERE key = ?1),
+                     status_since = (SELECT status_since FROM issues WHERE key = ?1),
+                     status_until = NULL, reasons = NULL
+                 WHERE key = ?2",
+                params![old, new],
+            )
+            .and_then(|_| {
+                self.conn.execute(
+                    "UPDATE outbox SET issue_key = ?2 WHERE issue_key = ?1",
+                    params![old, new],
+                )
+            })
+            .and_then(|_| self.conn.execute("DELETE FROM issues WHERE key = ?1", [old]))
+            .map(drop)
+            .map_err(|e| self.err(e))
     }
 
     /// Marks an issue decided (announced, baseline or too old): it is never considered again.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 /// The held lock; dropping it releases it.
 #[derive(Debug)]
 pub struct StateLock {
-    _file: File,
+    file: File,
     path: PathBuf,
 }
 
@@ -56,9 +56,11 @@ impl StateLock {
         db.with_file_name(name)
     }
 
-    /// Takes the lock of the database at `db` for this process, or fails at once.
+    /// Takes the lock of the database at `db` for this process, or fails at once. The lock
+    /// file sits beside the database's real file: a config that reaches the same database
+    /// through a symbolic link (or another spelling of the path) takes the same lock.
     pub fn acquire(db: &Path) -> Result<Self, LockError> {
-        let path = Self::path_for(db);
+        let path = Self::path_for(&real_path(db));
         let io = |source| LockError::Io { path: path.clone(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
@@ -85,12 +87,44 @@ impl StateLock {
         file.set_len(0).map_err(io)?;
         file.rewind().map_err(io)?;
         file.write_all(holder.as_bytes()).map_err(io)?;
-        Ok(Self { _file: file, path })
+        Ok(Self { file, path })
     }
 
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Checks that the lock file is still the one locked: removed or replaced, it no longer
+    /// keeps a second `herald run` out.
+    pub fn check(&self) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let held = self.file.metadata().map(|m| (m.dev(), m.ino())).ok();
+            let now = std::fs::metadata(&self.path).map(|m| (m.dev(), m.ino())).ok();
+            if held.is_none() || held != now {
+                anyhow::bail!(
+                    "the lock file {} was removed or replaced while herald ran, so another herald \
+                     could start on the same state; stopping (start herald again)",
+                    self.path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `db` with every symbolic link in it resolved (the file itself need not exist yet).
+fn real_path(db: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(db) {
+        return real;
+    }
+    match (db.parent().filter(|p| !p.as_os_str().is_empty()), db.file_name()) {
+        (Some(dir), Some(name)) => {
+            std::fs::canonicalize(dir).map(|d| d.join(name)).unwrap_or_else(|_| db.to_path_buf())
+        }
+        _ => db.to_path_buf(),
     }
 }
 
@@ -107,6 +141,15 @@ mod tests {
         let err = StateLock::acquire(&db).unwrap_err().to_string();
         assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
         assert!(err.contains("only one may run at a time"), "{err}");
+        // The same database through a symbolic link: the same lock.
+        std::fs::write(&db, b"").unwrap();
+        let link = dir.path().join("other/link.db");
+        std::fs::create_dir(dir.path().join("other")).unwrap();
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        assert!(StateLock::acquire(&link).is_err());
+        first.check().unwrap();
+        std::fs::remove_file(first.path()).unwrap();
+        assert!(first.check().unwrap_err().to_string().contains("was removed or replaced"));
         drop(first);
         StateLock::acquire(&db).unwrap();
     }

@@ -118,6 +118,8 @@ pub struct OutboxRow {
     pub unsure_since: Option<DateTime<Utc>>,
     /// Posted after a re-send: look for a late duplicate at this time.
     pub verify_at: Option<DateTime<Utc>>,
+    /// The issue URL the post was composed with (it stays when the issue is renamed).
+    pub post_url: Option<String>,
 }
 
 /// A row to add.
@@ -145,7 +147,7 @@ const CLAIMABLE: &str =
 
 const COLUMNS: &str = "id, issue_key, account, platform, generation, post, post_hash, platform_key, status, \
      attempts, reconcile, refitted, last_error, next_attempt_at, remote_id, remote_cid, remote_url, \
-     posted_at, created_at, claimed_by, lease_until, unsure_since, verify_at";
+     posted_at, created_at, claimed_by, lease_until, unsure_since, verify_at, post_url";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
     let remote_id: Option<String> = r.get(14)?;
@@ -176,6 +178,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
         lease_until: opt_ts(20)?,
         unsure_since: opt_ts(21)?,
         verify_at: opt_ts(22)?,
+        post_url: r.get(23)?,
     })
 }
 
@@ -183,6 +186,18 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
 pub fn post_hash(post: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(post.as_bytes()))
+}
+
+impl OutboxRow {
+    /// The URLs the row's posts may link to: the one it was composed with, and the issue's
+    /// URL now (they differ after a rename).
+    pub fn issue_urls(&self) -> Vec<&str> {
+        let mut urls: Vec<&str> = self.post_url.iter().map(String::as_str).collect();
+        if !urls.contains(&self.issue_key.as_str()) {
+            urls.push(&self.issue_key);
+        }
+        urls
+    }
 }
 
 impl Db {
@@ -221,9 +236,9 @@ impl Db {
             .conn
             .execute(
                 "INSERT INTO outbox (issue_key, account, platform, generation, post, post_hash, platform_key,
-                                     status, last_error, created_at, updated_at, title)
+                                     status, last_error, created_at, updated_at, title, post_url)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10,
-                         (SELECT title FROM issues WHERE key = ?1))
+                         (SELECT title FROM issues WHERE key = ?1), ?1)
                  ON CONFLICT (issue_key, account, generation) DO NOTHING",
                 params![
                     row.issue_key,
@@ -388,41 +403,61 @@ impl Db {
 
     /// The earliest time something in the outbox comes due: a pending row's next attempt, a
     /// claim's lease running out, a check for a late duplicate.
-    pub fn next_attempt_time(&self) -> Result<Option<DateTime<Utc>>, DbError> {
-        self.conn
-            .query_row(
-                "SELECT MIN(t) FROM (
-                     SELECT next_attempt_at AS t FROM outbox WHERE status = 'pending'
-                     UNION ALL SELECT lease_until FROM outbox WHERE status = 'sending'
-                     UNION ALL SELECT verify_at FROM outbox WHERE status = 'posted')",
-                [],
-                |r| r.get::<_, Option<String>>(0),
+    /// Only rows of `accounts` count: a row of an account no longer configured is never
+    /// delivered and must not wake the service.
+    pub fn next_attempt_time(&self, accounts: &[String]) -> Result<Option<DateTime<Utc>>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT account, MIN(t) FROM (
+                     SELECT account, next_attempt_at AS t FROM outbox WHERE status = 'pending'
+                     UNION ALL SELECT account, lease_until FROM outbox WHERE status = 'sending'
+                     UNION ALL SELECT account, verify_at FROM outbox WHERE status = 'posted')
+                 WHERE t IS NOT NULL GROUP BY account",
             )
-            .map(|s| s.as_deref().and_then(parse_ts))
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        let times: Vec<(String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        Ok(times
+            .into_iter()
+            .filter(|(a, _)| accounts.contains(a))
+            .filter_map(|(_, t)| t.as_deref().and_then(parse_ts))
+            .min())
     }
 
-    /// Claims row `id` for `claimant` until `lease_until`: succeeds (`true`) for one claimant
-    /// only, and only while the row is `pending` and due, or `sending` with its lease run out.
-    /// The row is then `sending`, held by `claimant`.
+    /// Claims row `id` for `claimant` until `lease_until`: succeeds for one claimant only,
+    /// and only while the row is `pending` and due, or `sending` with its lease run out. The
+    /// row is then `sending`, held by `claimant`, and what is returned is the row as it stood
+    /// just before the claim — read in the same transaction, so a caller never acts on an
+    /// older copy (another process may have tried the row meanwhile). `None`: not claimed.
     pub fn claim(
         &self,
         id: i64,
         claimant: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<bool, DbError> {
-        let n = self
-            .conn
-            .execute(
-                &format!(
+    ) -> Result<Option<OutboxRow>, DbError> {
+        self.batch(|db| {
+            let before = db
+                .conn
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?2 AND {CLAIMABLE}"),
+                    params![ts(now), id],
+                    from_row,
+                )
+                .optional()
+                .map_err(|e| db.err(e))?;
+            if before.is_some() {
+                db.update(
                     "UPDATE outbox SET status = 'sending', claimed_by = ?2, lease_until = ?3, updated_at = ?1
-                     WHERE id = ?4 AND {CLAIMABLE}"
-                ),
-                params![ts(now), claimant, ts(lease_until), id],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(n == 1)
+                     WHERE id = ?4",
+                    params![ts(now), claimant, ts(lease_until), id],
+                )?;
+            }
+            Ok(before)
+        })
     }
 
     fn query<P: rusqlite::Params>(&self, sql: &str, params: P) -> Result<Vec<OutboxRow>, DbError> {
@@ -525,7 +560,8 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         self.update(
-            "UPDATE outbox SET post = ?2, post_hash = ?3, refitted = refitted OR ?4, updated_at = ?5 WHERE id = ?1",
+            "UPDATE outbox SET post = ?2, post_hash = ?3, refitted = refitted OR ?4, updated_at = ?5,
+                 post_url = CASE WHEN attempts = 0 THEN issue_key ELSE post_url END WHERE id = ?1",
             params![id, post, post_hash(post), refitted, ts(now)],
         )
     }
@@ -597,12 +633,15 @@ mod tests {
         let now = Utc::now();
         let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
         let lease = now + chrono::Duration::seconds(90);
-        assert!(db.claim(id, "a", now, lease).unwrap());
+        assert!(db.claim(id, "a", now, lease).unwrap().is_some());
         assert!(db.begin_send(id, "a", now, lease).unwrap());
         // While the lease holds, the row is nobody else's.
         assert!(db.due_rows(now).unwrap().is_empty());
-        assert!(!db.claim(id, "b", now, lease).unwrap());
-        assert_eq!(db.next_attempt_time().unwrap(), Some(parse_ts(&ts(lease)).unwrap()));
+        assert!(db.claim(id, "b", now, lease).unwrap().is_none());
+        assert_eq!(
+            db.next_attempt_time(&["acct".into()]).unwrap(),
+            Some(parse_ts(&ts(lease)).unwrap())
+        );
         let due = db.due_rows(lease).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(
@@ -625,18 +664,37 @@ mod tests {
         let now = Utc::now();
         let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
         let lease = now + chrono::Duration::seconds(90);
-        assert!(db.claim(id, "service", now, lease).unwrap());
-        assert!(!db.claim(id, "announce", now, lease).unwrap());
+        assert!(db.claim(id, "service", now, lease).unwrap().is_some());
+        assert!(db.claim(id, "announce", now, lease).unwrap().is_none());
         assert!(!db.begin_send(id, "announce", now, lease).unwrap());
         let row = db.row(id).unwrap().unwrap();
         assert_eq!((row.status, row.claimed_by.as_deref()), (RowStatus::Sending, Some("service")));
         // The lease runs out (the service died): another claimant takes the row over.
-        assert!(db.claim(id, "announce", lease, lease + chrono::Duration::seconds(90)).unwrap());
+        assert!(
+            db.claim(id, "announce", lease, lease + chrono::Duration::seconds(90))
+                .unwrap()
+                .is_some()
+        );
         assert!(!db.begin_send(id, "service", lease, lease).unwrap());
         // A pending row that is not due yet cannot be claimed.
         db.mark_retry(id, "503", lease + chrono::Duration::seconds(30), true, lease).unwrap();
-        assert!(!db.claim(id, "x", lease, lease).unwrap());
+        assert!(db.claim(id, "x", lease, lease).unwrap().is_none());
         assert_eq!(db.row(id).unwrap().unwrap().claimed_by, None);
+    }
+
+    #[test]
+    fn a_claim_hands_out_the_row_as_it_is_not_as_the_caller_last_read_it() {
+        let (_d, db) = db();
+        let now = Utc::now();
+        let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
+        let stale = db.row(id).unwrap().unwrap();
+        // Another process tries meanwhile: its call may have reached the server.
+        db.claim(id, "announce", now, now).unwrap().unwrap();
+        db.begin_send(id, "announce", now, now).unwrap();
+        db.mark_retry(id, "timed out", now, true, now).unwrap();
+        assert!(!stale.reconcile);
+        let fresh = db.claim(id, "service", now, now).unwrap().unwrap();
+        assert!(fresh.reconcile && fresh.attempts == 1, "the claim read the row anew");
     }
 
     #[test]
@@ -644,7 +702,7 @@ mod tests {
         let (_d, db) = db();
         let now = Utc::now();
         let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
-        assert!(db.claim(id, "a", now, now).unwrap());
+        assert!(db.claim(id, "a", now, now).unwrap().is_some());
         assert!(db.begin_send(id, "a", now, now).unwrap());
         db.mark_retry(id, "HTTP 503", now + chrono::Duration::seconds(60), true, now).unwrap();
         assert!(db.due_rows(now).unwrap().is_empty());

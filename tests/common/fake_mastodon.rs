@@ -72,6 +72,10 @@ pub struct State {
     pub store_delay: Duration,
     /// The store times of the next POSTs, one each, before `store_delay` applies again.
     pub store_delays: VecDeque<Duration>,
+    /// The modes of the next POSTs, one each, before `mode` applies again.
+    pub post_modes: VecDeque<Mode>,
+    /// How far the server's clock is from ours (its `created_at`s).
+    pub clock_skew: chrono::Duration,
     /// POSTs received.
     pub posts_received: usize,
     /// DELETEs received.
@@ -109,7 +113,8 @@ impl Respond for Post {
             request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
         s.posts_received += 1;
         let store = s.store_delays.pop_front().unwrap_or(s.store_delay);
-        match s.mode.clone() {
+        let mode = s.post_modes.pop_front().unwrap_or_else(|| s.mode.clone());
+        match mode.clone() {
             Mode::RejectLongerThan(n) if text.chars().count() > n => {
                 return ResponseTemplate::new(422)
                     .set_body_json(json!({"error": format!("Validation failed: Text character limit of {n} exceeded")}));
@@ -134,6 +139,7 @@ impl Respond for Post {
             let id = format!("{}", 110_000_000 + s.statuses.len());
             let visibility = body["visibility"].as_str().unwrap_or("unlisted").to_string();
             let language = body["language"].as_str().map(String::from);
+            let skew = s.clock_skew;
             s.statuses.push(FakeStatus {
                 id: id.clone(),
                 text: text.clone(),
@@ -142,13 +148,14 @@ impl Respond for Post {
                 language,
                 stored_at: Instant::now() + store,
                 created_at: chrono::Utc::now()
-                    + chrono::Duration::from_std(store).unwrap_or_default(),
+                    + chrono::Duration::from_std(store).unwrap_or_default()
+                    + skew,
                 deleted: false,
             });
             id
         });
         let created_at = s.statuses.iter().find(|st| st.id == id).map(|st| st.created_at);
-        let reply = match s.mode {
+        let reply = match mode {
             Mode::CreateThen502 => {
                 ResponseTemplate::new(502).set_body_string("<html>502 Bad Gateway</html>")
             }
