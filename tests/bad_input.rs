@@ -277,3 +277,85 @@ mod check {
         assert!(!text.contains("wrong-token"), "{text}");
     }
 }
+
+mod messages {
+    //! Issue #13: the message of each bad input an operator meets, said once, with what to
+    //! do, and never a secret — pinned as one snapshot (temporary paths shown as `$DIR`).
+
+    use std::path::Path;
+    use std::process::Command;
+
+    fn herald(dir: &Path, cwd: &Path, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(args)
+            .current_dir(cwd)
+            .env_remove("HERALD_CONFIG")
+            .env("HERALD_LOG", "off")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = text
+            .replace(&dir.display().to_string(), "$DIR")
+            .replace(env!("CARGO_MANIFEST_DIR"), "$REPO");
+        format!("$ herald {} → exit {}\n{text}", args.join(" "), out.status.code().unwrap_or(-1))
+    }
+
+    #[test]
+    fn every_bad_input_says_what_to_do() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/twir");
+        let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+        let mut all = Vec::new();
+
+        // Run from a directory without --config.
+        all.push(herald(dir, dir, &["status"]));
+        // A secret written in the file.
+        write(
+            "secret.toml",
+            "[[bluesky]]\nidentifier = \"twir.bsky.social\"\npassword = \"hunter2-app-password\"\n",
+        );
+        all.push(herald(dir, dir, &["-c", "secret.toml", "check"]));
+        // A typo in a key, its value never shown.
+        write(
+            "typo.toml",
+            "[[mastodon]]\ninstance = \"https://m.example\"\ntoken_file = \"t\"\nvisibilty = \"s3cret\"\n",
+        );
+        all.push(herald(dir, dir, &["-c", "typo.toml", "check"]));
+        // The archive missing.
+        write("noarchive.toml", "[archive]\npath = \"missing\"\n[state]\npath = \"state/h.db\"\n");
+        all.push(herald(dir, dir, &["-c", "noarchive.toml", "feeds"]));
+        // A state file that is not a database, and one from a newer herald.
+        write(
+            "state.toml",
+            &format!(
+                "[archive]\npath = {archive:?}\n[feeds]\noutput = \"out\"\n[state]\npath = \"bad.db\"\n"
+            ),
+        );
+        write("bad.db", &"x".repeat(4096));
+        all.push(herald(dir, dir, &["-c", "state.toml", "status"]));
+        std::fs::remove_file(dir.join("bad.db")).unwrap();
+        let db = rusqlite::Connection::open(dir.join("bad.db")).unwrap();
+        db.pragma_update(None, "user_version", 42).unwrap();
+        drop(db);
+        all.push(herald(dir, dir, &["-c", "state.toml", "status"]));
+        // A credential path outside the running service.
+        write(
+            "cred.toml",
+            &format!(
+                "[archive]\npath = {archive:?}\n[feeds]\noutput = \"out\"\n[state]\npath = \"s/h.db\"\n\
+                 [[mastodon]]\ninstance = \"https://m.example\"\ntoken_file = \"/run/credentials/herald.service/mastodon-token\"\n"
+            ),
+        );
+        all.push(herald(dir, dir, &["-c", "cred.toml", "check"]));
+
+        let text = all.join("\n");
+        assert!(!text.contains("hunter2") && !text.contains("s3cret"), "{text}");
+        assert!(!text.contains("(os error 2): No such file"), "a cause said twice: {text}");
+        insta::assert_snapshot!("bad_input_messages", text);
+    }
+}

@@ -901,8 +901,9 @@ fn a_renamed_account_does_not_spin_and_a_removed_lock_stops_the_service() {
     std::thread::sleep(Duration::from_secs(3));
     let before = cycles(&log);
     std::thread::sleep(Duration::from_secs(4));
+    // The other account's retries (1, 2, 4 s …) make a few cycles; a spin makes dozens.
     let spun = cycles(&log) - before;
-    assert!(spun <= 3, "{spun} cycles in 4 s with nothing to do");
+    assert!(spun <= 8, "{spun} cycles in 4 s: spinning on rows nobody can deliver");
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(text.matches("which is no longer configured").count(), 1, "{text}");
 

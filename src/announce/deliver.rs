@@ -247,7 +247,10 @@ pub async fn deliver(
                 // Found after more than one call: another of them may land too.
                 let verify_at =
                     (row.attempts > 1 && sender.lands_late()).then(|| now() + owner.late_landing);
-                lock(db).mark_posted(row.id, &posted, now(), verify_at)?;
+                lock(db).batch(|db| {
+                    db.mark_posted(row.id, &posted, now(), verify_at)?;
+                    db.mark_found(row.id)
+                })?;
                 tracing::info!(account = %row.account, issue = %row.issue_key, id = %posted.id, "found the earlier post; recorded it");
                 return Ok(Delivery::Found(posted));
             }

@@ -240,7 +240,12 @@ fn row_text(r: &OutboxRow, issue: &IssueRecord) -> String {
                 .verify_at
                 .map(|t| format!("; checking for a late duplicate at {}", at(t)))
                 .unwrap_or_default();
-            format!("posted {} at {when}{note}{check}", link.unwrap_or_default())
+            let when = if r.found {
+                format!("found on the platform at {when} (its reply had not come back)")
+            } else {
+                format!("at {when}")
+            };
+            format!("posted {} {when}{note}{check}", link.unwrap_or_default())
         }
         RowStatus::Sending => {
             let by = r.claimed_by.as_deref().unwrap_or("a herald from before leases");
@@ -320,6 +325,7 @@ fn row_json(r: &OutboxRow) -> Value {
         "error": r.last_error,
         "next_attempt_at": t(r.next_attempt_at),
         "posted_at": t(r.posted_at),
+        "found_later": r.found,
         "link": r.remote.as_ref().and_then(|p| p.url.clone()),
         "remote_id": r.remote.as_ref().map(|p| p.id.clone()),
         "claimed_by": r.claimed_by,

@@ -107,6 +107,7 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE outbox ADD COLUMN post_url TEXT;
     UPDATE outbox SET post_url = issue_key;
+    ALTER TABLE outbox ADD COLUMN found INTEGER NOT NULL DEFAULT 0;  -- recorded by looking, not by a reply
     ",
 ];
 
@@ -740,6 +741,43 @@ mod tests {
         );
         db.decide_issue("k", false).unwrap();
         assert!(db.observe_issue("k", None, "T", "a.md", t0, "h3", t2).unwrap().0);
+    }
+
+    /// Issue #12: only an announced (or baseline) issue keeps its state across a rename; a
+    /// too-old one whose date is fixed is a new issue under the normal rules.
+    #[test]
+    fn a_fix_is_a_rename_only_for_an_announced_or_baseline_issue() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("h.db")).unwrap();
+        let t0 = Utc::now();
+        let t1 = t0 + chrono::Duration::seconds(60);
+        for (n, status) in [(1u32, "announced"), (2, "baseline"), (3, "too_old")] {
+            let old = format!("https://x/old-{n}/");
+            db.observe_issue(&old, Some(n), "T", &format!("{n}.md"), t0, "h", t0).unwrap();
+            db.decide_issue(&old, status == "baseline").unwrap();
+            db.set_issue_status(&old, status, None, None, t0).unwrap();
+        }
+        // Every issue renamed: the old URLs gone, new ones waiting.
+        db.mark_absent(&[]).unwrap();
+        for n in 1..=3u32 {
+            let new = format!("https://x/new-{n}/");
+            db.observe_issue(&new, Some(n), "T2", &format!("{n}.md"), t1, "h2", t1).unwrap();
+        }
+        let mut adopted = db.adopt_renamed().unwrap();
+        adopted.sort();
+        assert_eq!(
+            adopted,
+            [
+                ("https://x/old-1/".to_string(), "https://x/new-1/".to_string()),
+                ("https://x/old-2/".to_string(), "https://x/new-2/".to_string())
+            ]
+        );
+        assert!(
+            db.observe_issue("https://x/new-1/", Some(1), "T2", "1.md", t1, "h2", t1).unwrap().0
+        );
+        assert!(
+            !db.observe_issue("https://x/new-3/", Some(3), "T2", "3.md", t1, "h2", t1).unwrap().0
+        );
     }
 
     #[test]

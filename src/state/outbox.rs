@@ -120,6 +120,9 @@ pub struct OutboxRow {
     pub verify_at: Option<DateTime<Utc>>,
     /// The issue URL the post was composed with (it stays when the issue is renamed).
     pub post_url: Option<String>,
+    /// The post was found on the platform after an unsure call, not confirmed by a reply:
+    /// `posted_at` is when it was found.
+    pub found: bool,
 }
 
 /// A row to add.
@@ -147,7 +150,7 @@ const CLAIMABLE: &str =
 
 const COLUMNS: &str = "id, issue_key, account, platform, generation, post, post_hash, platform_key, status, \
      attempts, reconcile, refitted, last_error, next_attempt_at, remote_id, remote_cid, remote_url, \
-     posted_at, created_at, claimed_by, lease_until, unsure_since, verify_at, post_url";
+     posted_at, created_at, claimed_by, lease_until, unsure_since, verify_at, post_url, found";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
     let remote_id: Option<String> = r.get(14)?;
@@ -179,6 +182,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
         unsure_since: opt_ts(21)?,
         verify_at: opt_ts(22)?,
         post_url: r.get(23)?,
+        found: r.get(24)?,
     })
 }
 
@@ -507,6 +511,11 @@ impl Db {
                  claimed_by = NULL, lease_until = NULL, verify_at = ?6 WHERE id = ?1",
             params![id, posted.id, posted.cid, posted.url, ts(now), verify_at.map(ts)],
         )
+    }
+
+    /// Marks the row as found on the platform (see [`OutboxRow::found`]).
+    pub fn mark_found(&self, id: i64) -> Result<(), DbError> {
+        self.update("UPDATE outbox SET found = 1 WHERE id = ?1", [id])
     }
 
     /// The check for a late duplicate is done (or moved to `next`).
