@@ -1,6 +1,8 @@
 //! Bad article files: each is a clear error naming the file (and line where there is one),
 //! never a panic, and never stops the other articles from being read.
 
+mod common;
+
 use std::path::Path;
 
 use herald::archive::{self, ParseSettings, parse_article};
@@ -145,7 +147,6 @@ mod check {
     //! Issue #13: `herald check` catches what would break later, and fails on it.
 
     use std::path::{Path, PathBuf};
-    use std::process::Command;
 
     fn site(dir: &Path, extra: &str) -> PathBuf {
         let archive = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/twir");
@@ -161,19 +162,10 @@ mod check {
     }
 
     fn check(config: &Path, args: &[&str]) -> (bool, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_herald"))
-            .arg("-c")
-            .arg(config)
-            .arg("check")
-            .args(args)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        let config = config.to_str().unwrap();
+        let all: Vec<&str> =
+            ["-c", config, "check"].into_iter().chain(args.iter().copied()).collect();
+        super::common::herald_text(&all, None)
     }
 
     #[test]
@@ -283,25 +275,13 @@ mod messages {
     //! do, and never a secret — pinned as one snapshot (temporary paths shown as `$DIR`).
 
     use std::path::Path;
-    use std::process::Command;
 
     fn herald(dir: &Path, cwd: &Path, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_herald"))
-            .args(args)
-            .current_dir(cwd)
-            .env_remove("HERALD_CONFIG")
-            .env("HERALD_LOG", "off")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (code, text) = super::common::herald_code(args, Some(cwd));
         let text = text
             .replace(&dir.display().to_string(), "$DIR")
             .replace(env!("CARGO_MANIFEST_DIR"), "$REPO");
-        format!("$ herald {} → exit {}\n{text}", args.join(" "), out.status.code().unwrap_or(-1))
+        format!("$ herald {} → exit {}\n{text}", args.join(" "), code.unwrap_or(-1))
     }
 
     #[test]

@@ -289,18 +289,9 @@ impl Site {
 
     /// Runs `herald ARGS` on the site: (success, stdout + stderr).
     fn herald(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_herald"))
-            .arg("-c")
-            .arg(&self.config)
-            .args(args)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        let config = self.config.to_str().unwrap();
+        let all: Vec<&str> = ["-c", config].into_iter().chain(args.iter().copied()).collect();
+        herald_text(&all, None)
     }
 }
 

@@ -364,6 +364,19 @@ async fn get(url: &str) -> (u16, String, String) {
     (status, kind, r.text().await.unwrap())
 }
 
+/// /healthz's body once it answers 503 (within 5 s), or "" if it never does.
+async fn unhealthy(base: &str) -> String {
+    let url = format!("{base}/healthz");
+    for _ in 0..100 {
+        let (status, _, body) = get(&url).await;
+        if status == 503 {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    String::new()
+}
+
 /// The value of a metric line (`name{labels} value`) in a scrape.
 fn metric(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
@@ -413,17 +426,9 @@ async fn health_and_metrics_follow_the_service() {
 
     // The archive gone: the scan fails and /healthz says why.
     std::fs::rename(dir.join("content"), dir.join("content.away")).unwrap();
-    let url = format!("{base}/healthz");
-    let mut last = String::new();
-    for _ in 0..100 {
-        let (status, _, body) = get(&url).await;
-        if status == 503 {
-            last = body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let last = unhealthy(&base).await;
     assert!(last.contains("failed"), "{last:?}");
+    let url = format!("{base}/healthz");
     let (_, _, scrape) = get(&format!("{base}/metrics")).await;
     assert!(metric(&scrape, "herald_cycles_total{result=\"failed\"}").unwrap() >= 1.0, "{scrape}");
 
@@ -763,16 +768,7 @@ async fn duplicates_are_warned_once_and_health_names_the_degraded_part() {
     std::fs::remove_dir_all(dir.join("out")).unwrap();
     std::fs::write(dir.join("out"), "not a directory").unwrap();
     publish_numbered(&dir, 730);
-    let url = format!("{base}/healthz");
-    let mut last = String::new();
-    for _ in 0..100 {
-        let (status, _, body) = get(&url).await;
-        if status == 503 {
-            last = body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let last = unhealthy(&base).await;
     assert!(last.contains("degraded") && last.contains("feeds:"), "{last:?}");
     assert!(tokio::task::spawn_blocking(move || sigterm(&mut service)).await.unwrap().success());
 }
