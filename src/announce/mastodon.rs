@@ -248,7 +248,11 @@ impl MastodonClient {
             // GoToSocial's v1 instance lacks fields megalodon requires: a known incompatibility,
             // not a failure (the v2 read below works there).
             Err(err) => {
-                tracing::debug!(cause = %self.redact(err), "v1 instance unreadable, trying v2");
+                static NOTED: std::sync::Once = std::sync::Once::new();
+                let cause = self.redact(err);
+                NOTED.call_once(|| {
+                    tracing::debug!(%cause, "v1 instance unreadable (GoToSocial and others lack fields megalodon needs), reading v2");
+                });
             }
         }
         match self.limits_v2(&fallback).await {
