@@ -205,7 +205,12 @@ pub async fn run_cycle(
             let highlights = extract_highlights(&article.body());
             inspect(article, &highlights, &config.announce.guard)
         });
-        let first_seen = lock().first_seen(&key)?.unwrap_or(now);
+        // Only an issue being announced needs when it was first seen (for the grace period):
+        // not a query for every issue of the archive on every cycle.
+        let first_seen = match decision {
+            Decision::Announce => lock().first_seen(&key)?.unwrap_or(now),
+            _ => now,
+        };
         let Some(verdict) = judge(
             &decision,
             guard.as_ref(),

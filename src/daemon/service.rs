@@ -37,7 +37,11 @@ struct Loaded {
 }
 
 fn load(path: &Path) -> anyhow::Result<Loaded> {
-    let config = Config::from_file(path)?;
+    assemble(Config::from_file(path)?)
+}
+
+/// What `config` gives the service: the state opened, the accounts' clients, the schedule.
+fn assemble(config: Config) -> anyhow::Result<Loaded> {
     let rescan = cron::Schedule::from_str(&config.rescan).map_err(|e| {
         anyhow::anyhow!("daemon.rescan: {:?} is not a cron schedule: {e}", config.rescan)
     })?;
@@ -74,7 +78,7 @@ fn debounce_ceiling(debounce: Duration) -> Duration {
 pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Result<()> {
     let config = Config::from_file(&config_path)?;
     let lock = StateLock::acquire(&config.state_path)?;
-    let mut loaded = load(&config_path)?;
+    let mut loaded = assemble(config)?;
     match crate::feeds::write::remove_leftovers(&loaded.config.feeds_dir) {
         Ok(0) => {}
         Ok(n) => {

@@ -581,15 +581,21 @@ impl Db {
     }
 }
 
-fn file_id(path: &Path) -> Option<(u64, u64)> {
+/// The file at `path` (device and inode), to notice it deleted or replaced.
+pub(crate) fn file_id(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| identity(&m))
+}
+
+/// A file's device and inode.
+pub(crate) fn identity(m: &std::fs::Metadata) -> (u64, u64) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+        (m.dev(), m.ino())
     }
     #[cfg(not(unix))]
     {
-        std::fs::metadata(path).ok().map(|m| (m.len(), 0))
+        (m.len(), 0)
     }
 }
 

@@ -98,18 +98,13 @@ impl StateLock {
     /// Checks that the lock file is still the one locked: removed or replaced, it no longer
     /// keeps a second `herald run` out.
     pub fn check(&self) -> anyhow::Result<()> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            let held = self.file.metadata().map(|m| (m.dev(), m.ino())).ok();
-            let now = std::fs::metadata(&self.path).map(|m| (m.dev(), m.ino())).ok();
-            if held.is_none() || held != now {
-                anyhow::bail!(
-                    "the lock file {} was removed or replaced while herald ran, so another herald \
-                     could start on the same state; stopping (start herald again)",
-                    self.path.display()
-                );
-            }
+        let held = self.file.metadata().ok().map(|m| super::db::identity(&m));
+        if held.is_none() || held != super::db::file_id(&self.path) {
+            anyhow::bail!(
+                "the lock file {} was removed or replaced while herald ran, so another herald \
+                 could start on the same state; stopping (start herald again)",
+                self.path.display()
+            );
         }
         Ok(())
     }

@@ -80,26 +80,31 @@ pub fn summary_field(report: &str, key: &str) -> usize {
 /// Runs the herald binary with `args` in `cwd` (the test's working directory when `None`), logs
 /// off: (its exit code, stdout and stderr together).
 pub fn herald_code(args: &[&str], cwd: Option<&Path>) -> (Option<i32>, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
-    command.args(args).env_remove("HERALD_CONFIG").env("HERALD_LOG", "off");
-    if let Some(dir) = cwd {
-        command.current_dir(dir);
-    }
-    let out = command.output().expect("running herald");
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), text)
+    let (status, text) = run_in(args, cwd, Some("off"));
+    (status.code(), text)
 }
 
 /// [`herald_code`], logs on: (success, stdout and stderr together).
 pub fn herald_text(args: &[&str], cwd: Option<&Path>) -> (bool, String) {
+    let (status, text) = run_in(args, cwd, None);
+    (status.success(), text)
+}
+
+fn run_in(
+    args: &[&str],
+    cwd: Option<&Path>,
+    log: Option<&str>,
+) -> (std::process::ExitStatus, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
     command.args(args).env_remove("HERALD_CONFIG");
+    if let Some(level) = log {
+        command.env("HERALD_LOG", level);
+    }
     if let Some(dir) = cwd {
         command.current_dir(dir);
     }
     let out = command.output().expect("running herald");
     let text =
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
+    (out.status, text)
 }
