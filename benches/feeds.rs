@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use herald::archive::{self, ParseSettings};
-use herald::feeds::{self, FeedSettings};
+use herald::feeds::{self, FeedSettings, MaxItems};
 
 const RUNS: usize = 15;
 
@@ -20,8 +20,11 @@ fn main() {
     let out = tempfile::tempdir().expect("temp dir");
     let parse = ParseSettings::default();
     println!("archive: {} ({} runs each)", archive.display(), RUNS);
-    for (label, max_items) in [("4-item feeds", Some(4)), ("all-items feeds", None)] {
-        let settings = FeedSettings { max_items, ..FeedSettings::default() };
+    for (label, max_items) in
+        [("4-item feeds", MaxItems::Count(4)), ("all-items feeds", MaxItems::All)]
+    {
+        let mut settings = FeedSettings::default();
+        settings.files.max_items = max_items;
         let mut times = Vec::with_capacity(RUNS);
         let mut bytes = 0;
         let mut articles = 0;

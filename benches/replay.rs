@@ -12,7 +12,7 @@ fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
 }
 
-#[path = "../tests/common/replay.rs"]
+#[path = "../tests/it/common/replay.rs"]
 mod replay;
 
 fn main() {

@@ -12,7 +12,8 @@ fn main() {
         });
         let t_render = t.elapsed();
         let t = Instant::now();
-        let s = herald::feeds::FeedSettings { max_items: None, ..Default::default() };
+        let mut s = herald::feeds::FeedSettings::default();
+        s.files.max_items = herald::feeds::MaxItems::All;
         let files = herald::feeds::render_feeds(&scan.articles, &s);
         let t_feeds = t.elapsed();
         let t = Instant::now();

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::MaxItems;
+use crate::announce::Platform;
+use crate::feeds::MaxItems;
 
 /// herald: feeds and announcements for a newsletter archive.
 #[derive(Debug, Parser)]
@@ -110,7 +111,7 @@ pub struct PreviewArgs {
     pub file: Option<PathBuf>,
     /// Only this platform.
     #[arg(long, value_enum)]
-    pub platform: Option<crate::announce::Platform>,
+    pub platform: Option<PlatformArg>,
     /// One JSON object per platform instead of text.
     #[arg(long)]
     pub json: bool,
@@ -131,4 +132,23 @@ pub struct FeedsArgs {
     /// Treat any article that cannot be read as a failure (and write nothing).
     #[arg(long)]
     pub strict: bool,
+}
+
+/// A platform as the command line names it (`--platform bluesky`); the core's
+/// [`Platform`] knows nothing of clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlatformArg {
+    /// Bluesky.
+    Bluesky,
+    /// Mastodon.
+    Mastodon,
+}
+
+impl From<PlatformArg> for Platform {
+    fn from(arg: PlatformArg) -> Self {
+        match arg {
+            PlatformArg::Bluesky => Platform::Bluesky,
+            PlatformArg::Mastodon => Platform::Mastodon,
+        }
+    }
 }

@@ -59,7 +59,14 @@ mod tests {
             std::io::ErrorKind::NotFound,
             "No such file or directory (os error 2)",
         );
-        let scan = crate::archive::ScanError { path: "content".into(), source: io };
+        /// An error that repeats its cause in its own message, as many do.
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read the archive directory {path}: {source}")]
+        struct ScanError {
+            path: String,
+            source: std::io::Error,
+        }
+        let scan = ScanError { path: "content".into(), source: io };
         let err = anyhow::Error::new(scan).context("reading the archive");
         assert_eq!(
             describe_any(&err),

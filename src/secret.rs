@@ -51,6 +51,25 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Where a secret comes from. It is read when an account is used, not when the config is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A file (for systemd's `LoadCredential=`: `/run/credentials/herald.service/NAME`).
+    File(std::path::PathBuf),
+    /// An environment variable.
+    Env(String),
+}
+
+impl SecretSource {
+    /// Reads the secret.
+    pub fn read(&self) -> anyhow::Result<Secret> {
+        match self {
+            Self::File(path) => Secret::from_file(path),
+            Self::Env(name) => Secret::from_env(name),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,31 +1,43 @@
-//! Announcements: the post for each platform, built from an issue and its highlights, fitted
-//! exactly to the platform's limits, with Bluesky rich-text facets and a link card; and the
-//! draft guard that holds an issue still carrying placeholders.
+//! Announcements, from an issue to a post delivered exactly once.
 //!
-//! Everything here is pure: no network look-ups are needed to build a post.
+//! - Composing (pure): [`compose`] builds each platform's post from an issue and its
+//!   highlights, [`fit`] fits it exactly to the platform's limits (Bluesky facets and link
+//!   card included), [`thumb`] prepares the card image, and [`guard`] holds an issue still
+//!   carrying placeholders.
+//! - Queueing: [`enqueue`] prepares an issue once and queues each account's post, for the
+//!   service and `herald announce` alike; [`outlet`] builds each [`Account`]'s client.
+//! - Delivering (network): [`deliver`] sends an outbox row exactly once through the
+//!   platform clients [`bluesky`], [`mastodon`] and [`dry_run`]; [`send`] sorts their
+//!   failures; [`stores`] keeps their sessions in the state database.
 
+pub mod account;
 pub mod bluesky;
 pub mod compose;
 pub mod deliver;
 pub mod dry_run;
+pub mod enqueue;
 pub mod fit;
 pub mod guard;
 pub mod mastodon;
-pub mod queue;
+pub mod outlet;
 pub mod send;
+pub mod settings;
+pub mod stores;
 pub mod thumb;
 
+pub use account::Account;
 pub use compose::{Composer, Embed, Facet, FacetKind, Post};
+pub use enqueue::{Announcing, Queued, Request, enqueue};
 pub use fit::Limits;
 pub use guard::{Effect, Finding, GuardSettings, Inspection, inspect};
+pub use outlet::Outlet;
 pub use send::{Posted, SendError};
+pub use settings::AnnounceSettings;
 
 use serde::Serialize;
 
 /// A social platform herald posts to.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
     /// Bluesky (AT Protocol).
@@ -45,8 +57,6 @@ impl Platform {
 }
 
 use crate::archive::Article;
-use crate::config::AnnounceSettings;
-use crate::render::highlights::extract_highlights;
 
 /// A post ready for one platform, and what the draft guard found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,42 +75,12 @@ pub fn prepare(
     settings: &AnnounceSettings,
     platforms: &[Platform],
 ) -> Result<Vec<Announcement>, compose::ComposeError> {
-    let guard = inspect(article, &extract_highlights(&article.body()), &settings.guard);
+    let issue = Announcing::new(article, url.to_string(), settings);
     platforms
         .iter()
-        .map(|platform| {
-            let platform_settings = match platform {
-                Platform::Bluesky => &settings.bluesky,
-                Platform::Mastodon => &settings.mastodon,
-            };
-            let post = queue::compose_with(platform_settings.clone(), settings, article, url)?;
-            Ok(Announcement { post, guard: guard.clone() })
+        .map(|&platform| {
+            let post = issue.compose(settings, platform, None)?;
+            Ok(Announcement { post, guard: issue.guard.clone() })
         })
         .collect()
-}
-
-/// A platform key for a new outbox row: a Bluesky rkey must be a TID; anywhere else a random
-/// 128-bit hex string (the Mastodon Idempotency-Key).
-pub fn new_platform_key(platform: &str, now: chrono::DateTime<chrono::Utc>) -> String {
-    match platform {
-        "bluesky" => bluesky::new_tid(now),
-        _ => {
-            let bytes: [u8; 16] = rand::random();
-            hex::encode(bytes)
-        }
-    }
-}
-
-#[cfg(test)]
-mod key_tests {
-    use super::*;
-
-    #[test]
-    fn keys_per_platform() {
-        let t0 = chrono::DateTime::parse_from_rfc3339("2026-08-19T12:00:00Z").unwrap().to_utc();
-        assert_eq!(new_platform_key("bluesky", t0).len(), 13);
-        let (a, b) = (new_platform_key("mastodon", t0), new_platform_key("mastodon", t0));
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, b);
-    }
 }

@@ -5,16 +5,7 @@
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 
-/// What the server made of a post.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Posted {
-    /// Bluesky: the record's at-uri; Mastodon: the status id.
-    pub id: String,
-    /// Bluesky: the record's CID.
-    pub cid: Option<String>,
-    /// A web link to the post, where known.
-    pub url: Option<String>,
-}
+pub use crate::state::Posted;
 
 /// A post found on the platform while looking for duplicates.
 #[derive(Debug, Clone, PartialEq, Eq)]

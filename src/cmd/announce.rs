@@ -6,19 +6,16 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chrono::Utc;
 
-use crate::announce::deliver::{Delivery, Owner, Sender, deliver, secs};
-use crate::announce::queue::{compose_post, refit_post, sender_for};
+use crate::announce::deliver::{Delivery, Owner, deliver, secs};
 use crate::announce::send::Posted;
-use crate::announce::{self, Platform, Post, new_platform_key};
-use crate::archive::Article;
+use crate::announce::{self, Account, Announcing, Outlet, Post, Queued, Request, enqueue};
 use crate::cli::AnnounceArgs;
-use crate::config::{Account, Config};
+use crate::daemon::Settings;
 use crate::feeds::Entry;
-use crate::render::highlights::extract_highlights;
-use crate::state::{Db, NewRow, RowStatus};
+use crate::state::{Db, RowStatus};
 
 /// In one `announce` run, transient failures are retried while the next try is this close.
 const RETRY_WITHIN_SECS: i64 = 60;
@@ -31,7 +28,7 @@ pub fn run(
     args: &AnnounceArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let config = Config::from_file(config_path)?;
+    let config = crate::config::load(config_path)?;
     let article = super::select_article(&config, Some(args.issue), None)?;
     let url = Entry::new(&article, &config.feeds).url;
     let accounts: Vec<&Account> = match &args.account {
@@ -46,23 +43,21 @@ pub fn run(
         None => config.accounts.iter().collect(),
     };
 
-    let guard = {
-        let highlights = extract_highlights(&article.body());
-        announce::inspect(&article, &highlights, &config.announce.guard)
-    };
+    let issue = Announcing::new(&article, url.clone(), &config.announce);
+    let guard = &issue.guard;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     if args.dry_run {
         // The guard runs as for a real announce: a held issue would not be posted.
         let held = guard.is_held() && !args.force;
         for account in &accounts {
-            let post = compose_post(&config, &article, &url, account.platform(), None)?;
+            let post = issue.compose(&config.announce, account.platform(), None)?;
             let what = if held { "would be held, not posted" } else { "would post" };
             writeln!(out, "── {} ({}) {what}:", account.name(), account.platform().name())?;
             for line in post.text.lines() {
                 writeln!(out, "│ {line}")?;
             }
         }
-        super::preview::write_guard(out, &guard)?;
+        super::preview::write_guard(out, guard)?;
         if held {
             writeln!(out, "(--force would post it anyway)")?;
         }
@@ -87,116 +82,52 @@ pub fn run(
 
     let held = guard.is_held().then(|| guard.describe(announce::Effect::Hold));
     let owner = Owner::new("herald announce", config.announce.request_timeout);
+    let request = Request {
+        held: held.filter(|_| !args.force),
+        release: args.force,
+        again: args.force_new,
+        // The operator asks again: a failed row gets a fresh attempt with a fresh post.
+        retry_failed: true,
+    };
     let mut all_done = true;
     for account in accounts {
-        let sender = sender_for(account, &db, config.announce.request_timeout)?;
-        let fallback = match account.platform() {
-            Platform::Bluesky => config.announce.bluesky.limits,
-            Platform::Mastodon => config.announce.mastodon.limits,
-        };
-        let limits = runtime.block_on(sender.limits(fallback));
-        let existing = lock(&db)
-            .rows_for_issue(&url)?
-            .into_iter()
-            .filter(|r| r.account == account.name())
-            .collect::<Vec<_>>();
-        let latest = existing.last().cloned();
-        let row_id = match latest {
-            Some(row) if !args.force_new => {
-                match row.status {
-                    RowStatus::Posted => {
-                        let link = row
-                            .remote
-                            .as_ref()
-                            .map(|p| p.url.clone().unwrap_or_else(|| p.id.clone()))
-                            .unwrap_or_default();
-                        writeln!(
-                            out,
-                            "{}: already announced ({link}); nothing to do (--force-new posts again)",
-                            account.name()
-                        )?;
-                        continue;
-                    }
-                    RowStatus::Failed => {
-                        // The operator asks again: a fresh attempt with a freshly rendered post.
-                        let post = compose_post(
-                            &config,
-                            &article,
-                            &url,
-                            account.platform(),
-                            Some(limits),
-                        )?;
-                        let json = serde_json::to_string(&post)?;
-                        let db = lock(&db);
-                        db.replace_post(row.id, &json, false, now())?;
-                        db.assign_key(row.id, &new_platform_key(account.kind(), now()))?;
-                        db.mark_retry(
-                            row.id,
-                            "retried by `announce`",
-                            now(),
-                            row.reconcile,
-                            now(),
-                        )?;
-                        row.id
-                    }
-                    RowStatus::Held if args.force => {
-                        lock(&db).set_held(row.id, None, now())?;
-                        row.id
-                    }
-                    _ => row.id,
-                }
-            }
-            _ => {
-                let post = compose_post(&config, &article, &url, account.platform(), Some(limits))?;
-                let json = serde_json::to_string(&post)?;
-                let key = new_platform_key(account.kind(), now());
-                let hold_reason = held.clone().filter(|_| !args.force);
-                let row = NewRow {
-                    issue_key: &url,
-                    account: account.name(),
-                    platform: account.kind(),
-                    post: &json,
-                    platform_key: &key,
-                    held: hold_reason.as_deref(),
-                };
-                let db = lock(&db);
-                if args.force_new && latest.is_some() {
-                    db.enqueue_new_generation(&row, now())?
-                } else {
-                    match db.enqueue(&row, now())? {
-                        Some(id) => id,
-                        // The service queued it meanwhile: that row is the one to deliver.
-                        None => db
-                            .rows_for_issue(&url)?
-                            .into_iter()
-                            .rfind(|r| r.account == account.name())
-                            .map(|r| r.id)
-                            .context("the outbox row vanished")?,
-                    }
-                }
-            }
-        };
-        let done = runtime
-            .block_on(drive(&db, &sender, row_id, &url, &config, &article, account, &owner, out))?;
+        let outlet = Outlet::new(account, &db, config.announce.request_timeout)?;
+        let queued =
+            runtime.block_on(enqueue(&db, &outlet, &issue, &config.announce, &request, now()))?;
+        if let Queued::Existing(row) = &queued
+            && row.status == RowStatus::Posted
+        {
+            let link = row
+                .remote
+                .as_ref()
+                .map(|p| p.url.clone().unwrap_or_else(|| p.id.clone()))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}: already announced ({link}); nothing to do (--force-new posts again)",
+                account.name()
+            )?;
+            continue;
+        }
+        let done =
+            runtime.block_on(drive(&db, &outlet, queued.id(), &issue, &config, &owner, out))?;
         all_done &= done;
     }
     Ok(if all_done { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Delivers one row, retrying soon-due transient failures; reports the end state.
-#[allow(clippy::too_many_arguments)]
 async fn drive(
     db: &Mutex<Db>,
-    sender: &Sender,
+    outlet: &Outlet,
     row_id: i64,
-    url: &str,
-    config: &Config,
-    article: &Article,
-    account: &Account,
+    issue: &Announcing<'_>,
+    config: &Settings,
     owner: &Owner,
     out: &mut impl Write,
 ) -> anyhow::Result<bool> {
-    let refit = |post: &Post, limit: Option<usize>| refit_post(config, article, url, post, limit);
+    let (account, sender) = (&outlet.account, &outlet.sender);
+    let refit = |post: &Post, limit: Option<usize>| issue.refit(&config.announce, post, limit);
     let mut tries = 0;
     let mut told_claimed = false;
     let mut last_error: Option<String> = None;

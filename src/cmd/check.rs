@@ -9,13 +9,15 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::announce::Account;
 use crate::archive;
 use crate::cli::CheckArgs;
-use crate::config::{Account, Config, SecretSource};
+use crate::daemon::Settings;
+use crate::secret::SecretSource;
 
 /// Runs `herald check`, writing to `out`.
 pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let config = match Config::from_file(config_path) {
+    let config = match crate::config::load(config_path) {
         Ok(c) => c,
         Err(e) => {
             writeln!(out, "problem: {}", crate::report::describe_any(&e))?;
@@ -115,7 +117,7 @@ pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow
 
     for (what, dir) in [
         ("state directory", config.state_path.parent().unwrap_or(Path::new("."))),
-        ("feed output", config.feeds_dir.as_path()),
+        ("feed output", config.feeds.files.output.as_path()),
     ] {
         let ok = writable(dir);
         report(
@@ -186,7 +188,7 @@ pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow
 
 /// `--online`: logs in to every account (a stored session made for it is reused) and reads
 /// each Mastodon instance's limits. Nothing is posted.
-fn online(config: &Config) -> Vec<(bool, String)> {
+fn online(config: &Settings) -> Vec<(bool, String)> {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return vec![(false, format!("online checks: {e}"))],
@@ -199,9 +201,8 @@ fn online(config: &Config) -> Vec<(bool, String)> {
     for account in &config.accounts {
         let name = account.name();
         let sender =
-            match crate::announce::queue::sender_for(account, &db, config.announce.request_timeout)
-            {
-                Ok(s) => s,
+            match crate::announce::Outlet::new(account, &db, config.announce.request_timeout) {
+                Ok(outlet) => outlet.sender,
                 Err(e) => {
                     results.push((
                         false,

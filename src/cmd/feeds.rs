@@ -9,21 +9,20 @@ use anyhow::Context;
 
 use crate::archive;
 use crate::cli::FeedsArgs;
-use crate::config::Config;
 use crate::feeds::{self, write::WriteOutcome};
 
 /// Runs `herald feeds`, printing one line per feed file and a summary to `out`; problems with
 /// articles go to stderr as `path:line: what is wrong`.
 pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let mut config = Config::from_file(config_path)?;
+    let mut config = crate::config::load(config_path)?;
     if let Some(dir) = &args.archive {
         config.archive_dir = dir.clone();
     }
     if let Some(dir) = &args.output {
-        config.feeds_dir = dir.clone();
+        config.feeds.files.output = dir.clone();
     }
     if let Some(n) = args.max_items {
-        config.feeds.max_items = n.limit();
+        config.feeds.files.max_items = n;
     }
 
     let started = Instant::now();
@@ -45,7 +44,7 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
         );
     }
     let files = feeds::render_feeds(&scan.articles, &config.feeds);
-    let results = feeds::write::write_feeds(&config.feeds_dir, &files).context(
+    let results = feeds::write::write_feeds(&config.feeds.files.output, &files).context(
         "feeds not fully written; the files not yet replaced keep their last good state",
     )?;
     let mut written = 0;
@@ -57,7 +56,7 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
             }
             WriteOutcome::Unchanged => "unchanged",
         };
-        writeln!(out, "{word} {}", config.feeds_dir.join(path).display())?;
+        writeln!(out, "{word} {}", config.feeds.files.output.join(path).display())?;
     }
     writeln!(
         out,

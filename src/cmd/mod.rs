@@ -29,7 +29,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The article `file` names, the one whose `Number:` is `number`, or the newest.
 pub fn select_article(
-    config: &crate::config::Config,
+    config: &crate::daemon::Settings,
     number: Option<u32>,
     file: Option<&std::path::Path>,
 ) -> anyhow::Result<crate::archive::Article> {

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use crate::announce::{self, Announcement, FacetKind, Platform};
 use crate::cli::PreviewArgs;
-use crate::config::Config;
 use crate::feeds::Entry;
 
 /// Runs `herald preview`, writing to `out`.
@@ -16,11 +15,11 @@ pub fn run(
     args: &PreviewArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let config = Config::from_file(config_path)?;
+    let config = crate::config::load(config_path)?;
     let article = super::select_article(&config, args.issue, args.file.as_deref())?;
     let url = Entry::new(&article, &config.feeds).url;
     let platforms = match args.platform {
-        Some(p) => vec![p],
+        Some(p) => vec![p.into()],
         None => vec![Platform::Bluesky, Platform::Mastodon],
     };
     let announcements = announce::prepare(&article, &url, &config.announce, &platforms)?;

@@ -7,23 +7,24 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
+use crate::announce::Outlet;
 use crate::announce::deliver::{Delivery, Owner};
-use crate::announce::queue::sender_for;
 use crate::cli::RunArgs;
-use crate::config::Config;
-use crate::daemon::cycle::{CycleState, Outlet, run_cycle};
+use crate::daemon::cycle::{CycleState, run_cycle};
 use crate::daemon::schedule::Decision;
-use crate::daemon::service::{STATE_GONE_EXIT, StateGone};
+use crate::daemon::service::{Control, STATE_GONE_EXIT, StateGone};
 use crate::state::{Db, StateLock};
 
 /// Runs `herald run`.
 pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     if !args.once {
+        let config = crate::config::load(config_path)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let served = runtime.block_on(crate::daemon::service::serve(
-            config_path.to_path_buf(),
-            args.announce_latest,
-        ));
+        let served = runtime.block_on(async {
+            let control = forward_signals()?;
+            let reload = || crate::config::load(config_path);
+            crate::daemon::service::serve(config, reload, args.announce_latest, control).await
+        });
         return match served {
             Err(e) if e.is::<StateGone>() => {
                 tracing::error!(cause = %crate::report::describe_any(&e), "stopped");
@@ -33,17 +34,11 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
             other => other.map(|()| ExitCode::SUCCESS),
         };
     }
-    let config = Config::from_file(config_path)?;
+    let config = crate::config::load(config_path)?;
     let _lock = StateLock::acquire(&config.state_path)?;
     let db = Arc::new(Mutex::new(Db::open(&config.state_path)?));
     let timeout = config.announce.request_timeout;
-    let outlets = config
-        .accounts
-        .iter()
-        .map(|account| {
-            Ok(Outlet { account: account.clone(), sender: sender_for(account, &db, timeout)? })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let outlets = Outlet::all(&config.accounts, &db, timeout)?;
     let owner = Owner::new("herald run --once", timeout);
     let mut policy = config.policy.clone();
     policy.announce_latest_on_baseline = args.announce_latest;
@@ -106,4 +101,30 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
         }
     }
     Ok(if failed || report.feeds_error.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// The service's controls from this process's signals: SIGHUP reloads, SIGTERM and SIGINT
+/// stop. The handlers are installed before the service starts, so a signal during the first
+/// cycle is not lost.
+fn forward_signals() -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<Control>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut term, mut int, mut hup) = (
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::hangup())?,
+    );
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let control = tokio::select! {
+                _ = term.recv() => Control::Stop,
+                _ = int.recv() => Control::Stop,
+                _ = hup.recv() => Control::Reload,
+            };
+            if tx.send(control).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(rx)
 }

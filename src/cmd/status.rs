@@ -16,7 +16,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cli::StatusArgs;
-use crate::config::Config;
 use crate::state::{Db, IssueRecord, OutboxRow, RowStatus};
 
 /// Baseline issues listed in the text form without `--all` (the newest).
@@ -28,7 +27,7 @@ pub fn run(
     args: &StatusArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let config = Config::from_file(config_path)?;
+    let config = crate::config::load(config_path)?;
     if !config.state_path.exists() {
         let note = format!("no state yet at {} (nothing announced)", config.state_path.display());
         if args.json {

@@ -16,7 +16,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::config::{Account, Config, SecretSource};
+use crate::announce::Account;
+use crate::daemon::Settings;
+use crate::secret::SecretSource;
 
 /// Where systemd hands the service its credentials.
 pub const CREDENTIALS_DIR: &str = "/run/credentials/herald.service";
@@ -25,7 +27,7 @@ pub const CREDENTIAL_SOURCES: &str = "/etc/herald/credentials";
 
 /// Runs `herald systemd-dropin`.
 pub fn run(config_path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let config = Config::from_file(config_path)?;
+    let config = crate::config::load(config_path)?;
     out.write_all(dropin(&config, config_path).as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
@@ -35,7 +37,7 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 /// The drop-in's text for `config` (read from `config_path`).
-pub fn dropin(config: &Config, config_path: &Path) -> String {
+pub fn dropin(config: &Settings, config_path: &Path) -> String {
     let mut text = format!(
         "# Written by `herald systemd-dropin` from {}; run it again after changing accounts or paths.\n\
          # Install: /etc/systemd/system/herald.service.d/config.conf, then `systemctl daemon-reload`.\n\
@@ -67,7 +69,7 @@ pub fn dropin(config: &Config, config_path: &Path) -> String {
             )),
         }
     }
-    let feeds = absolute(&config.feeds_dir);
+    let feeds = absolute(&config.feeds.files.output);
     let state = absolute(config.state_path.parent().unwrap_or(Path::new(".")));
     let archive = absolute(&config.archive_dir);
     // `-`: a path that does not exist yet does not fail the unit; `herald check` says so.
@@ -91,7 +93,7 @@ mod tests {
         let text = "[archive]\npath = \"/home/editor/twir/content\"\n[feeds]\noutput = \"/srv/www/twir\"\n\
                     [state]\npath = \"/var/lib/herald/herald.db\"\n\
                     [[bluesky]]\nidentifier = \"twir.bsky.social\"\npassword_file = \"/run/credentials/herald.service/bluesky-password\"\n";
-        let config = Config::parse(text, Path::new("/etc/herald")).unwrap();
+        let config = crate::config::parse(text, Path::new("/etc/herald")).unwrap();
         let dropin = dropin(&config, Path::new("/etc/herald/herald.toml"));
         assert!(dropin.contains(
             "LoadCredential=bluesky-password:/etc/herald/credentials/bluesky-password\n"

@@ -7,26 +7,16 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
+use super::Settings;
 use super::schedule::{Candidate, Decision, Policy, Verdict, judge, plan};
-use crate::announce::deliver::{Delivery, Owner, Sender, Verification, deliver, verify};
-use crate::announce::queue::{compose_post, refit_post};
+use crate::announce::deliver::{Delivery, Owner, Verification, deliver, verify};
 use crate::announce::send::SendError;
-use crate::announce::{Platform, Post, inspect, new_platform_key};
+use crate::announce::{Announcing, Outlet, Platform, Post, Request, enqueue};
 use crate::archive::Article;
 use crate::archive::duplicates::{Shared, find_duplicates};
 use crate::archive::scan::ScanCache;
-use crate::config::{Account, Config};
 use crate::feeds::{self, Entry, write::WriteOutcome};
-use crate::render::highlights::extract_highlights;
-use crate::state::{Db, NewRow};
-
-/// An account ready to post.
-pub struct Outlet {
-    /// The account.
-    pub account: Account,
-    /// Its client.
-    pub sender: Sender,
-}
+use crate::state::Db;
 
 /// What a cycle did.
 #[derive(Debug, Default)]
@@ -90,7 +80,7 @@ impl CycleState {
 /// the announcements do not wait on each other: a feed directory that cannot be written is
 /// reported in [`CycleReport::feeds_error`], and the issues are still announced.
 pub async fn run_cycle(
-    config: &Config,
+    settings: &Settings,
     db: &Arc<Mutex<Db>>,
     outlets: &[Outlet],
     policy: &Policy,
@@ -100,8 +90,11 @@ pub async fn run_cycle(
 ) -> anyhow::Result<CycleReport> {
     let lock = || db.lock().unwrap_or_else(|p| p.into_inner());
     let mut report = CycleReport::default();
-    let scan =
-        crate::archive::scan::scan_cached(&config.archive_dir, &config.parse, &mut state.cache)?;
+    let scan = crate::archive::scan::scan_cached(
+        &settings.archive_dir,
+        &settings.parse,
+        &mut state.cache,
+    )?;
     report.articles = scan.articles.len();
     for e in &scan.errors {
         tracing::warn!(error = %e, "article skipped");
@@ -110,12 +103,12 @@ pub async fn run_cycle(
     if scan.articles.is_empty() {
         anyhow::bail!(
             "no article could be read from {}; feeds left as they were",
-            config.archive_dir.display()
+            settings.archive_dir.display()
         );
     }
     let started = std::time::Instant::now();
-    let files = feeds::render_feeds(&scan.articles, &config.feeds);
-    match feeds::write::write_feeds(&config.feeds_dir, &files) {
+    let files = feeds::render_feeds(&scan.articles, &settings.feeds);
+    match feeds::write::write_feeds(&settings.feeds.files.output, &files) {
         Ok(outcomes) => {
             for (_, outcome) in outcomes {
                 match outcome {
@@ -134,7 +127,7 @@ pub async fn run_cycle(
 
     // Files that claim the same issue: reported once, and not announced (see `duplicates`).
     let urls: Vec<String> =
-        scan.articles.iter().map(|a| Entry::new(a, &config.feeds).url).collect();
+        scan.articles.iter().map(|a| Entry::new(a, &settings.feeds).url).collect();
     let duplicates = find_duplicates(
         scan.articles
             .iter()
@@ -201,10 +194,9 @@ pub async fn run_cycle(
     let mut baseline: Vec<&Article> = Vec::new();
     for (key, decision) in plan(&candidates, first_start, now, policy) {
         let article = by_key[&key];
-        let guard = (decision == Decision::Announce).then(|| {
-            let highlights = extract_highlights(&article.body());
-            inspect(article, &highlights, &config.announce.guard)
-        });
+        // What every account's post is made from, prepared once.
+        let announcing = (decision == Decision::Announce)
+            .then(|| Announcing::new(article, key.clone(), &settings.announce));
         // Only an issue being announced needs when it was first seen (for the grace period):
         // not a query for every issue of the archive on every cycle.
         let first_seen = match decision {
@@ -213,11 +205,11 @@ pub async fn run_cycle(
         };
         let Some(verdict) = judge(
             &decision,
-            guard.as_ref(),
+            announcing.as_ref().map(|a| &a.guard),
             blocked.get(&key).map(String::as_str),
             first_seen,
             now,
-            config.announce.guard.grace,
+            settings.announce.guard.grace,
             policy.settle,
         ) else {
             continue;
@@ -278,8 +270,18 @@ pub async fn run_cycle(
                 if !left.is_empty() {
                     tracing::warn!(issue = %key, %file, placeholders = %left.join("; "), "announcing with placeholders left outside the post's text (the grace period is over)");
                 }
+                let Some(announcing) = &announcing else { continue };
                 for outlet in outlets {
-                    if let Err(e) = queue(config, db, outlet, article, &key, now).await {
+                    let queued = enqueue(
+                        db,
+                        outlet,
+                        announcing,
+                        &settings.announce,
+                        &Request::default(),
+                        now,
+                    )
+                    .await;
+                    if let Err(e) = queued {
                         let error = format!(
                             "cannot compose the post from {file}: {}; fix the issue (or the template), then run `herald announce --issue {number}`",
                             crate::report::describe_any(&e)
@@ -312,7 +314,7 @@ pub async fn run_cycle(
 
     if policy.edit_on_title_change {
         let settle = chrono::Duration::from_std(policy.settle).unwrap_or_default();
-        edit_changed_titles(config, db, outlets, &by_key, now - settle, &mut report).await?;
+        edit_changed_titles(settings, db, outlets, &by_key, now - settle, &mut report).await?;
     }
 
     // Deliver whatever is due, for every issue (earlier cycles' retries included).
@@ -332,8 +334,14 @@ pub async fn run_cycle(
             continue;
         };
         let article = by_key.get(&row.issue_key).copied();
+        // Only a post rejected as too long is composed again.
         let refit = |post: &Post, limit: Option<usize>| {
-            article.and_then(|a| refit_post(config, a, &row.issue_key, post, limit))
+            let article = article?;
+            Announcing::new(article, row.issue_key.clone(), &settings.announce).refit(
+                &settings.announce,
+                post,
+                limit,
+            )
         };
         let delivery = deliver(db, &outlet.sender, &row, &refit, &Utc::now, owner).await?;
         if let Delivery::Failed(error) = &delivery {
@@ -362,7 +370,7 @@ pub async fn run_cycle(
 /// An edit is idempotent: a lost reply is edited again on the next cycle. A refusal (the
 /// status was deleted, say) is recorded on the row and not tried again for that title.
 async fn edit_changed_titles(
-    config: &Config,
+    settings: &Settings,
     db: &Mutex<Db>,
     outlets: &[Outlet],
     by_key: &HashMap<String, &Article>,
@@ -379,17 +387,12 @@ async fn edit_changed_titles(
         if outlet.account.platform() != Platform::Mastodon {
             continue;
         }
-        let limits = outlet.sender.limits(config.announce.mastodon.limits).await;
-        let post = match compose_post(
-            config,
-            article,
-            &row.issue_key,
-            Platform::Mastodon,
-            Some(limits),
-        ) {
+        let limits = outlet.sender.limits(settings.announce.mastodon.limits).await;
+        let issue = Announcing::new(article, row.issue_key.clone(), &settings.announce);
+        let post = match issue.compose(&settings.announce, Platform::Mastodon, Some(limits)) {
             Ok(post) => post,
             Err(e) => {
-                tracing::error!(issue = %row.issue_key, account = %row.account, cause = %crate::report::describe_any(&e), "cannot compose the edited post");
+                tracing::error!(issue = %row.issue_key, account = %row.account, cause = %crate::report::describe(&e), "cannot compose the edited post");
                 continue;
             }
         };
@@ -409,35 +412,5 @@ async fn edit_changed_titles(
             }
         }
     }
-    Ok(())
-}
-
-/// Adds the outbox row of one account for an issue being announced.
-async fn queue(
-    config: &Config,
-    db: &Mutex<Db>,
-    outlet: &Outlet,
-    article: &Article,
-    url: &str,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let platform = outlet.account.platform();
-    let fallback = match platform {
-        Platform::Bluesky => config.announce.bluesky.limits,
-        Platform::Mastodon => config.announce.mastodon.limits,
-    };
-    let limits = outlet.sender.limits(fallback).await;
-    let post = compose_post(config, article, url, platform, Some(limits))?;
-    let json = serde_json::to_string(&post)?;
-    let key = new_platform_key(outlet.account.kind(), now);
-    let row = NewRow {
-        issue_key: url,
-        account: outlet.account.name(),
-        platform: outlet.account.kind(),
-        post: &json,
-        platform_key: &key,
-        held: None,
-    };
-    db.lock().unwrap_or_else(|p| p.into_inner()).enqueue(&row, now)?;
     Ok(())
 }

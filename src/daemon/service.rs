@@ -1,61 +1,57 @@
 //! `herald run`: the long-running service. Cycles run at start, after each settled burst of
 //! file changes, on the cron `rescan` schedule (a backstop for missed events and file systems
 //! without inotify), when a waiting issue's settle time or a retry comes due, and on SIGHUP
-//! (which also reloads the configuration). systemd is told READY=1 after the first cycle,
-//! STATUS= after each, and WATCHDOG=1 when the unit sets `WatchdogSec`. SIGTERM and SIGINT end
-//! the service between cycles; a post in flight is recorded or left to the outbox's recovery.
+//! (a [`Control::Reload`], which also reloads the configuration). systemd is told READY=1 after
+//! the first cycle, STATUS= after each, and WATCHDOG=1 when the unit sets `WatchdogSec`.
+//! [`Control::Stop`] ends the service between cycles; a post in flight is recorded or left to
+//! the outbox's recovery. The caller turns signals into [`Control`]s (`herald run`: SIGHUP,
+//! SIGTERM and SIGINT), so the service can also be driven in-process.
 //!
 //! One service per state database: it holds the [`StateLock`] for its whole life, and stops
 //! (exit status [`STATE_GONE_EXIT`]) if the database file is deleted or replaced under it.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sd_notify::NotifyState;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::cycle::{CycleReport, CycleState, Outlet, run_cycle};
+use super::Settings;
+use super::cycle::{CycleReport, CycleState, run_cycle};
 use super::health::{self, Telemetry};
 use super::schedule::Decision;
 use super::watch::ArchiveWatch;
+use crate::announce::Outlet;
 use crate::announce::deliver::Owner;
-use crate::announce::queue::sender_for;
-use crate::config::Config;
 use crate::state::{Db, StateLock};
+
+/// What the service is told while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Read the configuration again and run a cycle (SIGHUP).
+    Reload,
+    /// Stop after the cycle in flight, if any (SIGTERM, SIGINT). A closed channel stops the
+    /// service too.
+    Stop,
+}
 
 /// Everything one configuration gives the service.
 struct Loaded {
-    config: Config,
+    config: Settings,
     db: Arc<Mutex<Db>>,
     outlets: Vec<Outlet>,
-    rescan: cron::Schedule,
     owner: Owner,
 }
 
-fn load(path: &Path) -> anyhow::Result<Loaded> {
-    assemble(Config::from_file(path)?)
-}
-
-/// What `config` gives the service: the state opened, the accounts' clients, the schedule.
-fn assemble(config: Config) -> anyhow::Result<Loaded> {
-    let rescan = cron::Schedule::from_str(&config.rescan).map_err(|e| {
-        anyhow::anyhow!("daemon.rescan: {:?} is not a cron schedule: {e}", config.rescan)
-    })?;
+/// What `config` gives the service: the state opened and the accounts' clients.
+fn assemble(config: Settings) -> anyhow::Result<Loaded> {
     let db = Arc::new(Mutex::new(Db::open(&config.state_path)?));
     let timeout = config.announce.request_timeout;
-    let outlets = config
-        .accounts
-        .iter()
-        .map(|account| {
-            Ok(Outlet { account: account.clone(), sender: sender_for(account, &db, timeout)? })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let outlets = Outlet::all(&config.accounts, &db, timeout)?;
     let owner = Owner::new("herald run", timeout);
-    Ok(Loaded { config, db, outlets, rescan, owner })
+    Ok(Loaded { config, db, outlets, owner })
 }
 
 /// The state database was deleted or replaced under the running service: it stops with
@@ -74,23 +70,27 @@ fn debounce_ceiling(debounce: Duration) -> Duration {
     (debounce * 10).clamp(Duration::from_secs(1), Duration::from_secs(5))
 }
 
-/// Runs the service until SIGTERM or SIGINT.
-pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Result<()> {
-    let config = Config::from_file(&config_path)?;
+/// Runs the service with `config` until told to stop through `control`; `reload` reads the
+/// configuration again (on [`Control::Reload`]).
+pub async fn serve(
+    config: Settings,
+    reload: impl Fn() -> anyhow::Result<Settings>,
+    announce_latest: bool,
+    mut control: UnboundedReceiver<Control>,
+) -> anyhow::Result<()> {
     let lock = StateLock::acquire(&config.state_path)?;
     let mut loaded = assemble(config)?;
-    match crate::feeds::write::remove_leftovers(&loaded.config.feeds_dir) {
+    match crate::feeds::write::remove_leftovers(&loaded.config.feeds.files.output) {
         Ok(0) => {}
         Ok(n) => {
-            tracing::info!(count = n, dir = %loaded.config.feeds_dir.display(), "removed temporary feed files left by an interrupted write")
+            tracing::info!(count = n, dir = %loaded.config.feeds.files.output.display(), "removed temporary feed files left by an interrupted write")
         }
         Err(e) => tracing::warn!(cause = %e, "cannot look for leftover temporary feed files"),
     }
-    log_start(&config_path, &loaded.config);
+    log_start(&loaded.config);
     let (mut watch, mut events) = ArchiveWatch::start(&loaded.config.archive_dir)?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
+    // A reload asked for during a cycle is made after it.
+    let mut reload_asked = false;
     let watchdog = sd_notify::watchdog_enabled();
     let mut first = true;
     let mut cycle_state = CycleState::default();
@@ -125,7 +125,8 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
             &loaded.owner,
             now,
         );
-        let Some(report) = unless_stopped(cycle, &mut term, &mut int, watchdog).await else {
+        let Some(report) = unless_stopped(cycle, &mut control, &mut reload_asked, watchdog).await
+        else {
             break;
         };
         match &report {
@@ -163,12 +164,43 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
         // during a burst of file events: a burst ends when it has been quiet for `debounce`,
         // or at the latest `debounce_ceiling` after it began (a file that never stops
         // changing does not hold the cycles back).
-        let debounce = Duration::from_millis(loaded.config.debounce_ms);
+        let debounce = loaded.config.debounce;
         let ceiling = debounce_ceiling(debounce);
         let planned =
             tokio::time::Instant::now() + (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         let mut burst: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
         loop {
+            if std::mem::take(&mut reload_asked) {
+                let _ = sd_notify::notify(&[NotifyState::Reloading]);
+                match reload().and_then(assemble) {
+                    Ok(new) if new.config.state_path != loaded.config.state_path => {
+                        tracing::error!(
+                            "configuration not reloaded: state.path changed ({} → {}); restart herald to use another state database",
+                            loaded.config.state_path.display(),
+                            new.config.state_path.display()
+                        );
+                    }
+                    Ok(new) => {
+                        tracing::info!("configuration reloaded");
+                        if new.config.listen != server.as_ref().map(|(addr, _)| *addr) {
+                            server = relisten(server, new.config.listen, &telemetry).await;
+                        }
+                        loaded = new;
+                        cycle_state = CycleState::default();
+                        match ArchiveWatch::start(&loaded.config.archive_dir) {
+                            Ok((w, e)) => (watch, events) = (w, e),
+                            Err(e) => {
+                                tracing::error!(cause = %e, "cannot watch the archive; rescans only")
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(cause = %crate::report::describe_any(&e), "configuration not reloaded; keeping the old one")
+                    }
+                }
+                let _ = sd_notify::notify(&[NotifyState::Ready]);
+                break;
+            }
             let deadline = match burst {
                 Some((began, last)) => (last + debounce).min(began + ceiling),
                 None => planned,
@@ -190,34 +222,10 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
                     }
                 }
                 _ = state_checks.tick() => check_state(&loaded)?,
-                _ = hup.recv() => {
-                    let _ = sd_notify::notify(&[NotifyState::Reloading]);
-                    match load(&config_path) {
-                        Ok(new) if new.config.state_path != loaded.config.state_path => {
-                            tracing::error!(
-                                "configuration not reloaded: state.path changed ({} → {}); restart herald to use another state database",
-                                loaded.config.state_path.display(),
-                                new.config.state_path.display()
-                            );
-                        }
-                        Ok(new) => {
-                            tracing::info!("configuration reloaded");
-                            if new.config.listen != server.as_ref().map(|(addr, _)| *addr) {
-                                server = relisten(server, new.config.listen, &telemetry).await;
-                            }
-                            loaded = new;
-                            cycle_state = CycleState::default();
-                            match ArchiveWatch::start(&loaded.config.archive_dir) {
-                                Ok((w, e)) => (watch, events) = (w, e),
-                                Err(e) => tracing::error!(cause = %e, "cannot watch the archive; rescans only"),
-                            }
-                        }
-                        Err(e) => tracing::error!(cause = %crate::report::describe_any(&e), "configuration not reloaded; keeping the old one"),
-                    }
-                    let _ = sd_notify::notify(&[NotifyState::Ready]);
-                    break;
-                }
-                _ = stop_requested(&mut term, &mut int) => break 'service,
+                asked = control.recv() => match asked {
+                    Some(Control::Reload) => reload_asked = true,
+                    Some(Control::Stop) | None => break 'service,
+                },
             }
         }
     }
@@ -230,17 +238,17 @@ pub async fn serve(config_path: PathBuf, announce_latest: bool) -> anyhow::Resul
 }
 
 /// One line saying what this service is set up to do.
-fn log_start(config_path: &Path, config: &Config) {
+fn log_start(config: &Settings) {
     let accounts: Vec<String> =
         config.accounts.iter().map(|a| format!("{} ({})", a.name(), a.kind())).collect();
     tracing::info!(
-        config = %config_path.display(),
+        config = %config.source.as_deref().map_or("(none)".into(), |p| p.display().to_string()),
         archive = %config.archive_dir.display(),
-        feeds = %config.feeds_dir.display(),
+        feeds = %config.feeds.files.output.display(),
         state = %config.state_path.display(),
         accounts = %accounts.join(", "),
         settle_secs = config.policy.settle.as_secs(),
-        rescan = %config.rescan,
+        rescan = %config.rescan.source(),
         listen = %config.listen.map_or("off".to_string(), |a| a.to_string()),
         "herald {} starting",
         env!("CARGO_PKG_VERSION")
@@ -301,8 +309,8 @@ fn release_free_memory() {
 /// issue's 10 s, and longer than a post normally takes.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// Runs `cycle` to its end, or, on SIGTERM or SIGINT, for at most [`STOP_GRACE`] more and
-/// returns `None`. Dropping an unfinished cycle is safe: a post in flight leaves its row
+/// Runs `cycle` to its end, or, when told to stop, for at most [`STOP_GRACE`] more and
+/// returns `None`. A reload asked for meanwhile is noted in `reload_asked`. Dropping an unfinished cycle is safe: a post in flight leaves its row
 /// `sending`, and the next start looks for the post on the platform before sending again.
 ///
 /// While the cycle waits (on a slow server, say), systemd's watchdog is still fed every half
@@ -310,8 +318,8 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// retries, whereas a service stuck in a deadlock feeds nothing and is restarted.
 async fn unless_stopped<T>(
     cycle: impl Future<Output = T>,
-    term: &mut tokio::signal::unix::Signal,
-    int: &mut tokio::signal::unix::Signal,
+    control: &mut UnboundedReceiver<Control>,
+    reload_asked: &mut bool,
     watchdog: Option<Duration>,
 ) -> Option<T> {
     tokio::pin!(cycle);
@@ -321,7 +329,10 @@ async fn unless_stopped<T>(
     loop {
         tokio::select! {
             done = &mut cycle => return Some(done),
-            _ = stop_requested(term, int) => break,
+            asked = control.recv() => match asked {
+                Some(Control::Reload) => *reload_asked = true,
+                Some(Control::Stop) | None => break,
+            },
             _ = ticks.tick() => {
                 if watchdog.is_some() {
                     let _ = sd_notify::notify(&[NotifyState::Watchdog]);
@@ -340,16 +351,6 @@ async fn unless_stopped<T>(
     None
 }
 
-async fn stop_requested(
-    term: &mut tokio::signal::unix::Signal,
-    int: &mut tokio::signal::unix::Signal,
-) {
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-}
-
 /// When to run the next cycle without a file event: the next rescan, the first settle time
 /// or retry that comes due, and at least every half watchdog interval.
 fn next_wake(
@@ -358,7 +359,8 @@ fn next_wake(
     now: DateTime<Utc>,
     watchdog: Option<Duration>,
 ) -> DateTime<Utc> {
-    let mut wake = loaded.rescan.after(&now).next().unwrap_or(now + chrono::Duration::minutes(15));
+    let mut wake =
+        loaded.config.rescan.after(&now).next().unwrap_or(now + chrono::Duration::minutes(15));
     if let Some(r) = report {
         if r.more_due {
             // The per-cycle cap left issues due: go on after a short pause, not at the rescan.

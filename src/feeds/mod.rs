@@ -11,38 +11,49 @@ pub mod rss;
 pub mod write;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
+use serde::Deserialize;
 
 use crate::archive::slug::striptags;
 use crate::archive::{Article, slugify};
-use crate::config::url::host_of;
 
-/// Where each kind of feed goes, relative to the output directory. `""` turns a feed off.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedPaths {
+/// The `[feeds]` table: which feed files to write, and where. `""` turns a feed off.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedFiles {
+    /// Output directory (the site root the feed paths are relative to).
+    pub output: PathBuf,
+    /// Entries per feed (FEED_MAX_ITEMS); `"all"` or 0 for every article.
+    pub max_items: MaxItems,
+    /// Also write a JSON Feed 1.1.
+    pub json_feed: bool,
     /// All articles, Atom (FEED_ALL_ATOM).
     pub all_atom: String,
     /// All articles, RSS (FEED_ALL_RSS).
     pub all_rss: String,
-    /// One Atom feed per category; `{slug}` is the category's slug.
+    /// One Atom feed per category; `{slug}` is the category's slug (CATEGORY_FEED_ATOM).
     pub category_atom: String,
-    /// One RSS feed per category.
+    /// One RSS feed per category (CATEGORY_FEED_RSS).
     pub category_rss: String,
-    /// One Atom feed per author; `{slug}` is the author's slug.
+    /// One Atom feed per author; `{slug}` is the author's slug (AUTHOR_FEED_ATOM).
     pub author_atom: String,
-    /// One RSS feed per author.
+    /// One RSS feed per author (AUTHOR_FEED_RSS).
     pub author_rss: String,
-    /// One Atom feed per language; `{lang}` is the language code.
+    /// One Atom feed per language; `{lang}` is the language code (TRANSLATION_FEED_ATOM).
     pub translation_atom: String,
-    /// The JSON Feed, when enabled.
+    /// The JSON Feed, written when `json_feed` is on.
     pub json: String,
 }
 
-impl Default for FeedPaths {
+impl Default for FeedFiles {
     /// TWiR's settings plus the Pelican 4.7 defaults it leaves on.
     fn default() -> Self {
         Self {
+            output: "output".into(),
+            max_items: MaxItems::Count(4),
+            json_feed: false,
             all_atom: "atom.xml".into(),
             all_rss: "rss.xml".into(),
             category_atom: "categories/{slug}/atom.xml".into(),
@@ -55,7 +66,42 @@ impl Default for FeedPaths {
     }
 }
 
-/// Everything the feed builders need from the configuration.
+impl FeedFiles {
+    /// Each feed path with its key, and the placeholder a per-item pattern needs.
+    pub fn paths(&self) -> [(&'static str, &str, Option<&'static str>); 8] {
+        [
+            ("all_atom", &self.all_atom, None),
+            ("all_rss", &self.all_rss, None),
+            ("category_atom", &self.category_atom, Some("{slug}")),
+            ("category_rss", &self.category_rss, Some("{slug}")),
+            ("author_atom", &self.author_atom, Some("{slug}")),
+            ("author_rss", &self.author_rss, Some("{slug}")),
+            ("translation_atom", &self.translation_atom, Some("{lang}")),
+            ("json", &self.json, None),
+        ]
+    }
+
+    /// Checks the paths: inside the output directory, with the placeholder a per-item feed
+    /// needs. The error names the key.
+    pub fn check(&self) -> Result<(), String> {
+        for (key, value, needs) in self.paths() {
+            if let Some(needs) = needs
+                && !value.is_empty()
+                && !value.contains(needs)
+            {
+                return Err(format!(
+                    "feeds.{key}: {value:?} must contain {needs} (or be \"\" to turn the feed off)"
+                ));
+            }
+            if value.starts_with('/') || value.split('/').any(|part| part == "..") {
+                return Err(format!("feeds.{key}: {value:?} must be a path inside feeds.output"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything the feed builders need: what the feeds say about the site, and the files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedSettings {
     /// Site URL without a trailing slash.
@@ -68,15 +114,12 @@ pub struct FeedSettings {
     pub lang: String,
     /// Article URL pattern: `{slug}`, `{category}`, `{lang}` and `{date:%…}` (strftime).
     pub article_url: String,
-    /// Entries per feed; `None` for all.
-    pub max_items: Option<usize>,
-    /// Whether to write the JSON Feed.
-    pub json_feed: bool,
-    /// Output paths.
-    pub paths: FeedPaths,
+    /// Which files, where.
+    pub files: FeedFiles,
 }
 
 impl Default for FeedSettings {
+    /// TWiR's site.
     fn default() -> Self {
         Self {
             site_url: "https://this-week-in-rust.org".into(),
@@ -84,11 +127,62 @@ impl Default for FeedSettings {
             author: "TWiR Contributors".into(),
             lang: "en".into(),
             article_url: "blog/{date:%Y}/{date:%m}/{date:%d}/{slug}/".into(),
-            max_items: Some(4),
-            json_feed: false,
-            paths: FeedPaths::default(),
+            files: FeedFiles::default(),
         }
     }
+}
+
+/// A feed length: a count, or every article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxItems {
+    /// At most this many entries.
+    Count(usize),
+    /// Every article.
+    All,
+}
+
+impl MaxItems {
+    /// As an optional limit (`None` = no limit).
+    pub fn limit(self) -> Option<usize> {
+        match self {
+            Self::Count(0) | Self::All => None,
+            Self::Count(n) => Some(n),
+        }
+    }
+}
+
+impl std::str::FromStr for MaxItems {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(Self::All);
+        }
+        s.parse().map(Self::Count).map_err(|_| format!("expected a number or `all`, got {s:?}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for MaxItems {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Count(usize),
+            Word(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Count(n) => Ok(Self::Count(n)),
+            Repr::Word(w) => w.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// The host of an `http(s)://host[:port]/…` URL (the site URL's, for tag URIs).
+pub fn host_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host.split(':').next()?;
+    (!host.is_empty()).then_some(host)
 }
 
 /// One feed file's path (relative to the output directory, `/`-separated) and bytes.
@@ -196,7 +290,7 @@ pub fn plan_feeds<'a>(
         if pattern.is_empty() || list.is_empty() {
             return;
         }
-        let n = settings.max_items.unwrap_or(list.len()).min(list.len());
+        let n = settings.files.max_items.limit().unwrap_or(list.len()).min(list.len());
         specs.push((
             kind,
             FeedSpec {
@@ -206,7 +300,7 @@ pub fn plan_feeds<'a>(
             },
         ));
     };
-    let p = &settings.paths;
+    let p = &settings.files;
     let site = settings.site_name.as_str();
     let all: Vec<&Entry> = entries.iter().collect();
     add(FeedKind::Atom, &p.all_atom, site, &all);
@@ -232,7 +326,7 @@ pub fn plan_feeds<'a>(
     add(FeedKind::Atom, &p.author_atom.replace("{slug}", &author_slug), &title, &all);
     add(FeedKind::Rss, &p.author_rss.replace("{slug}", &author_slug), &title, &all);
     add(FeedKind::Atom, &p.translation_atom.replace("{lang}", &settings.lang), site, &all);
-    if settings.json_feed {
+    if p.json_feed {
         add(FeedKind::Json, &p.json, site, &all);
     }
     specs

@@ -6,10 +6,12 @@
 //! after it, so a restart always knows whether a call may have reached the server.
 
 pub mod db;
+pub mod issues;
 pub mod lock;
 pub mod outbox;
 pub mod sessions;
 
-pub use db::{Db, DbError, IssueRecord};
+pub use db::{Db, DbError};
+pub use issues::IssueRecord;
 pub use lock::StateLock;
-pub use outbox::{NewRow, OutboxRow, RowStatus};
+pub use outbox::{NewRow, OutboxRow, Posted, RowStatus};

@@ -8,9 +8,44 @@ use rusqlite::{OptionalExtension, params};
 use super::db::{Db, DbError, ts};
 use crate::secret::Secret;
 
-use crate::announce::bluesky::SessionBinding;
-pub use crate::announce::bluesky::StoredSession as SessionRow;
-use crate::announce::mastodon::Identity;
+/// A session as persisted between runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// The account's DID (the repo records are written to).
+    pub did: String,
+    /// The account's handle when the session was made or last refreshed.
+    pub handle: String,
+    /// The short-lived access token (sent with every call).
+    pub access_jwt: Secret,
+    /// The long-lived refresh token; it rotates on every refresh.
+    pub refresh_jwt: Secret,
+}
+
+/// Who a session belongs to: the server that issued it and the identifier it was made for.
+/// A stored session is used only for the same binding, so that changing an account's
+/// `identifier` or `service` in the configuration logs in anew (and posts as the new
+/// account), and a token is never sent to another server than the one that issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionBinding {
+    /// The PDS or entryway URL (no trailing slash).
+    pub service: String,
+    /// The handle or DID logged in with.
+    pub identifier: String,
+}
+
+/// The account a Mastodon token posts as: the instance and what verify_credentials says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The instance URL.
+    pub origin: String,
+    /// The account id.
+    pub remote_id: String,
+    /// `acct` (`twir`, or `twir@elsewhere` for a remote view).
+    pub handle: String,
+}
+
+/// A stored session, as the database reads it.
+pub type SessionRow = StoredSession;
 
 impl Db {
     /// The stored session of `account`, with the binding it was made for.
@@ -127,67 +162,6 @@ impl Db {
     }
 }
 
-/// The state database as the Bluesky client's session store.
-pub struct DbSessions(pub std::sync::Arc<std::sync::Mutex<Db>>);
-
-impl DbSessions {
-    fn db(&self) -> std::sync::MutexGuard<'_, Db> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl crate::announce::bluesky::SessionStore for DbSessions {
-    fn load_session(
-        &self,
-        account: &str,
-        binding: &SessionBinding,
-    ) -> anyhow::Result<Option<SessionRow>> {
-        let db = self.db();
-        match db.session(account)? {
-            Some((made_for, session)) if made_for == *binding => Ok(Some(session)),
-            Some((made_for, _)) => {
-                tracing::warn!(
-                    account,
-                    was = %format!("{} at {}", made_for.identifier, made_for.service),
-                    now = %format!("{} at {}", binding.identifier, binding.service),
-                    "the stored Bluesky session was made for another identifier or server; discarding it and logging in as configured"
-                );
-                db.clear_session(account)?;
-                Ok(None)
-            }
-            None => Ok(None),
-        }
-    }
-    fn save_session(
-        &self,
-        account: &str,
-        binding: &SessionBinding,
-        session: &SessionRow,
-    ) -> anyhow::Result<()> {
-        Ok(self.db().save_session(account, binding, session, Utc::now())?)
-    }
-    fn clear_session(&self, account: &str) -> anyhow::Result<()> {
-        Ok(self.db().clear_session(account)?)
-    }
-    fn logins_since(&self, account: &str, since: DateTime<Utc>) -> anyhow::Result<u32> {
-        Ok(self.db().logins_since(account, since)?)
-    }
-    fn record_login(&self, account: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
-        Ok(self.db().record_login(account, at)?)
-    }
-}
-
-impl crate::announce::mastodon::IdentityStore for DbSessions {
-    fn remember(&self, account: &str, identity: &Identity) -> anyhow::Result<Option<Identity>> {
-        let db = self.db();
-        let before = db.identity(account)?;
-        if before.as_ref() != Some(identity) {
-            db.save_identity(account, identity, Utc::now())?;
-        }
-        Ok(before.filter(|b| b != identity))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,18 +182,6 @@ mod tests {
             SessionBinding { service: "https://pds.example".into(), identifier: "a.test".into() };
         db.save_session("a", &binding, &s, now).unwrap();
         assert_eq!(db.session("a").unwrap(), Some((binding.clone(), s.clone())));
-
-        // The store hands a session out only for the binding it was made for.
-        use crate::announce::bluesky::SessionStore;
-        let store = DbSessions(std::sync::Arc::new(std::sync::Mutex::new(db)));
-        assert_eq!(store.load_session("a", &binding).unwrap(), Some(s.clone()));
-        let other = SessionBinding { identifier: "b.test".into(), ..binding.clone() };
-        assert_eq!(store.load_session("a", &other).unwrap(), None, "another identifier");
-        assert_eq!(store.load_session("a", &binding).unwrap(), None, "discarded");
-        store.save_session("a", &binding, &s).unwrap();
-        let moved = SessionBinding { service: "https://elsewhere.example".into(), ..binding };
-        assert_eq!(store.load_session("a", &moved).unwrap(), None, "another server");
-        let db = std::sync::Arc::try_unwrap(store.0).unwrap().into_inner().unwrap();
         db.clear_session("a").unwrap();
         assert_eq!(db.session("a").unwrap(), None);
         db.record_login("a", now - chrono::Duration::hours(30)).unwrap();

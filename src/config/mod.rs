@@ -1,0 +1,555 @@
+//! Configuration: `herald.toml` read into [`RawConfig`] (serde, unknown keys refused), then
+//! validated and assembled into each stage's own settings: the [`Settings`] the program runs
+//! with. This module only reads, checks and hands out; the settings types and TWiR's
+//! defaults belong to the modules that use them.
+//!
+//! Relative paths in the file are relative to the file's own directory, so a config works from
+//! any working directory.
+
+use std::path::{Path, PathBuf};
+
+mod raw;
+
+pub use raw::*;
+
+use anyhow::{Context, bail};
+use chrono_tz::Tz;
+
+use crate::announce::compose::{Composer, PlatformSettings};
+use crate::announce::fit::Limits;
+use crate::announce::guard::GuardSettings;
+use crate::announce::{Account, AnnounceSettings, Platform};
+use crate::archive::ParseSettings;
+use crate::daemon::Settings;
+use crate::daemon::schedule::Policy;
+use crate::feeds::{FeedSettings, host_of};
+use crate::secret::SecretSource;
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> anyhow::Result<Settings> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow::anyhow!(
+            "no configuration file at {}{}: name one with --config FILE or HERALD_CONFIG",
+            path.display(),
+            std::env::current_dir()
+                .ok()
+                .filter(|_| path.is_relative())
+                .map(|d| format!(" (relative to {})", d.display()))
+                .unwrap_or_default()
+        ),
+        std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
+            "reading config {}: permission denied for {}",
+            path.display(),
+            crate::report::current_user()
+        ),
+        _ => anyhow::anyhow!("reading config {}: {e}", path.display()),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut config = parse(&text, base).with_context(|| format!("config {}", path.display()))?;
+    config.source = Some(path.to_path_buf());
+    Ok(config)
+}
+
+/// Parses and validates config text; relative paths are resolved against `base`.
+///
+/// No error quotes the file: a secret written in it by mistake must not reach a terminal
+/// or the journal (a reload logs its errors). TOML errors give the line and the message;
+/// a secret-looking key is refused by name, with the key to use instead.
+pub fn parse(text: &str, base: &Path) -> anyhow::Result<Settings> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+    refuse_inline_secrets(&table)?;
+    let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+    validate(raw, base)
+}
+
+/// Turns a [`RawConfig`] into the [`Settings`], naming the field of any bad value.
+pub fn validate(raw: RawConfig, base: &Path) -> anyhow::Result<Settings> {
+    let timezone: Tz = raw.site.timezone.parse().map_err(|_| {
+        anyhow::anyhow!("site.timezone: {:?} is not an IANA time zone", raw.site.timezone)
+    })?;
+    let url = raw.site.url.trim_end_matches('/').to_string();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        bail!("site.url: {:?} must start with https:// or http://", raw.site.url);
+    }
+    if host_of(&url).is_none() {
+        bail!("site.url: {:?} has no host", raw.site.url);
+    }
+    if raw.site.default_category.trim().is_empty() {
+        bail!("site.default_category: must not be empty");
+    }
+    if !raw.site.article_url.contains("{slug}") {
+        bail!("site.article_url: {:?} must contain {{slug}}", raw.site.article_url);
+    }
+    let mut files = raw.feeds;
+    files.check().map_err(anyhow::Error::msg)?;
+    files.output = resolve(base, &files.output);
+    let announce = validate_announce(raw.announce, base)?;
+    let state_path = resolve(base, &raw.state.path);
+    let accounts = validate_accounts(raw.bluesky, raw.mastodon, raw.dry_run, base, &state_path)?;
+    if raw.daemon.max_posts_per_cycle == 0 {
+        bail!("daemon.max_posts_per_cycle: must be at least 1");
+    }
+    let policy = Policy {
+        settle: std::time::Duration::from_secs(raw.daemon.settle_secs),
+        max_age: std::time::Duration::from_secs(raw.daemon.max_age_days.saturating_mul(86_400)),
+        max_posts_per_cycle: raw.daemon.max_posts_per_cycle,
+        announce_latest_on_baseline: false,
+        max_hold: std::time::Duration::from_secs(raw.daemon.max_hold_hours.saturating_mul(3600)),
+        edit_on_title_change: raw.daemon.edit_on_title_change,
+    };
+    let rescan: cron::Schedule = raw.daemon.rescan.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "daemon.rescan: {:?} is not a cron schedule (6 fields, seconds first): {e}",
+            raw.daemon.rescan
+        )
+    })?;
+    let listen = match &raw.daemon.listen {
+        None => None,
+        Some(text) => Some(text.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "daemon.listen: {text:?} is not an address and port like \"127.0.0.1:9187\""
+            )
+        })?),
+    };
+    Ok(Settings {
+        source: None,
+        listen,
+        rescan,
+        debounce: std::time::Duration::from_millis(raw.daemon.debounce_ms),
+        announce,
+        state_path,
+        accounts,
+        policy,
+        archive_dir: resolve(base, &raw.archive.path),
+        parse: ParseSettings {
+            timezone,
+            default_category: raw.site.default_category.clone(),
+            summary_words: raw.archive.summary_words,
+            summary_suffix: raw.archive.summary_suffix,
+        },
+        feeds: FeedSettings {
+            site_url: url,
+            site_name: raw.site.name,
+            author: raw.site.author,
+            lang: raw.site.lang,
+            article_url: raw.site.article_url,
+            files,
+        },
+    })
+}
+
+fn validate_accounts(
+    bluesky: Vec<RawBluesky>,
+    mastodon: Vec<RawMastodon>,
+    dry_run: Vec<RawDryRun>,
+    base: &Path,
+    state_path: &Path,
+) -> anyhow::Result<Vec<Account>> {
+    let mut accounts = Vec::new();
+    for (i, b) in bluesky.into_iter().enumerate() {
+        let key = format!("bluesky[{i}]");
+        if !(b.service.starts_with("https://") || b.service.starts_with("http://")) {
+            bail!("{key}.service: {:?} must be an http(s) URL", b.service);
+        }
+        let password = secret_source("password", b.password_file, b.password_env, base)
+            .map_err(|e| anyhow::anyhow!("{key}.{e}"))?;
+        accounts.push(Account::Bluesky {
+            name: b.name.unwrap_or_else(|| b.identifier.clone()),
+            service: b.service.trim_end_matches('/').to_string(),
+            identifier: b.identifier,
+            password,
+        });
+    }
+    for (i, m) in mastodon.into_iter().enumerate() {
+        let key = format!("mastodon[{i}]");
+        let host = host_of(&m.instance)
+            .ok_or_else(|| {
+                anyhow::anyhow!("{key}.instance: {:?} must be an http(s) URL", m.instance)
+            })?
+            .to_string();
+        if !["public", "unlisted", "private", "direct"].contains(&m.visibility.as_str()) {
+            bail!(
+                "{key}.visibility: {:?} must be public, unlisted, private or direct",
+                m.visibility
+            );
+        }
+        let token = secret_source("token", m.token_file, m.token_env, base)
+            .map_err(|e| anyhow::anyhow!("{key}.{e}"))?;
+        accounts.push(Account::Mastodon {
+            name: m.name.unwrap_or(host),
+            instance: m.instance.trim_end_matches('/').to_string(),
+            token,
+            visibility: m.visibility,
+        });
+    }
+    for d in dry_run {
+        accounts.push(Account::DryRun {
+            name: d.name,
+            platform: d.platform,
+            path: d.path.map(|p| resolve(base, &p)),
+        });
+    }
+    if accounts.is_empty() {
+        // No accounts: announce into a file beside the state, one sink per platform.
+        let path = state_path.with_file_name("dry-run.jsonl");
+        for platform in [Platform::Bluesky, Platform::Mastodon] {
+            accounts.push(Account::DryRun {
+                name: format!("dry-run-{}", platform.name()),
+                platform,
+                path: Some(path.clone()),
+            });
+        }
+    }
+    let mut names: Vec<&str> = accounts.iter().map(Account::name).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        bail!("two accounts are named {:?}: give each a distinct `name`", w[0]);
+    }
+    Ok(accounts)
+}
+
+fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSettings> {
+    let compile = |key: &str, list: &[String]| -> anyhow::Result<Vec<regex::Regex>> {
+        list.iter()
+            .enumerate()
+            .map(|(i, p)| {
+                regex::Regex::new(p).map_err(|e| {
+                    anyhow::anyhow!("announce.{key}[{i}]: {p:?} is not a valid pattern: {e}")
+                })
+            })
+            .collect()
+    };
+    if a.langs.len() > 3 {
+        bail!("announce.langs: at most 3 language tags (Bluesky's limit), got {}", a.langs.len());
+    }
+    if a.mastodon.max_characters < 50 {
+        bail!(
+            "announce.mastodon.max_characters: {} is too small for a post",
+            a.mastodon.max_characters
+        );
+    }
+    if !(1..=600).contains(&a.request_timeout_secs) {
+        bail!(
+            "announce.request_timeout_secs: {} is out of range (1 to 600 seconds)",
+            a.request_timeout_secs
+        );
+    }
+    let card_image = a.card_image.map(|p| resolve(base, &p));
+    let bluesky = PlatformSettings {
+        platform: Platform::Bluesky,
+        template: a.bluesky.template,
+        limits: Limits::BLUESKY,
+        langs: a.langs.clone(),
+        card_image,
+    };
+    let mastodon = PlatformSettings {
+        platform: Platform::Mastodon,
+        template: a.mastodon.template,
+        limits: Limits::mastodon(a.mastodon.max_characters, a.mastodon.characters_reserved_per_url),
+        langs: a.langs,
+        card_image: None,
+    };
+    for (key, settings) in [("bluesky", &bluesky), ("mastodon", &mastodon)] {
+        Composer::new(settings.clone())
+            .map_err(|e| anyhow::anyhow!("announce.{key}.template: {e:#}"))?;
+    }
+    Ok(AnnounceSettings {
+        guard: GuardSettings {
+            placeholders: compile("placeholders", &a.placeholders)?,
+            hold_anywhere: compile("placeholders_hold_anywhere", &a.placeholders_hold_anywhere)?,
+            grace: std::time::Duration::from_secs(a.placeholder_grace_secs),
+            section_placeholders: compile("section_placeholders", &a.section_placeholders)?,
+            highlights: a.highlights.clone(),
+            empty_crate: a.empty_crate_of_the_week,
+        },
+        highlights: a.highlights,
+        items_per_kind: a.items_per_kind,
+        bluesky,
+        mastodon,
+        request_timeout: std::time::Duration::from_secs(a.request_timeout_secs),
+    })
+}
+
+/// A TOML error as `line N (table.key): message`, without the source line the toml crate
+/// quotes (it may hold a secret): only the key, taken from before the `=`, is repeated.
+fn toml_error(text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let message = e.message().trim_end_matches('\n');
+    let Some(span) = e.span() else { return anyhow::anyhow!("{message}") };
+    let start = span.start.min(text.len());
+    let line = text[..start].matches('\n').count() + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or("");
+    let table = text[..start]
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let l = l.trim();
+            l.starts_with('[').then(|| l.trim_matches(['[', ']']).trim().to_string())
+        })
+        .unwrap_or_default();
+    let key = line_text.split_once('=').map(|(k, _)| k.trim()).filter(|k| {
+        !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-.\"".contains(c))
+    });
+    match key {
+        Some(key) if table.is_empty() => anyhow::anyhow!("line {line} ({key}): {message}"),
+        Some(key) => anyhow::anyhow!("line {line} ({table}.{key}): {message}"),
+        None => anyhow::anyhow!("line {line}: {message}"),
+    }
+}
+
+/// Keys that would hold a secret in an account table, and what to write instead.
+const SECRET_KEYS: [(&str, &str); 6] = [
+    ("password", "password_file"),
+    ("app_password", "password_file"),
+    ("token", "token_file"),
+    ("access_token", "token_file"),
+    ("secret", "password_file or token_file"),
+    ("client_secret", "token_file"),
+];
+
+/// Refuses a secret written in the file (`password = "…"` under `[[bluesky]]`), naming the
+/// key and the fix, never the value.
+fn refuse_inline_secrets(table: &toml::Table) -> anyhow::Result<()> {
+    for platform in ["bluesky", "mastodon", "dry_run"] {
+        let Some(accounts) = table.get(platform).and_then(|v| v.as_array()) else { continue };
+        for (i, account) in accounts.iter().enumerate() {
+            let Some(account) = account.as_table() else { continue };
+            for key in account.keys() {
+                let lower = key.to_ascii_lowercase();
+                if let Some((_, instead)) = SECRET_KEYS.iter().find(|(k, _)| *k == lower) {
+                    let env = instead.split(' ').next().unwrap_or("").replace("_file", "_env");
+                    bail!(
+                        "{platform}[{i}].{key}: secrets are never written in the configuration \
+                         (its value is not shown here); put it in a file readable only by herald \
+                         and give `{instead} = \"/path\"` (a systemd credential: \
+                         /run/credentials/herald.service/NAME), or `{env} = \"VARIABLE\"`"
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where the secret `key` comes from: `{key}_file` or `{key}_env`, exactly one.
+fn secret_source(
+    key: &str,
+    file: Option<PathBuf>,
+    env: Option<String>,
+    base: &Path,
+) -> anyhow::Result<SecretSource> {
+    match (file, env) {
+        (Some(f), None) => Ok(SecretSource::File(resolve(base, &f))),
+        (None, Some(e)) => Ok(SecretSource::Env(e)),
+        (Some(_), Some(_)) => bail!("{key}: give {key}_file or {key}_env, not both"),
+        (None, None) => bail!(
+            "{key}: give {key}_file (a systemd credential) or {key}_env; secrets are never read from this file"
+        ),
+    }
+}
+
+/// `path` relative to `base` (unless absolute), with `dir/..` pairs folded away so that
+/// messages show `public/atom.xml`, not `config/../public/atom.xml`.
+fn resolve(base: &Path, path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in base.join(path).components() {
+        match part {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::announce::guard::EmptyCrate;
+    use crate::render::highlights::HighlightKind;
+
+    #[test]
+    fn empty_file_gives_twir_defaults() {
+        let c = parse("", Path::new("/etc/herald")).unwrap();
+        assert_eq!(c.feeds.site_url, "https://this-week-in-rust.org");
+        assert_eq!(c.feeds.files.max_items.limit(), Some(4));
+        assert_eq!(c.parse.timezone, chrono_tz::America::New_York);
+        assert_eq!(c.archive_dir, Path::new("/etc/herald/content"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = parse("[feeds]\nmax_itemz = 3\n", Path::new(".")).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("max_itemz"), "{msg}");
+        let err = parse("[sight]\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").contains("sight"));
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let err = parse("[site]\ntimezone = \"Mars/Olympus\"\n", Path::new(".")).unwrap_err();
+        assert!(err.to_string().starts_with("site.timezone:"), "{err}");
+        let err = parse("[feeds]\nmax_items = \"lots\"\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").contains("max_items"), "{err:#}");
+        let err = parse("[feeds]\nall_rss = \"../x.xml\"\n", Path::new(".")).unwrap_err();
+        assert!(err.to_string().starts_with("feeds.all_rss:"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_config_file() {
+        assert_eq!(resolve(Path::new("config"), Path::new("../public")), Path::new("public"));
+        assert_eq!(resolve(Path::new("/etc/herald"), Path::new("/srv/www")), Path::new("/srv/www"));
+        assert_eq!(resolve(Path::new(""), Path::new("../x")), Path::new("../x"));
+        assert_eq!(resolve(Path::new("a"), Path::new("..")), Path::new("."));
+    }
+
+    #[test]
+    fn announce_settings_are_checked() {
+        let err = parse("[announce]\nplaceholders = [\"(\"]\n", Path::new(".")).unwrap_err();
+        assert!(err.to_string().starts_with("announce.placeholders[0]:"), "{err}");
+        let err = parse("[announce.bluesky]\ntemplate = \"{{ issue.nope }}\"\n", Path::new("."))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("announce.bluesky.template:"), "{err}");
+        let err = parse("[announce]\nhighlights = [\"gossip\"]\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").contains("gossip"), "{err:#}");
+        let c = parse(
+            "[announce]\nhighlights = [\"merged_prs\"]\nempty_crate_of_the_week = \"hold\"\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(c.announce.highlights, [HighlightKind::MergedPrs]);
+        assert_eq!(c.announce.guard.empty_crate, EmptyCrate::Hold);
+    }
+
+    /// The commented file in config/ must say what the built-in defaults are.
+    #[test]
+    fn the_packaged_config_is_the_bundled_one_with_server_paths() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let bundled = std::fs::read_to_string(dir.join("herald.toml")).unwrap();
+        let packaged = std::fs::read_to_string(dir.join("herald.etc.toml")).unwrap();
+        let differing: Vec<(&str, &str)> =
+            bundled.lines().zip(packaged.lines()).filter(|(a, b)| a != b).collect();
+        assert_eq!(bundled.lines().count(), packaged.lines().count());
+        let keys: Vec<&str> = differing
+            .iter()
+            .filter(|(a, _)| !a.starts_with('#'))
+            .map(|(_, b)| b.split(" = ").next().unwrap())
+            .collect();
+        assert_eq!(keys, ["path", "output", "path"], "{differing:?}");
+        let c = parse(&packaged, Path::new("/etc/herald")).unwrap();
+        assert_eq!(c.archive_dir, Path::new("/var/lib/herald/site/content"));
+        assert_eq!(c.state_path, Path::new("/var/lib/herald/herald.db"));
+        assert_eq!(c.feeds.files.output, Path::new("/var/www/this-week-in-rust"));
+    }
+
+    #[test]
+    fn bundled_config_states_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml");
+        let bundled = load(&path).unwrap();
+        let defaults = parse("", Path::new("config")).unwrap();
+        // Paths differ (the bundled config names the repository's); everything else must not.
+        let mut feeds = bundled.feeds.clone();
+        feeds.files.output = defaults.feeds.files.output.clone();
+        assert_eq!(feeds, defaults.feeds);
+        assert_eq!(bundled.parse.timezone, defaults.parse.timezone);
+        assert_eq!(bundled.parse.default_category, defaults.parse.default_category);
+        assert_eq!(bundled.parse.summary_suffix, defaults.parse.summary_suffix);
+        let (b, d) = (&bundled.announce, &defaults.announce);
+        assert_eq!(b.highlights, d.highlights);
+        assert_eq!(b.items_per_kind, d.items_per_kind);
+        assert_eq!(b.bluesky, d.bluesky);
+        assert_eq!(b.mastodon, d.mastodon);
+        let patterns = |g: &GuardSettings| {
+            (
+                g.placeholders
+                    .iter()
+                    .chain(&g.section_placeholders)
+                    .chain(&g.hold_anywhere)
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>(),
+                g.empty_crate,
+                g.grace,
+            )
+        };
+        assert_eq!(patterns(&b.guard), patterns(&d.guard));
+        assert_eq!(bundled.policy, defaults.policy);
+        assert_eq!(
+            (&bundled.rescan, bundled.debounce, bundled.listen),
+            (&defaults.rescan, defaults.debounce, defaults.listen)
+        );
+        // The repository's state/ directory (git-ignored contents).
+        assert_eq!(
+            bundled.state_path,
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("state/herald.db")
+        );
+    }
+
+    #[test]
+    fn accounts_need_a_secret_source_and_distinct_names() {
+        let c = parse("", Path::new("/srv")).unwrap();
+        let names: Vec<_> = c.accounts.iter().map(Account::name).collect();
+        assert_eq!(names, ["dry-run-bluesky", "dry-run-mastodon"]);
+        assert_eq!(c.state_path, Path::new("/srv/state/herald.db"));
+
+        let err =
+            parse("[[bluesky]]\nidentifier = \"a.bsky.social\"\n", Path::new(".")).unwrap_err();
+        assert!(err.to_string().starts_with("bluesky[0].password:"), "{err}");
+        let err =
+            parse("[[bluesky]]\nidentifier = \"a\"\npassword = \"hunter2\"\n", Path::new("."))
+                .unwrap_err();
+        // Issue #13: refused by name with the fix, the value never echoed.
+        let text = format!("{err:#}");
+        assert!(text.starts_with("bluesky[0].password: secrets are never written"), "{text}");
+        assert!(text.contains("password_file") && text.contains("password_env"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        // Any other TOML error names the line, without quoting it.
+        let err = parse(
+            "[[mastodon]]\ninstance = \"https://m.example\"\ntoken_file = \"t\"\nvisibilty = \"s3cret-ish\"\n",
+            Path::new("."),
+        )
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.starts_with("line 4 (mastodon.visibilty): unknown field `visibilty`"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret-ish"), "{text}");
+        let err = parse("[daemon]\nsettle_secs = = 3\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").starts_with("line 2 (daemon.settle_secs):"), "{err:#}");
+        let two = "[[mastodon]]\ninstance = \"https://m.example\"\ntoken_env = \"T\"\n";
+        let err = parse(&format!("{two}{two}"), Path::new(".")).unwrap_err();
+        assert!(err.to_string().contains("two accounts are named \"m.example\""), "{err}");
+        let c = parse(
+            &format!("{two}[[bluesky]]\nidentifier = \"a\"\npassword_file = \"pw\"\n"),
+            Path::new("/etc/herald"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.accounts[0],
+            Account::Bluesky {
+                name: "a".into(),
+                service: "https://bsky.social".into(),
+                identifier: "a".into(),
+                password: SecretSource::File("/etc/herald/pw".into())
+            }
+        );
+    }
+
+    #[test]
+    fn max_items_all() {
+        let c = parse("[feeds]\nmax_items = \"all\"\n", Path::new(".")).unwrap();
+        assert_eq!(c.feeds.files.max_items.limit(), None);
+    }
+
+    #[test]
+    fn host_of_urls() {
+        assert_eq!(host_of("https://this-week-in-rust.org"), Some("this-week-in-rust.org"));
+        assert_eq!(host_of("http://a.b:8080/x"), Some("a.b"));
+        assert_eq!(host_of("https://"), None);
+    }
+}

@@ -1,0 +1,181 @@
+//! `herald feeds` as an operator runs it: output lines, exit codes, bad articles, rewrites.
+
+use std::fs;
+use std::path::Path;
+
+use crate::common::*;
+
+const GOOD: &str =
+    "Title: Issue 2\nNumber: 2\nDate: 2026-01-14\nCategory: This Week in Rust\n\nHello *world*.\n";
+
+fn setup(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let archive = dir.join("content");
+    fs::create_dir_all(&archive).unwrap();
+    fs::write(archive.join("2026-01-07-this-week-in-rust.md"), GOOD.replace("2", "1")).unwrap();
+    fs::write(archive.join("2026-01-14-this-week-in-rust.md"), GOOD).unwrap();
+    let out = dir.join("out");
+    (write_config(dir, &archive, &out, ""), out)
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn writes_then_leaves_unchanged_feeds_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, out) = setup(tmp.path());
+    let first = herald(&["-c", config.to_str().unwrap(), "feeds"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let text = stdout(&first);
+    assert_eq!(text.lines().filter(|l| l.starts_with("written ")).count(), 7, "{text}");
+    assert!(text.contains("2 articles (0 skipped), 7 feeds: 7 written, 0 unchanged"), "{text}");
+    let mtime = fs::metadata(out.join("atom.xml")).unwrap().modified().unwrap();
+
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = herald(&["-c", config.to_str().unwrap(), "feeds"]);
+    let text = stdout(&second);
+    assert!(text.contains("7 feeds: 0 written, 7 unchanged"), "{text}");
+    assert_eq!(fs::metadata(out.join("atom.xml")).unwrap().modified().unwrap(), mtime);
+}
+
+#[test]
+fn a_malformed_article_is_reported_and_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, out) = setup(tmp.path());
+    let bad = tmp.path().join("content/2026-01-21-broken.md");
+    fs::write(&bad, "Title: Broken\nDate: someday\n\nbody\n").unwrap();
+    let run = herald(&["-c", config.to_str().unwrap(), "feeds"]);
+    assert!(run.status.success());
+    let err = stderr(&run);
+    assert!(err.contains(&format!("{}:2: `Date: someday` is not a date", bad.display())), "{err}");
+    assert!(stdout(&run).contains("2 articles (1 skipped)"));
+    let atom = fs::read_to_string(out.join("atom.xml")).unwrap();
+    assert!(atom.contains("issue-2") && !atom.contains("Broken"));
+
+    // --strict: a failure, and the feeds keep their last good state.
+    fs::write(
+        tmp.path().join("content/2026-01-28-this-week-in-rust.md"),
+        GOOD.replace("Issue 2", "Issue 3").replace("01-14", "01-28"),
+    )
+    .unwrap();
+    let strict = herald(&["-c", config.to_str().unwrap(), "feeds", "--strict"]);
+    assert!(!strict.status.success());
+    assert!(stderr(&strict).contains("1 article(s) could not be read (--strict)"));
+    assert_eq!(fs::read_to_string(out.join("atom.xml")).unwrap(), atom);
+}
+
+#[test]
+fn no_readable_article_is_a_failure_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, out) = setup(tmp.path());
+    for entry in fs::read_dir(tmp.path().join("content")).unwrap() {
+        fs::write(entry.unwrap().path(), "no header here").unwrap();
+    }
+    let run = herald(&["-c", config.to_str().unwrap(), "feeds"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("no article could be read"), "{}", stderr(&run));
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_invalid_config_names_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("herald.toml");
+    fs::write(&config, "[feeds]\nmax_itmes = 3\n").unwrap();
+    let run = herald(&["-c", config.to_str().unwrap(), "feeds"]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(err.contains("max_itmes") && err.contains("herald.toml"), "{err}");
+}
+
+#[test]
+fn options_override_the_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, _) = setup(tmp.path());
+    let other = tmp.path().join("elsewhere");
+    let run = herald(&[
+        "-c",
+        config.to_str().unwrap(),
+        "feeds",
+        "--output",
+        other.to_str().unwrap(),
+        "--max-items",
+        "1",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let rss = fs::read_to_string(other.join("rss.xml")).unwrap();
+    assert_eq!(rss.matches("<item>").count(), 1);
+    assert!(rss.contains("Issue 2"));
+    let bad = herald(&["-c", config.to_str().unwrap(), "feeds", "--max-items", "many"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn json_feed_when_enabled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, out) = setup(tmp.path());
+    let config = write_config(tmp.path(), &tmp.path().join("content"), &out, "json_feed = true");
+    let run = herald(&["-c", config.to_str().unwrap(), "feeds"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let feed: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("feed.json")).unwrap()).unwrap();
+    assert_eq!(feed["version"], "https://jsonfeed.org/version/1.1");
+    assert_eq!(feed["feed_url"], "https://this-week-in-rust.org/feed.json");
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["id"], "tag:this-week-in-rust.org,2026-01-14:/blog/2026/01/14/issue-2/");
+    assert_eq!(items[0]["url"], "https://this-week-in-rust.org/blog/2026/01/14/issue-2/");
+    assert_eq!(items[0]["date_published"], "2026-01-14T00:00:00-05:00");
+}
+
+#[test]
+fn the_bundled_config_runs_on_the_sample_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml");
+    let run = herald(&[
+        "-c",
+        config.to_str().unwrap(),
+        "feeds",
+        "--output",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let text = stdout(&run);
+    assert!(text.contains("7 articles (0 skipped), 11 feeds"), "{text}");
+}
+
+#[test]
+fn check_reports_every_problem_and_never_a_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, _) = setup(tmp.path());
+    let ok = herald(&["-c", config.to_str().unwrap(), "check"]);
+    assert!(ok.status.success(), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("archive"), "{}", stdout(&ok));
+
+    std::fs::write(tmp.path().join("content/2026-02-01-bad.md"), "Title: Bad\nDate: never\n\nx")
+        .unwrap();
+    std::fs::write(tmp.path().join("token"), "s3cret-token-value\n").unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{text}[[mastodon]]\ninstance = \"https://m.example\"\ntoken_file = {:?}\n[[bluesky]]\nidentifier = \"a.test\"\npassword_env = \"HERALD_CHECK_UNSET\"\n",
+            tmp.path().join("token")
+        ),
+    )
+    .unwrap();
+    let bad = herald(&["-c", config.to_str().unwrap(), "check"]);
+    let out = stdout(&bad);
+    assert_eq!(bad.status.code(), Some(1), "{out}");
+    assert!(out.contains("2026-02-01-bad.md:2: `Date: never` is not a date"), "{out}");
+    assert!(out.contains("account m.example (mastodon): secret readable"), "{out}");
+    assert!(
+        out.contains("account a.test: environment variable HERALD_CHECK_UNSET is not set"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret-token-value"));
+}

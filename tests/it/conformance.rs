@@ -1,0 +1,168 @@
+//! herald's feeds against Pelican's golden output for the real TWiR archive
+//! (`../shared/golden`, see its README).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::common::*;
+use herald::archive::{self, ParseSettings};
+use herald::feeds::{Entry, FeedSettings, rfc822};
+
+/// Every one of the 668 articles: identity fields equal `identities.tsv`, in the same order.
+#[test]
+fn every_article_identity_matches_pelican() {
+    let scan = archive::scan(&twir_content(), &ParseSettings::default()).unwrap();
+    assert!(scan.errors.is_empty(), "unexpected errors: {:?}", scan.errors);
+    let tsv = std::fs::read_to_string(shared().join("golden/identities.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = tsv.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 668);
+    assert_eq!(scan.articles.len(), rows.len());
+    let settings = FeedSettings::default();
+    for (article, row) in scan.articles.iter().zip(&rows) {
+        let e = Entry::new(article, &settings);
+        let file = article.source.file_name().unwrap().to_str().unwrap();
+        let ours = [
+            file.to_string(),
+            e.title.clone(),
+            article.slug.clone(),
+            e.url.clone(),
+            e.tag_uri.clone(),
+            article.date.to_rfc3339(),
+            rfc822(&article.date),
+            article.category.clone(),
+            article.tags.join(","),
+        ];
+        assert_eq!(ours.to_vec(), *row, "identity of {file}");
+    }
+}
+
+/// `herald feeds` over the real archive gives what Pelican gives, checked by feeddiff.py.
+#[test]
+fn feeds_match_golden() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let config = write_config(tmp.path(), &twir_content(), &out, "");
+    let run = herald(&["--config", config.to_str().unwrap(), "feeds"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (ok, report) = feeddiff(&[&shared().join("golden/feeds"), &out]);
+    assert!(ok, "feeddiff failed:\n{report}");
+    assert_eq!(summary_field(&report, "identity_ok"), summary_field(&report, "entries"));
+}
+
+/// Publishing the issue-666 draft gives Pelican's feeds after that publication.
+#[test]
+fn publishing_the_next_issue_matches_golden() {
+    let tmp = tempfile::tempdir().unwrap();
+    let content = tmp.path().join("content");
+    copy_articles(&twir_content(), &content);
+    let draft = "2026-08-26-this-week-in-rust.md";
+    std::fs::copy(shared().join("twir/draft").join(draft), content.join(draft)).unwrap();
+    let out = tmp.path().join("out");
+    let config = write_config(tmp.path(), &content, &out, "");
+    let run = herald(&["--config", config.to_str().unwrap(), "feeds"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (ok, report) = feeddiff(&[&shared().join("golden/feeds-plus-draft-666"), &out]);
+    assert!(ok, "feeddiff failed:\n{report}");
+}
+
+/// With every article in the feed, the ids, links, titles, dates and categories of all 668
+/// entries equal those of Pelican's all-items feeds (read back with the same crates).
+#[test]
+fn all_items_feeds_identity_matches_golden() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let config = write_config(tmp.path(), &twir_content(), &out, "");
+    let run = herald(&["--config", config.to_str().unwrap(), "feeds", "--max-items", "all"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+
+    let golden_atom = atom_syndication::Feed::read_from(
+        &xz(&shared().join("golden/feeds-all-items/atom.xml.xz"))[..],
+    )
+    .unwrap();
+    let ours_atom =
+        atom_syndication::Feed::read_from(&std::fs::read(out.join("atom.xml")).unwrap()[..])
+            .unwrap();
+    assert_eq!(golden_atom.entries().len(), 668);
+    assert_eq!(ours_atom.entries().len(), 668);
+    assert_eq!(ours_atom.updated(), golden_atom.updated());
+    for (g, o) in golden_atom.entries().iter().zip(ours_atom.entries()) {
+        assert_eq!(o.id(), g.id());
+        assert_eq!(o.title().value, g.title().value, "{}", g.id());
+        assert_eq!(o.links()[0].href(), g.links()[0].href(), "{}", g.id());
+        // Compare the texts, not the parsed instants: the offset must match too.
+        assert_eq!(o.published().map(|d| d.to_rfc3339()), g.published().map(|d| d.to_rfc3339()));
+        assert_eq!(o.updated().to_rfc3339(), g.updated().to_rfc3339());
+        let terms = |e: &atom_syndication::Entry| {
+            e.categories().iter().map(|c| c.term().to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(terms(o), terms(g), "{}", g.id());
+        let names = |e: &atom_syndication::Entry| {
+            e.authors().iter().map(|a| a.name().to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(o), names(g));
+    }
+
+    let golden_rss =
+        rss::Channel::read_from(&xz(&shared().join("golden/feeds-all-items/rss.xml.xz"))[..])
+            .unwrap();
+    let ours_rss =
+        rss::Channel::read_from(&std::fs::read(out.join("rss.xml")).unwrap()[..]).unwrap();
+    assert_eq!(ours_rss.items().len(), 668);
+    assert_eq!(ours_rss.last_build_date(), golden_rss.last_build_date());
+    for (g, o) in golden_rss.items().iter().zip(ours_rss.items()) {
+        assert_eq!(o.guid(), g.guid());
+        assert_eq!(o.title(), g.title());
+        assert_eq!(o.link(), g.link());
+        assert_eq!(o.pub_date(), g.pub_date(), "{:?}", g.guid());
+        let cats =
+            |i: &rss::Item| i.categories().iter().map(|c| c.name().to_string()).collect::<Vec<_>>();
+        assert_eq!(cats(o), cats(g));
+        let creators = |i: &rss::Item| i.dublin_core_ext().map(|d| d.creators().to_vec());
+        assert_eq!(creators(o), creators(g));
+    }
+}
+
+/// Rendered article HTML: at least 99% of the 668 articles normalized-equal to Pelican's
+/// (visible text, link targets, image sources and heading ids); README lists the others.
+#[test]
+fn rendered_content_matches_pelican_for_99_percent() {
+    let scan = archive::scan(&twir_content(), &ParseSettings::default()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut by_slug = HashMap::new();
+    for a in &scan.articles {
+        std::fs::write(tmp.path().join(format!("{}.html", a.slug)), a.html()).unwrap();
+        by_slug.insert(a.slug.clone(), a);
+    }
+    let (_, report) =
+        feeddiff(&[Path::new("--content"), &shared().join("golden/content"), tmp.path()]);
+    let equal =
+        summary_field(&report, "content_byte") + summary_field(&report, "content_normalized");
+    let total = summary_field(&report, "entries");
+    assert_eq!(total, 668);
+    assert!(equal * 100 >= total * 99, "only {equal} of {total} equal:\n{report}");
+}
+
+/// Decompresses an `.xz` file with Python's standard library (no xz binary needed).
+fn xz(path: &Path) -> Vec<u8> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import lzma,sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// The edge-case archive (tests/fixtures/edge): every identity equals what Pelican wrote.
+#[test]
+fn edge_case_archive_matches_pelican() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edge");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let config = write_config(tmp.path(), &root.join("content"), &out, "max_items = \"all\"");
+    let run = herald(&["--config", config.to_str().unwrap(), "feeds"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (ok, report) = feeddiff(&[&root.join("expected"), &out]);
+    assert!(ok, "feeddiff failed:\n{report}");
+    assert_eq!(summary_field(&report, "identity_ok"), 70);
+}
