@@ -318,21 +318,7 @@ fn normalize_whitespace(text: &str) -> String {
         if line.bytes().all(|b| b == b' ') {
             continue;
         }
-        if line.contains('\t') {
-            let mut col = 0;
-            for ch in line.chars() {
-                if ch == '\t' {
-                    let n = 4 - col % 4;
-                    out.extend(std::iter::repeat_n(' ', n));
-                    col += n;
-                } else {
-                    out.push(ch);
-                    col += 1;
-                }
-            }
-        } else {
-            out.push_str(line);
-        }
+        out.push_str(&crate::render::text::expand_tabs(line, 4));
     }
     out
 }

@@ -1,9 +1,12 @@
 //! Rendering article bodies to the HTML Pelican publishes, and the summaries derived from it.
 
+pub mod entities;
 pub mod highlights;
+pub mod html_parser;
 pub mod markdown;
 pub mod rst;
 pub mod summary;
+pub mod text;
 
 pub use markdown::render_markdown;
 pub use rst::render_rst;

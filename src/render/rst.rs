@@ -50,7 +50,10 @@ pub fn render_rst(text: &str) -> RstDocument {
     let lines: Vec<Line> = text
         .lines()
         .enumerate()
-        .map(|(i, l)| Line { no: i + 1, text: expand_tabs(l).trim_end().to_string() })
+        .map(|(i, l)| Line {
+            no: i + 1,
+            text: super::text::expand_tabs(l, 8).trim_end().to_string(),
+        })
         .collect();
     let mut parser = Parser::default();
     let flat = parser.parse_blocks(&lines, true);
@@ -547,26 +550,6 @@ fn dedent(lines: &[Line]) -> Vec<Line> {
         .iter()
         .map(|l| Line { no: l.no, text: l.text.get(indent..).unwrap_or("").to_string() })
         .collect()
-}
-
-/// `str.expandtabs(8)`.
-fn expand_tabs(line: &str) -> String {
-    if !line.contains('\t') {
-        return line.to_string();
-    }
-    let mut out = String::with_capacity(line.len() + 8);
-    let mut column = 0;
-    for c in line.chars() {
-        if c == '\t' {
-            let spaces = 8 - column % 8;
-            out.extend(std::iter::repeat_n(' ', spaces));
-            column += spaces;
-        } else {
-            out.push(c);
-            column += 1;
-        }
-    }
-    out
 }
 
 /// Docutils' `make_id`: lowercase ASCII letters and digits joined by single hyphens, starting

@@ -2,15 +2,15 @@
 //! `../shared/servers/pds/start.sh` (see its README; the first run installs it, a few
 //! minutes) and stopped at the end, also when an assertion fails.
 
-use std::collections::HashMap;
 use std::io::Cursor;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::mem_store::MemStore;
 use crate::common::pds::Pds;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use herald::announce::bluesky::{
-    BlueskyAccount, BlueskyClient, SessionBinding, SessionStore, StoredSession, new_tid,
+    BlueskyAccount, BlueskyClient, SessionBinding, SessionStore, new_tid,
 };
 use herald::announce::compose::{Embed, facets};
 use herald::announce::thumb::Thumb;
@@ -20,51 +20,6 @@ use serde_json::{Value, json};
 
 /// Not the script's default (2583), so a PDS someone else runs is left alone.
 const PORT: u16 = 2593;
-
-#[derive(Default)]
-struct MemStore {
-    sessions: Mutex<HashMap<String, StoredSession>>,
-    logins: Mutex<Vec<DateTime<Utc>>>,
-}
-
-impl MemStore {
-    fn session(&self) -> Option<StoredSession> {
-        self.sessions.lock().unwrap().get("main").cloned()
-    }
-    fn logins(&self) -> usize {
-        self.logins.lock().unwrap().len()
-    }
-}
-
-impl SessionStore for MemStore {
-    fn load_session(
-        &self,
-        account: &str,
-        _: &SessionBinding,
-    ) -> anyhow::Result<Option<StoredSession>> {
-        Ok(self.sessions.lock().unwrap().get(account).cloned())
-    }
-    fn save_session(
-        &self,
-        account: &str,
-        _: &SessionBinding,
-        session: &StoredSession,
-    ) -> anyhow::Result<()> {
-        self.sessions.lock().unwrap().insert(account.into(), session.clone());
-        Ok(())
-    }
-    fn clear_session(&self, account: &str) -> anyhow::Result<()> {
-        self.sessions.lock().unwrap().remove(account);
-        Ok(())
-    }
-    fn logins_since(&self, _: &str, since: DateTime<Utc>) -> anyhow::Result<u32> {
-        Ok(self.logins.lock().unwrap().iter().filter(|at| **at >= since).count() as u32)
-    }
-    fn record_login(&self, _: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
-        self.logins.lock().unwrap().push(at);
-        Ok(())
-    }
-}
 
 /// The test store keeps one session whatever its binding.
 fn binding() -> SessionBinding {

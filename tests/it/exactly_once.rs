@@ -157,19 +157,12 @@ mod field {
     pub fn site(instance: &str, timeout_secs: u64) -> Site {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        copy_articles(&fixture_archive(), &dir.join("content"));
-        std::fs::write(dir.join("token"), "tok-5ecret\n").unwrap();
-        let config = dir.join("herald.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-                 [daemon]\nsettle_secs = 0\ndebounce_ms = 100\nmax_posts_per_cycle = 5\n\
-                 [announce]\nrequest_timeout_secs = {timeout_secs}\n\
-                 [[mastodon]]\nname = \"toot\"\ninstance = {instance:?}\ntoken_file = \"token\"\n"
-            ),
-        )
-        .unwrap();
+        let config = mastodon_site(
+            &dir,
+            instance,
+            "settle_secs = 0\ndebounce_ms = 100\nmax_posts_per_cycle = 5\n",
+            timeout_secs,
+        );
         let log = dir.join("herald.log");
         Site { _tmp: tmp, dir, config, log }
     }

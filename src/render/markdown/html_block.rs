@@ -7,6 +7,10 @@
 //! unterminated construct and resumes with stale line offsets).
 
 use super::tree::{find_any, is_block_level};
+use crate::render::html_parser::{
+    check_for_whole_start_tag_with, find_cdata_end, find_comment_close, is_python_space,
+    match_charref, match_endtagfind,
+};
 
 /// `markdown.util.HTML_PLACEHOLDER % key`.
 pub(super) fn html_placeholder(key: usize) -> String {
@@ -71,10 +75,6 @@ fn sub(s: &str, a: usize, b: usize) -> &str {
 
 fn char_at(s: &str, p: usize) -> Option<char> {
     s.get(p..).and_then(|r| r.chars().next())
-}
-
-fn is_ws(c: char) -> bool {
-    super::tree::is_py_space(c)
 }
 
 fn skip_while(s: &str, mut p: usize, f: impl Fn(char) -> bool) -> usize {
@@ -175,7 +175,7 @@ impl Extractor<'_> {
             return false;
         }
         let lo = self.line_offset();
-        sub(&self.raw, lo, lo + self.offset).trim_matches(is_ws).is_empty()
+        sub(&self.raw, lo, lo + self.offset).trim_matches(is_python_space).is_empty()
     }
 
     /// `blank_line_re.match(rawdata[pos:])`: two lines holding only spaces.
@@ -207,7 +207,7 @@ impl Extractor<'_> {
         let mut i = 0;
         while i < n {
             let j = match &self.cdata_elem {
-                Some(tag) => match find_cdata_end(&self.raw, tag, i) {
+                Some(tag) => match find_cdata_end(&self.raw, i, tag) {
                     Some(j) => j,
                     None => break,
                 },
@@ -255,7 +255,9 @@ impl Extractor<'_> {
                 };
                 i = self.updatepos(i, k);
             } else if rest.starts_with(b"&#") {
-                if let Some((name, k)) = match_charref(&self.raw, i) {
+                if let Some((name, k)) = match_charref(self.raw.as_bytes(), i)
+                    .map(|(end, k)| (self.raw[i + 2..end].to_string(), k))
+                {
                     self.handle_empty_tag(format!("&#{name};"), false);
                     i = self.updatepos(i, k);
                     continue;
@@ -343,7 +345,7 @@ impl Extractor<'_> {
             self.handle_data(&text);
             return Some(endpos);
         }
-        if text[..text.len() - 1].trim_end_matches(is_ws).ends_with('/') {
+        if text[..text.len() - 1].trim_end_matches(is_python_space).ends_with('/') {
             let data = text;
             let block = is_block_level(&tag);
             self.handle_empty_tag(data, block);
@@ -358,27 +360,12 @@ impl Extractor<'_> {
 
     /// `check_for_whole_start_tag` with Python-Markdown's `locatestarttagend_tolerant`.
     fn check_for_whole_start_tag(&self, i: usize) -> Option<usize> {
-        let s = &self.raw;
-        let j = locate_starttag_end(s, i);
-        let b = s.as_bytes();
-        match b.get(j) {
-            Some(b'>') => Some(j + 1),
-            Some(b'/') => {
-                if b.get(j + 1) == Some(&b'>') {
-                    Some(j + 2)
-                } else {
-                    None
-                }
-            }
-            None => None,
-            Some(c) if c.is_ascii_alphabetic() || *c == b'=' => None,
-            Some(_) => Some(if j > i { j } else { i + 1 }),
-        }
+        check_for_whole_start_tag_with(&self.raw, i, locate_starttag_end)
     }
 
     fn parse_endtag(&mut self, i: usize) -> Option<usize> {
         let gtpos = find_byte(&self.raw, b'>', i + 1)? + 1;
-        if let Some(elem) = match_endtagfind(&self.raw, i) {
+        if let Some(elem) = match_endtagfind(&self.raw, i).map(str::to_lowercase) {
             if let Some(cdata) = &self.cdata_elem
                 && &elem != cdata
             {
@@ -409,7 +396,7 @@ impl Extractor<'_> {
         let mut p = name_end;
         loop {
             match char_at(&self.raw, p) {
-                Some(c) if is_ws(c) => p += c.len_utf8(),
+                Some(c) if is_python_space(c) => p += c.len_utf8(),
                 Some('/') if b.get(p + 1) != Some(&b'>') => p += 1,
                 _ => break,
             }
@@ -535,66 +522,6 @@ impl Extractor<'_> {
     }
 }
 
-/// `_commentclose = re.compile(r'--\s*>')` searched from `from`: (start, end) of the match.
-fn find_comment_close(s: &str, from: usize) -> Option<(usize, usize)> {
-    let mut p = from;
-    while let Some(q) = find_str(s, "--", p) {
-        let r = skip_while(s, q + 2, is_ws);
-        if s.as_bytes().get(r) == Some(&b'>') {
-            return Some((q, r + 1));
-        }
-        p = q + 1;
-    }
-    None
-}
-
-/// Start of `</\s*TAG\s*>` (case-insensitive) at or after `from`.
-fn find_cdata_end(s: &str, tag: &str, from: usize) -> Option<usize> {
-    let mut p = from;
-    while let Some(q) = find_str(s, "</", p) {
-        let r = skip_while(s, q + 2, is_ws);
-        let b = s.as_bytes();
-        if b.len() >= r + tag.len() && b[r..r + tag.len()].eq_ignore_ascii_case(tag.as_bytes()) {
-            let t = skip_while(s, r + tag.len(), is_ws);
-            if b.get(t) == Some(&b'>') {
-                return Some(q);
-            }
-        }
-        p = q + 1;
-    }
-    None
-}
-
-/// `charref = re.compile('&#(?:[0-9]+|[xX][0-9a-fA-F]+)[^0-9a-fA-F]')` at `i`:
-/// the name (`123` or `x1f`) and where parsing resumes.
-fn match_charref(s: &str, i: usize) -> Option<(String, usize)> {
-    let b = s.as_bytes();
-    let mut p = i + 2;
-    let start = p;
-    if b.get(p).is_some_and(u8::is_ascii_digit) {
-        while b.get(p).is_some_and(u8::is_ascii_digit) {
-            p += 1;
-        }
-    } else if matches!(b.get(p), Some(b'x' | b'X')) {
-        p += 1;
-        let h = p;
-        while b.get(p).is_some_and(u8::is_ascii_hexdigit) {
-            p += 1;
-        }
-        if p == h {
-            return None;
-        }
-    } else {
-        return None;
-    }
-    let c = char_at(s, p)?;
-    if c.is_ascii_hexdigit() {
-        return None;
-    }
-    let name = s[start..p].to_string();
-    Some((name, if c == ';' { p + 1 } else { p }))
-}
-
 /// Python-Markdown's `entityref = re.compile(r'&([a-zA-Z][-.a-zA-Z0-9]*);')` at `i`: the end.
 fn match_entityref(s: &str, i: usize) -> Option<usize> {
     let b = s.as_bytes();
@@ -608,21 +535,6 @@ fn match_entityref(s: &str, i: usize) -> Option<usize> {
     (b.get(p) == Some(&b';')).then_some(p + 1)
 }
 
-/// `endtagfind = re.compile(r'</\s*([a-zA-Z][-.a-zA-Z0-9:_]*)\s*>')` at `i`.
-fn match_endtagfind(s: &str, i: usize) -> Option<String> {
-    let b = s.as_bytes();
-    let p = skip_while(s, i + 2, is_ws);
-    if !b.get(p).is_some_and(u8::is_ascii_alphabetic) {
-        return None;
-    }
-    let mut q = p + 1;
-    while b.get(q).is_some_and(|c| c.is_ascii_alphanumeric() || b"-.:_".contains(c)) {
-        q += 1;
-    }
-    let r = skip_while(s, q, is_ws);
-    (b.get(r) == Some(&b'>')).then(|| s[p..q].to_lowercase())
-}
-
 /// End of the `locatestarttagend_tolerant` match at `i` (Python-Markdown's version, which keeps
 /// backticks out of tag and attribute names and bare values).
 fn locate_starttag_end(s: &str, i: usize) -> usize {
@@ -630,29 +542,31 @@ fn locate_starttag_end(s: &str, i: usize) -> usize {
     let mut p = skip_while(s, i + 2, |c| {
         !matches!(c, '`' | '\t' | '\n' | '\r' | '\x0c' | ' ' | '/' | '>' | '\0')
     });
-    p = skip_while(s, p, |c| is_ws(c) || c == '/');
+    p = skip_while(s, p, |c| is_python_space(c) || c == '/');
     loop {
         let prev = s[..p].chars().next_back();
-        if !prev.is_some_and(|c| c == '\'' || c == '"' || c == '/' || is_ws(c)) {
+        if !prev.is_some_and(|c| c == '\'' || c == '"' || c == '/' || is_python_space(c)) {
             break;
         }
         match char_at(s, p) {
-            Some(c) if !(c == '`' || c == '/' || c == '>' || is_ws(c)) => p += c.len_utf8(),
+            Some(c) if !(c == '`' || c == '/' || c == '>' || is_python_space(c)) => {
+                p += c.len_utf8()
+            }
             _ => break,
         }
-        p = skip_while(s, p, |c| !(is_ws(c) || c == '/' || c == '=' || c == '>'));
+        p = skip_while(s, p, |c| !(is_python_space(c) || c == '/' || c == '=' || c == '>'));
         // optional value
-        let q = skip_while(s, p, is_ws);
+        let q = skip_while(s, p, is_python_space);
         if b.get(q) == Some(&b'=') {
             let q = skip_while(s, q, |c| c == '=');
-            let q = skip_while(s, q, is_ws);
+            let q = skip_while(s, q, is_python_space);
             let value_end = match b.get(q) {
                 Some(&quote @ (b'\'' | b'"')) => find_byte(s, quote, q + 1).map(|e| e + 1),
-                _ => Some(skip_while(s, q, |c| !(c == '`' || c == '>' || is_ws(c)))),
+                _ => Some(skip_while(s, q, |c| !(c == '`' || c == '>' || is_python_space(c)))),
             };
             if let Some(mut e) = value_end {
                 loop {
-                    let r = skip_while(s, e, is_ws);
+                    let r = skip_while(s, e, is_python_space);
                     if b.get(r) == Some(&b',') {
                         e = r + 1;
                     } else {
@@ -664,13 +578,13 @@ fn locate_starttag_end(s: &str, i: usize) -> usize {
         }
         loop {
             match char_at(s, p) {
-                Some(c) if is_ws(c) => p += c.len_utf8(),
+                Some(c) if is_python_space(c) => p += c.len_utf8(),
                 Some('/') if b.get(p + 1) != Some(&b'>') => p += 1,
                 _ => break,
             }
         }
     }
-    skip_while(s, p, is_ws)
+    skip_while(s, p, is_python_space)
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@
 //! Python's regular expressions (with look-around and back-references) are matched by hand.
 
 use super::blocks::{References, code_escape};
-use super::entities::codepoint2name;
 use super::footnotes::Footnotes;
 use super::html_block::store;
 use super::tree::{Element, find_any, has_byte, is_py_space, py_strip, serialize};
+use crate::render::entities::codepoint2name;
 
 const PREFIX: &str = "\u{2}klzzwxh:";
 const STX: char = '\u{2}';

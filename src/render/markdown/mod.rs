@@ -20,7 +20,6 @@
 mod abbr;
 mod attr_list;
 mod blocks;
-mod entities;
 mod fenced;
 mod footnotes;
 mod html_block;
@@ -92,7 +91,7 @@ fn normalize_whitespace(body: &str) -> String {
     }
     s.push_str("\n\n");
     if s.contains('\t') {
-        s = expand_tabs(&s);
+        s = crate::render::text::expand_tabs(&s, 4).into_owned();
     }
     // re.sub(r'(?<=\n) +\n', '\n', source)
     let mut out = String::with_capacity(s.len());
@@ -105,30 +104,6 @@ fn normalize_whitespace(body: &str) -> String {
             out.push_str(line);
         }
         first = false;
-    }
-    out
-}
-
-/// `str.expandtabs(4)`.
-fn expand_tabs(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut col = 0;
-    for c in s.chars() {
-        match c {
-            '\t' => {
-                let n = 4 - col % 4;
-                out.extend(std::iter::repeat_n(' ', n));
-                col += n;
-            }
-            '\n' | '\r' => {
-                out.push(c);
-                col = 0;
-            }
-            _ => {
-                out.push(c);
-                col += 1;
-            }
-        }
     }
     out
 }

@@ -4,10 +4,10 @@ use std::collections::HashSet;
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::entities::CODEPOINT2NAME;
 use super::inline::unescape_stx;
 use super::postprocess;
 use super::tree::{Element, has_byte, is_py_space, py_strip, serialize};
+use crate::render::entities::name2codepoint;
 
 /// `TocTreeprocessor.run`: gives every heading an id and wraps its content in
 /// `<a class="toclink" href="#id">`.
@@ -183,11 +183,7 @@ fn decode_entity(s: &str) -> Option<(char, usize)> {
     if name == "apos" {
         return Some(('\'', n + 1));
     }
-    CODEPOINT2NAME
-        .iter()
-        .find(|(_, v)| *v == name)
-        .and_then(|(k, _)| char::from_u32(*k))
-        .map(|c| (c, n + 1))
+    name2codepoint(name).map(|c| (c, n + 1))
 }
 
 /// The toc extension's `slugify` with separator `-`.

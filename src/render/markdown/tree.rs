@@ -268,10 +268,8 @@ pub(super) fn serialize(el: &Element, out: &mut String) {
     }
 }
 
-/// Python's `str.isspace()` for one character (what `str.strip()` removes).
-pub(super) fn is_py_space(c: char) -> bool {
-    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
-}
+/// Python's `str.isspace()`.
+pub(super) use crate::render::html_parser::is_python_space as is_py_space;
 
 /// Python's `str.strip()`.
 pub(super) fn py_strip(s: &str) -> &str {

@@ -2,6 +2,7 @@
 
 pub mod fake_mastodon;
 pub mod logs;
+pub mod mem_store;
 pub mod pds;
 pub mod replay;
 
@@ -111,4 +112,29 @@ fn run_in(
     let text =
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status, text)
+}
+
+/// A site in `dir`: the fixture archive, feeds to `out/`, state in `state/`, and one Mastodon
+/// account `toot` at `instance` whose token is in the file `token`. `daemon` is the body of
+/// the `[daemon]` table. Returns the configuration file.
+pub fn mastodon_site(
+    dir: &Path,
+    instance: &str,
+    daemon: &str,
+    request_timeout_secs: u64,
+) -> PathBuf {
+    copy_articles(&fixture_archive(), &dir.join("content"));
+    std::fs::write(dir.join("token"), "tok-5ecret\n").unwrap();
+    let config = dir.join("herald.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
+             [daemon]\n{daemon}\
+             [announce]\nrequest_timeout_secs = {request_timeout_secs}\n\
+             [[mastodon]]\nname = \"toot\"\ninstance = {instance:?}\ntoken_file = \"token\"\n"
+        ),
+    )
+    .unwrap();
+    config
 }

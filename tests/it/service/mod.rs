@@ -286,20 +286,7 @@ fn a_burst_of_500_changes_is_one_rebuild_and_bad_files_do_not_stop_it() {
 
 /// A site in `dir` posting to one Mastodon account at `instance`; returns its config file.
 fn mastodon_site(dir: &Path, instance: &str) -> PathBuf {
-    copy_articles(&fixture_archive(), &dir.join("content"));
-    std::fs::write(dir.join("token"), "tok-5ecret\n").unwrap();
-    let config = dir.join("herald.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-             [daemon]\nsettle_secs = 1\ndebounce_ms = 100\n\
-             [announce]\nrequest_timeout_secs = 8\n\
-             [[mastodon]]\nname = \"toot\"\ninstance = {instance:?}\ntoken_file = \"token\"\n"
-        ),
-    )
-    .unwrap();
-    config
+    crate::common::mastodon_site(dir, instance, "settle_secs = 1\ndebounce_ms = 100\n", 8)
 }
 
 /// SIGTERM while a post is in flight (the server holds its reply): the service stops within
