@@ -1,0 +1,317 @@
+//! Links and images: `[text](url "title")`, `[text][id]`, `[id]`, their image forms, and the
+//! e-mail autolink's obfuscation (Python-Markdown's `LinkInlineProcessor` and
+//! `ReferenceInlineProcessor` families, `AutomailInlineProcessor`).
+
+use super::*;
+
+impl Inline<'_> {
+    /// The handlers of the link, image and reference patterns; `index` is just after the
+    /// opening `[` (or `![`). Returns `None` when the handler rejects the match.
+    pub(super) fn link_like(
+        &mut self,
+        pi: Pattern,
+        data: &str,
+        index: usize,
+    ) -> Option<(Found, usize)> {
+        let text_start = index;
+        let (text_end, index) = get_text(data.as_bytes(), index)?;
+        let text = &data[text_start..text_end];
+        match pi {
+            Pattern::Link | Pattern::ImageLink => {
+                let (href, title, end) = self.get_link(data, index)?;
+                let el = if pi == Pattern::Link {
+                    let mut a = Element::with_text("a", text);
+                    a.set("href", href);
+                    if let Some(t) = title {
+                        a.set("title", t);
+                    }
+                    a
+                } else {
+                    let mut img = Element::new("img");
+                    img.set("src", href);
+                    if let Some(t) = title {
+                        img.set("title", t);
+                    }
+                    img.set("alt", self.unescape(text));
+                    img
+                };
+                Some((Found::Node(el), end))
+            }
+            _ => {
+                let (id, end) = if pi == Pattern::Reference || pi == Pattern::ImageReference {
+                    // RE_LINK = `\s?\[([^\]]*)\]`
+                    let b = data.as_bytes();
+                    let mut p = index;
+                    if let Some(c) = next_char(data, p)
+                        && is_py_space(c)
+                    {
+                        p += c.len_utf8();
+                    }
+                    if b.get(p) != Some(&b'[') {
+                        return None;
+                    }
+                    let close = find_byte(data, b']', p + 1)?;
+                    let id = data[p + 1..close].to_lowercase();
+                    let id = if id.is_empty() { text.to_lowercase() } else { id };
+                    (id, close + 1)
+                } else {
+                    (text.to_lowercase(), index)
+                };
+                let id = collapse_ws(&id);
+                let Some((href, title)) = self.refs.get(&id) else {
+                    return Some((Found::Skip, end));
+                };
+                let el = if pi == Pattern::Reference || pi == Pattern::ShortReference {
+                    let mut a = Element::new("a");
+                    a.set("href", href.clone());
+                    if let Some(t) = title.as_ref().filter(|t| !t.is_empty()) {
+                        a.set("title", t.clone());
+                    }
+                    a.text = text.to_string();
+                    a
+                } else {
+                    let mut img = Element::new("img");
+                    img.set("src", href.clone());
+                    if let Some(t) = title.as_ref().filter(|t| !t.is_empty()) {
+                        img.set("title", t.clone());
+                    }
+                    img.set("alt", self.unescape(text));
+                    img
+                };
+                Some((Found::Node(el), end))
+            }
+        }
+    }
+
+    /// `LinkInlineProcessor.getLink`: (href, title, end).
+    pub(super) fn get_link(
+        &self,
+        data: &str,
+        index: usize,
+    ) -> Option<(String, Option<String>, usize)> {
+        let b = data.as_bytes();
+        if b.get(index) != Some(&b'(') {
+            return None;
+        }
+        let skip_ws = |mut p: usize| {
+            while let Some(c) = next_char(data, p).filter(|&c| is_py_space(c)) {
+                p += c.len_utf8();
+            }
+            p
+        };
+        let p = skip_ws(index + 1);
+        // `(<[^<>]*>)\s*(?:('[^']*'|"[^"]*")\s*)?\)`
+        if b.get(p) == Some(&b'<')
+            && let Some(q) = b[p + 1..].iter().position(|&c| c == b'<' || c == b'>')
+            && b[p + 1 + q] == b'>'
+        {
+            let gt = p + 1 + q;
+            let r = skip_ws(gt + 1);
+            let mut title = None;
+            let mut close = None;
+            if let Some(&qc @ (b'\'' | b'"')) = b.get(r)
+                && let Some(qe) = find_byte(data, qc, r + 1)
+            {
+                let r2 = skip_ws(qe + 1);
+                if b.get(r2) == Some(&b')') {
+                    title = Some(&data[r + 1..qe]);
+                    close = Some(r2);
+                }
+            }
+            if close.is_none() && b.get(r) == Some(&b')') {
+                close = Some(r);
+            }
+            if let Some(c) = close {
+                let href = py_strip(&data[p + 1..gt]).to_string();
+                let href = py_strip(&self.unescape(&href)).to_string();
+                let title = title.map(|t| self.clean_title(t));
+                return Some((href, title, c + 1));
+            }
+        }
+        let start_index = p;
+        // Common case: no quote or parenthesis before the closing `)`; the loop below would
+        // end there with the same result.
+        if let Some(close) = find_any(b, p, b"()'\"")
+            && b[close] == b')'
+        {
+            let href = py_strip(&self.unescape(&data[start_index..close])).to_string();
+            return Some((href, None, close + 1));
+        }
+        let mut index = p as isize;
+        let mut bracket_count: i64 = 1;
+        let mut backtrack_count: i64 = 1;
+        let mut last_bracket: isize = -1;
+        let mut quote: Option<char> = None;
+        let mut start_quote: isize = -1;
+        let mut exit_quote: isize = -1;
+        let mut ignore_matches = false;
+        let mut alt_quote: Option<char> = None;
+        let mut start_alt_quote: isize = -1;
+        let mut exit_alt_quote: isize = -1;
+        let mut last: Option<char> = None;
+        let mut href: &str = "";
+        let mut title: Option<&str> = None;
+        for c in data[start_index..].chars() {
+            match c {
+                '(' => {
+                    if !ignore_matches {
+                        bracket_count += 1;
+                    } else if backtrack_count > 0 {
+                        backtrack_count -= 1;
+                    }
+                }
+                ')' => {
+                    if (exit_quote != -1 && quote == last)
+                        || (exit_alt_quote != -1 && alt_quote == last)
+                    {
+                        bracket_count = 0;
+                    } else if !ignore_matches {
+                        bracket_count -= 1;
+                    } else if backtrack_count > 0 {
+                        backtrack_count -= 1;
+                        if backtrack_count == 0 {
+                            last_bracket = index + 1;
+                        }
+                    }
+                }
+                '\'' | '"' => {
+                    if quote.is_none() {
+                        ignore_matches = true;
+                        backtrack_count = bracket_count;
+                        bracket_count = 1;
+                        start_quote = index + 1;
+                        quote = Some(c);
+                    } else if Some(c) != quote && alt_quote.is_none() {
+                        start_alt_quote = index + 1;
+                        alt_quote = Some(c);
+                    } else if Some(c) == quote {
+                        exit_quote = index + 1;
+                    } else if alt_quote.is_some() && Some(c) == alt_quote {
+                        exit_alt_quote = index + 1;
+                    }
+                }
+                _ => {}
+            }
+            index += c.len_utf8() as isize;
+            if bracket_count == 0 {
+                let idx = index as usize;
+                if exit_quote >= 0 && quote == last {
+                    href = &data[start_index..start_quote as usize - 1];
+                    title = Some(&data[start_quote as usize..exit_quote as usize - 1]);
+                } else if exit_alt_quote >= 0 && alt_quote == last {
+                    href = &data[start_index..start_alt_quote as usize - 1];
+                    title = Some(&data[start_alt_quote as usize..exit_alt_quote as usize - 1]);
+                } else {
+                    href = &data[start_index..idx - 1];
+                }
+                break;
+            }
+            if c != ' ' {
+                last = Some(c);
+            }
+        }
+        let mut end = index as usize;
+        if bracket_count != 0 && backtrack_count == 0 {
+            if last_bracket < 0 {
+                // Python slices with -2 and resumes at -1 here: the text up to the
+                // second-to-last character, and the last character stays.
+                let mut starts = data.char_indices().rev().map(|(i, _)| i);
+                let last_start = starts.next().unwrap_or(0);
+                let second_last = starts.next().unwrap_or(0);
+                href = data.get(start_index..second_last).unwrap_or("");
+                end = last_start;
+            } else {
+                href = &data[start_index..last_bracket as usize - 1];
+                end = last_bracket as usize;
+            }
+            bracket_count = 0;
+        }
+        if bracket_count != 0 {
+            return None;
+        }
+        let title = title.map(|t| self.clean_title(t));
+        let href = py_strip(&self.unescape(href)).to_string();
+        Some((href, title, end))
+    }
+
+    pub(super) fn clean_title(&self, t: &str) -> String {
+        let t = self.unescape(py_strip(t));
+        let t = dequote(&t);
+        t.chars().map(|c| if is_py_space(c) { ' ' } else { c }).collect()
+    }
+
+    /// `AutomailInlineProcessor.handleMatch`.
+    pub(super) fn automail(&self, group: &str) -> Element {
+        let email = self.unescape(group);
+        let email = email.strip_prefix("mailto:").unwrap_or(&email);
+        let mut text = String::new();
+        for c in email.chars() {
+            text.push_str(AMP_SUBSTITUTE);
+            match codepoint2name(c) {
+                Some(name) => text.push_str(name),
+                None => {
+                    text.push('#');
+                    text.push_str(&(c as u32).to_string());
+                }
+            }
+            text.push(';');
+        }
+        let mut href = String::new();
+        for c in "mailto:".chars().chain(email.chars()) {
+            href.push_str(AMP_SUBSTITUTE);
+            href.push('#');
+            href.push_str(&(c as u32).to_string());
+            href.push(';');
+        }
+        let mut a = Element::with_text("a", text);
+        a.atomic = true;
+        a.set("href", href);
+        a
+    }
+}
+
+pub(super) fn dequote(s: &str) -> &str {
+    if (s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')) {
+        s.get(1..s.len().saturating_sub(1)).unwrap_or("")
+    } else {
+        s
+    }
+}
+
+/// `LinkInlineProcessor.getText`: the end of the bracketed text and the index after `]`.
+pub(super) fn get_text(b: &[u8], index: usize) -> Option<(usize, usize)> {
+    let mut depth = 1;
+    let mut p = index;
+    while let Some(i) = find_any(b, p, b"[]") {
+        if b[i] == b']' {
+            depth -= 1;
+            if depth == 0 {
+                return Some((i, i + 1));
+            }
+        } else {
+            depth += 1;
+        }
+        p = i + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bracketed_text_nests() {
+        let b = b"[a [b] c](u)";
+        assert_eq!(get_text(b, 1), Some((8, 9)));
+        assert_eq!(get_text(b"[never closed", 1), None);
+    }
+
+    #[test]
+    fn quotes_come_off_titles_in_pairs() {
+        assert_eq!(dequote("\"t\""), "t");
+        assert_eq!(dequote("'t'"), "t");
+        assert_eq!(dequote("\"t'"), "\"t'");
+        assert_eq!(dequote("\""), "");
+    }
+}
