@@ -51,6 +51,58 @@ pub fn locate_starttag_end(s: &str, i: usize) -> usize {
     skip_chars(s, p, is_python_space)
 }
 
+/// End of the `locatestarttagend_tolerant` match at `i` (Python-Markdown's version, which keeps
+/// backticks out of tag and attribute names and bare values).
+pub fn locate_starttag_end_markdown(s: &str, i: usize) -> usize {
+    let b = s.as_bytes();
+    let mut p = skip_chars(s, i + 2, |c| {
+        !matches!(c, '`' | '\t' | '\n' | '\r' | '\x0c' | ' ' | '/' | '>' | '\0')
+    });
+    p = skip_chars(s, p, |c| is_python_space(c) || c == '/');
+    loop {
+        let prev = s[..p].chars().next_back();
+        if !prev.is_some_and(|c| c == '\'' || c == '"' || c == '/' || is_python_space(c)) {
+            break;
+        }
+        match char_at(s, p) {
+            Some(c) if !(c == '`' || c == '/' || c == '>' || is_python_space(c)) => {
+                p += c.len_utf8()
+            }
+            _ => break,
+        }
+        p = skip_chars(s, p, |c| !(is_python_space(c) || c == '/' || c == '=' || c == '>'));
+        // optional value
+        let q = skip_chars(s, p, is_python_space);
+        if b.get(q) == Some(&b'=') {
+            let q = skip_chars(s, q, |c| c == '=');
+            let q = skip_chars(s, q, is_python_space);
+            let value_end = match b.get(q) {
+                Some(&quote @ (b'\'' | b'"')) => find_byte(b, q + 1, quote).map(|e| e + 1),
+                _ => Some(skip_chars(s, q, |c| !(c == '`' || c == '>' || is_python_space(c)))),
+            };
+            if let Some(mut e) = value_end {
+                loop {
+                    let r = skip_chars(s, e, is_python_space);
+                    if b.get(r) == Some(&b',') {
+                        e = r + 1;
+                    } else {
+                        break;
+                    }
+                }
+                p = e;
+            }
+        }
+        loop {
+            match char_at(s, p) {
+                Some(c) if is_python_space(c) => p += c.len_utf8(),
+                Some('/') if b.get(p + 1) != Some(&b'>') => p += 1,
+                _ => break,
+            }
+        }
+    }
+    skip_chars(s, p, is_python_space)
+}
+
 /// Skips the rest of a tag name, `[^\t\n\r\f />\x00]*`, from `p`.
 pub fn skip_tag_name(b: &[u8], p: usize) -> usize {
     let len = b

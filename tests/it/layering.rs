@@ -161,3 +161,22 @@ fn the_check_sees_each_kind_of_upward_import() {
     assert_eq!(violations(Path::new("cli.rs"), "#[derive(clap::Parser)]"), Vec::<String>::new());
     assert_eq!(violations(Path::new("cmd/run.rs"), "use crate::daemon;"), Vec::<String>::new());
 }
+
+/// Small files that hold one thing each: no source file over 600 lines, in `src/` or here.
+#[test]
+fn no_source_file_is_over_600_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches", "examples"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).unwrap().lines().count();
+            (lines > 600)
+                .then(|| format!("{}: {lines} lines", f.strip_prefix(root).unwrap().display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these files:\n{}", long.join("\n"));
+}

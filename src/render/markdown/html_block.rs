@@ -8,8 +8,8 @@
 
 use super::tree::{find_any, is_block_level};
 use crate::render::html_parser::{
-    check_for_whole_start_tag_with, find_cdata_end, find_comment_close, is_python_space,
-    match_charref, match_endtagfind,
+    self, char_at, check_for_whole_start_tag_with, find_cdata_end, find_comment_close,
+    is_python_space, locate_starttag_end_markdown, match_charref, match_endtagfind, skip_chars,
 };
 
 /// `markdown.util.HTML_PLACEHOLDER % key`.
@@ -73,22 +73,9 @@ fn sub(s: &str, a: usize, b: usize) -> &str {
     if a >= b { "" } else { &s[a..b] }
 }
 
-fn char_at(s: &str, p: usize) -> Option<char> {
-    s.get(p..).and_then(|r| r.chars().next())
-}
-
-fn skip_while(s: &str, mut p: usize, f: impl Fn(char) -> bool) -> usize {
-    while let Some(c) = char_at(s, p) {
-        if !f(c) {
-            break;
-        }
-        p += c.len_utf8();
-    }
-    p
-}
-
+/// The first byte `b` in `s` at or after `from`.
 fn find_byte(s: &str, b: u8, from: usize) -> Option<usize> {
-    s.as_bytes().get(from..)?.iter().position(|&x| x == b).map(|p| p + from)
+    html_parser::find_byte(s.as_bytes(), from, b)
 }
 
 fn find_str(s: &str, pat: &str, from: usize) -> Option<usize> {
@@ -336,7 +323,7 @@ impl Extractor<'_> {
     fn parse_starttag(&mut self, i: usize) -> Option<usize> {
         let endpos = self.check_for_whole_start_tag(i)?;
         let text = sub(&self.raw, i, endpos).to_string();
-        let name_end = skip_while(&self.raw, i + 2, |c| {
+        let name_end = skip_chars(&self.raw, i + 2, |c| {
             !matches!(c, '\t' | '\n' | '\r' | '\x0c' | ' ' | '/' | '>' | '\0')
         });
         let tag = self.raw[i + 1..name_end].to_lowercase();
@@ -360,7 +347,7 @@ impl Extractor<'_> {
 
     /// `check_for_whole_start_tag` with Python-Markdown's `locatestarttagend_tolerant`.
     fn check_for_whole_start_tag(&self, i: usize) -> Option<usize> {
-        check_for_whole_start_tag_with(&self.raw, i, locate_starttag_end)
+        check_for_whole_start_tag_with(&self.raw, i, locate_starttag_end_markdown)
     }
 
     fn parse_endtag(&mut self, i: usize) -> Option<usize> {
@@ -389,7 +376,7 @@ impl Extractor<'_> {
             }
             return self.parse_bogus_comment(i);
         }
-        let name_end = skip_while(&self.raw, i + 3, |c| {
+        let name_end = skip_chars(&self.raw, i + 3, |c| {
             !matches!(c, '\t' | '\n' | '\r' | '\x0c' | ' ' | '/' | '>' | '\0')
         });
         let tagname = self.raw[i + 2..name_end].to_lowercase();
@@ -533,58 +520,6 @@ fn match_entityref(s: &str, i: usize) -> Option<usize> {
         p += 1;
     }
     (b.get(p) == Some(&b';')).then_some(p + 1)
-}
-
-/// End of the `locatestarttagend_tolerant` match at `i` (Python-Markdown's version, which keeps
-/// backticks out of tag and attribute names and bare values).
-fn locate_starttag_end(s: &str, i: usize) -> usize {
-    let b = s.as_bytes();
-    let mut p = skip_while(s, i + 2, |c| {
-        !matches!(c, '`' | '\t' | '\n' | '\r' | '\x0c' | ' ' | '/' | '>' | '\0')
-    });
-    p = skip_while(s, p, |c| is_python_space(c) || c == '/');
-    loop {
-        let prev = s[..p].chars().next_back();
-        if !prev.is_some_and(|c| c == '\'' || c == '"' || c == '/' || is_python_space(c)) {
-            break;
-        }
-        match char_at(s, p) {
-            Some(c) if !(c == '`' || c == '/' || c == '>' || is_python_space(c)) => {
-                p += c.len_utf8()
-            }
-            _ => break,
-        }
-        p = skip_while(s, p, |c| !(is_python_space(c) || c == '/' || c == '=' || c == '>'));
-        // optional value
-        let q = skip_while(s, p, is_python_space);
-        if b.get(q) == Some(&b'=') {
-            let q = skip_while(s, q, |c| c == '=');
-            let q = skip_while(s, q, is_python_space);
-            let value_end = match b.get(q) {
-                Some(&quote @ (b'\'' | b'"')) => find_byte(s, quote, q + 1).map(|e| e + 1),
-                _ => Some(skip_while(s, q, |c| !(c == '`' || c == '>' || is_python_space(c)))),
-            };
-            if let Some(mut e) = value_end {
-                loop {
-                    let r = skip_while(s, e, is_python_space);
-                    if b.get(r) == Some(&b',') {
-                        e = r + 1;
-                    } else {
-                        break;
-                    }
-                }
-                p = e;
-            }
-        }
-        loop {
-            match char_at(s, p) {
-                Some(c) if is_python_space(c) => p += c.len_utf8(),
-                Some('/') if b.get(p + 1) != Some(&b'>') => p += 1,
-                _ => break,
-            }
-        }
-    }
-    skip_while(s, p, is_python_space)
 }
 
 #[cfg(test)]
