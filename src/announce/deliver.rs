@@ -15,113 +15,10 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use super::Post;
-use super::bluesky::BlueskyClient;
-use super::dry_run::DryRunSink;
-use super::mastodon::MastodonClient;
-use super::send::{FoundPost, Posted, SendError};
+use super::send::{Posted, SendError};
+use super::sender::Sink;
 use crate::failpoint;
 use crate::state::{Db, DbError, OutboxRow, RowStatus};
-
-/// Something that can post and find its posts again.
-pub enum Sender {
-    /// A dry-run sink.
-    DryRun(DryRunSink),
-    /// A Mastodon account.
-    Mastodon(MastodonClient),
-    /// A Bluesky account.
-    Bluesky(BlueskyClient),
-}
-
-impl Sender {
-    /// Posts `post` with the row's platform key.
-    pub async fn send(&self, row: &OutboxRow, post: &Post) -> Result<Posted, SendError> {
-        match self {
-            Self::DryRun(sink) => sink.send(&row.platform_key, post),
-            Self::Mastodon(client) => {
-                let language = post.langs.first().map(String::as_str);
-                client.post_status(&post.text, language, &row.platform_key).await
-            }
-            // createdAt is when the row was made: a retry does not post a different record.
-            Self::Bluesky(client) => {
-                client.create_post(post, &row.platform_key, row.created_at).await
-            }
-        }
-    }
-
-    /// Looks for the row's post on the platform: by its key where the platform keeps one,
-    /// else (Mastodon forgets idempotency keys after an hour, GoToSocial ignores them) by the
-    /// issue URL in the text, passing over the posts other rows recorded (`known`).
-    pub async fn find(
-        &self,
-        row: &OutboxRow,
-        known: &[String],
-    ) -> Result<Option<Posted>, SendError> {
-        match self {
-            Self::DryRun(sink) => sink.find(&row.platform_key),
-            Self::Mastodon(client) => client.find_status(&row.issue_urls(), known).await,
-            Self::Bluesky(client) => client.get_post(&row.platform_key).await,
-        }
-    }
-
-    /// Whether a post sent again after an unsure call can end up twice on the account: where
-    /// the platform does not deduplicate by the row's key. Bluesky records are keyed by their
-    /// rkey (a late create hits the same key), and so are the dry-run sinks; Mastodon's
-    /// Idempotency-Key is kept for an hour at most and ignored by GoToSocial.
-    pub fn lands_late(&self) -> bool {
-        matches!(self, Self::Mastodon(_))
-    }
-
-    /// Every post of the account linking to the row's issue, with when it was made (Mastodon;
-    /// nothing elsewhere, where posts are found by key).
-    pub async fn find_all(&self, row: &OutboxRow) -> Result<Vec<FoundPost>, SendError> {
-        match self {
-            Self::Mastodon(client) => client.statuses_linking_to(&row.issue_urls()).await,
-            Self::DryRun(_) | Self::Bluesky(_) => Ok(Vec::new()),
-        }
-    }
-
-    /// Deletes a post (a duplicate that landed late).
-    pub async fn delete(&self, id: &str) -> Result<(), SendError> {
-        match self {
-            Self::Mastodon(client) => client.delete_status(id).await,
-            Self::DryRun(_) | Self::Bluesky(_) => Ok(()),
-        }
-    }
-
-    /// Edits the row's posted post to `post`, where the platform can: `Ok(false)` where it
-    /// cannot (Bluesky posts cannot be edited; neither can a dry run's Bluesky sink).
-    pub async fn edit(&self, row: &OutboxRow, post: &Post) -> Result<bool, SendError> {
-        match self {
-            Self::Mastodon(client) => {
-                let Some(remote) = &row.remote else { return Ok(false) };
-                let language = post.langs.first().map(String::as_str);
-                client.edit_status(&remote.id, &post.text, language).await.map(|()| true)
-            }
-            Self::DryRun(sink) if sink.platform == super::Platform::Mastodon => {
-                sink.edit(&row.platform_key, post).map(|()| true)
-            }
-            Self::DryRun(_) | Self::Bluesky(_) => Ok(false),
-        }
-    }
-
-    /// The limits to fit posts to: the instance's own for Mastodon, else `fallback`.
-    pub async fn limits(&self, fallback: super::Limits) -> super::Limits {
-        match self {
-            Self::Mastodon(client) => client.limits(fallback).await,
-            Self::DryRun(_) | Self::Bluesky(_) => fallback,
-        }
-    }
-}
-
-/// The HTTP client every platform client uses: rustls, timeouts, herald's user agent.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap_or_default()
-}
 
 /// Who delivers, and the times that keep two deliverers apart: every process that posts
 /// (the service, `herald announce`) claims a row before touching it, for `lease`.
@@ -222,7 +119,7 @@ fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
 /// the claim read it, not on `row`, which may be an older copy.
 pub async fn deliver(
     db: &Mutex<Db>,
-    sender: &Sender,
+    sender: &impl Sink,
     row: &OutboxRow,
     refit: &(dyn Fn(&Post, Option<usize>) -> Option<Post> + Sync),
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
@@ -350,84 +247,6 @@ fn not_claimed(db: &Mutex<Db>, id: i64) -> Result<Delivery, DbError> {
     })
 }
 
-/// What a check for a late duplicate found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verification {
-    /// The recorded post is the only one.
-    Single,
-    /// These extra posts had landed late and were deleted.
-    Deleted(Vec<String>),
-    /// The check could not be made now; it is tried again at this time.
-    Later(DateTime<Utc>),
-}
-
-/// Checks a row posted after a re-send for a late duplicate: lists the account's posts
-/// linking to the issue and deletes those made since the row's first unsure call that
-/// herald did not record, so the account ends with one post. Posts from before that call,
-/// and posts recorded by other rows (an explicit `--force-new`), are left alone.
-pub async fn verify(
-    db: &Mutex<Db>,
-    sender: &Sender,
-    row: &OutboxRow,
-    owner: &Owner,
-    now: DateTime<Utc>,
-) -> Result<Verification, DbError> {
-    let Some(recorded) = row.remote.as_ref().map(|p| p.id.clone()) else {
-        lock(db).set_verify_at(row.id, None)?;
-        return Ok(Verification::Single);
-    };
-    let later = |e: &SendError| {
-        let at = retry_time(e, 1, owner, now);
-        tracing::warn!(account = %row.account, issue = %row.issue_key, cause = %e, retry_at = %secs(at), "cannot check for a late duplicate now");
-        at
-    };
-    let found = match sender.find_all(row).await {
-        Ok(found) => found,
-        Err(e) => {
-            let at = later(&e);
-            lock(db).set_verify_at(row.id, Some(at))?;
-            return Ok(Verification::Later(at));
-        }
-    };
-    let known = lock(db).other_remote_ids(row)?;
-    // The window of this row's calls, in the server's clock: its clock's offset from ours is
-    // read off the recorded post (made by the server when we recorded it, or before), and a
-    // minute of slack more.
-    let skew = found
-        .iter()
-        .find(|f| f.posted.id == recorded)
-        .and_then(|f| Some(f.created_at? - row.posted_at?))
-        .unwrap_or_default()
-        .min(chrono::Duration::zero());
-    let since = row.unsure_since.unwrap_or(row.created_at) + skew - chrono::Duration::minutes(1);
-    let extras: Vec<&FoundPost> = found
-        .iter()
-        .filter(|f| f.posted.id != recorded && !known.contains(&f.posted.id))
-        .filter(|f| f.created_at.is_some_and(|t| t >= since))
-        .collect();
-    if !found.iter().any(|f| f.posted.id == recorded) {
-        tracing::warn!(account = %row.account, issue = %row.issue_key, id = %recorded, "the recorded post is gone; leaving the account's other posts alone");
-        lock(db).set_verify_at(row.id, None)?;
-        return Ok(Verification::Single);
-    }
-    let mut deleted = Vec::new();
-    for extra in extras {
-        match sender.delete(&extra.posted.id).await {
-            Ok(()) => {
-                tracing::warn!(account = %row.account, issue = %row.issue_key, deleted = %extra.posted.id, kept = %recorded, "an earlier request landed late: deleted the duplicate post");
-                deleted.push(extra.posted.id.clone());
-            }
-            Err(e) => {
-                let at = later(&e);
-                lock(db).set_verify_at(row.id, Some(at))?;
-                return Ok(Verification::Later(at));
-            }
-        }
-    }
-    lock(db).set_verify_at(row.id, None)?;
-    Ok(if deleted.is_empty() { Verification::Single } else { Verification::Deleted(deleted) })
-}
-
 fn fail(
     db: &Mutex<Db>,
     row: &OutboxRow,
@@ -439,7 +258,12 @@ fn fail(
     Ok(Delivery::Failed(message.to_string()))
 }
 
-fn retry_time(e: &SendError, attempts: i64, owner: &Owner, now: DateTime<Utc>) -> DateTime<Utc> {
+pub(super) fn retry_time(
+    e: &SendError,
+    attempts: i64,
+    owner: &Owner,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     match e {
         SendError::RateLimited { retry_at: Some(at), .. } if *at > now => *at,
         _ => next_try(attempts, owner.backoff_base, now),
@@ -449,6 +273,236 @@ fn retry_time(e: &SendError, attempts: i64, owner: &Owner, now: DateTime<Utc>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::announce::Platform;
+    use crate::announce::send::FoundPost;
+    use crate::state::NewRow;
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+    use std::future::Future;
+
+    /// A platform whose answers are scripted, one per call, and which counts the calls.
+    #[derive(Default)]
+    struct Script {
+        sends: RefCell<VecDeque<Result<Posted, SendError>>>,
+        finds: RefCell<VecDeque<Result<Option<Posted>, SendError>>>,
+        calls: RefCell<Vec<&'static str>>,
+    }
+
+    impl Script {
+        fn send(self, answer: Result<Posted, SendError>) -> Self {
+            self.sends.borrow_mut().push_back(answer);
+            self
+        }
+        fn find(self, answer: Result<Option<Posted>, SendError>) -> Self {
+            self.finds.borrow_mut().push_back(answer);
+            self
+        }
+        fn calls(&self) -> Vec<&'static str> {
+            self.calls.borrow().clone()
+        }
+    }
+
+    impl Sink for Script {
+        fn send(&self, _: &OutboxRow, _: &Post) -> impl Future<Output = Result<Posted, SendError>> {
+            self.calls.borrow_mut().push("send");
+            let answer = self.sends.borrow_mut().pop_front().expect("no send scripted");
+            async move { answer }
+        }
+        fn find(
+            &self,
+            _: &OutboxRow,
+            _: &[String],
+        ) -> impl Future<Output = Result<Option<Posted>, SendError>> {
+            self.calls.borrow_mut().push("find");
+            let answer = self.finds.borrow_mut().pop_front().expect("no find scripted");
+            async move { answer }
+        }
+        fn lands_late(&self) -> bool {
+            true
+        }
+        async fn find_all(&self, _: &OutboxRow) -> Result<Vec<FoundPost>, SendError> {
+            Ok(Vec::new())
+        }
+        async fn delete(&self, _: &str) -> Result<(), SendError> {
+            Ok(())
+        }
+    }
+
+    fn post(text: &str) -> Post {
+        Post {
+            platform: Platform::Mastodon,
+            text: text.into(),
+            graphemes: text.len(),
+            limit: 500,
+            facets: Vec::new(),
+            langs: vec!["en".into()],
+            embed: None,
+            highlights_kept: 0,
+            highlights_total: 0,
+        }
+    }
+
+    fn posted(id: &str) -> Posted {
+        Posted { id: id.into(), cid: None, url: None }
+    }
+
+    fn transient() -> SendError {
+        SendError::Transient { message: "timed out".into() }
+    }
+
+    /// A state with one pending row, the clock, and the service as owner.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        db: Mutex<Db>,
+        id: i64,
+        clock: Mutex<DateTime<Utc>>,
+        owner: Owner,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let db = Db::open(&dir.path().join("h.db")).unwrap();
+            let t0 = DateTime::parse_from_rfc3339("2026-08-19T12:00:00Z").unwrap().to_utc();
+            let issue = "https://twir.example/665/";
+            db.record_issue(issue, Some(665), "This Week in Rust 665", "665.md", false, t0)
+                .unwrap();
+            let json = serde_json::to_string(&post("This Week in Rust 665")).unwrap();
+            let row = NewRow {
+                issue_key: issue,
+                account: "toot",
+                platform: "mastodon",
+                post: &json,
+                platform_key: "k1",
+                held: None,
+            };
+            let id = db.enqueue(&row, t0).unwrap().unwrap();
+            let owner = Owner::new("herald run", Duration::from_secs(30));
+            Self { _dir: dir, db: Mutex::new(db), id, clock: Mutex::new(t0), owner }
+        }
+
+        fn row(&self) -> OutboxRow {
+            lock(&self.db).row(self.id).unwrap().unwrap()
+        }
+
+        /// One delivery at the clock's time, with `refit` for a post rejected as too long.
+        fn deliver(
+            &self,
+            sink: &Script,
+            refit: &(dyn Fn(&Post, Option<usize>) -> Option<Post> + Sync),
+        ) -> Delivery {
+            let now = || self.now();
+            let now: &(dyn Fn() -> DateTime<Utc> + Sync) = &now;
+            futures_lite(deliver(&self.db, sink, &self.row(), refit, now, &self.owner)).unwrap()
+        }
+
+        /// Moves the clock to `at`.
+        fn at(&self, at: DateTime<Utc>) {
+            *self.clock.lock().unwrap() = at;
+        }
+
+        fn now(&self) -> DateTime<Utc> {
+            *self.clock.lock().unwrap()
+        }
+    }
+
+    /// Runs a future that never waits (the scripted platform answers at once).
+    fn futures_lite<T>(f: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
+    const NO_REFIT: &(dyn Fn(&Post, Option<usize>) -> Option<Post> + Sync) = &|_, _| None;
+
+    #[test]
+    fn a_pending_row_is_sent_once_and_recorded() {
+        let f = Fixture::new();
+        let sink = Script::default().send(Ok(posted("1")));
+        assert_eq!(f.deliver(&sink, NO_REFIT), Delivery::Posted(posted("1")));
+        assert_eq!(sink.calls(), ["send"]);
+        assert_eq!(f.row().status, RowStatus::Posted);
+        // Posted is final: nothing more is sent.
+        assert_eq!(f.deliver(&sink, NO_REFIT), Delivery::NotDue(RowStatus::Posted));
+        assert_eq!(sink.calls(), ["send"]);
+    }
+
+    #[test]
+    fn after_an_unsure_call_the_next_try_looks_first_and_does_not_send_again() {
+        let f = Fixture::new();
+        let sink = Script::default().send(Err(transient())).find(Ok(Some(posted("1"))));
+        let Delivery::Retry { at, .. } = f.deliver(&sink, NO_REFIT) else { panic!("a retry") };
+        // Not before the lease of the unsure call has run out: it may still be on its way.
+        assert!(at >= f.now() + f.owner.lease, "{at}");
+        assert!(f.row().reconcile);
+        f.at(at);
+        assert_eq!(f.deliver(&sink, NO_REFIT), Delivery::Found(posted("1")));
+        assert_eq!(sink.calls(), ["send", "find"]);
+        assert_eq!(f.row().status, RowStatus::Posted);
+    }
+
+    #[test]
+    fn an_unsure_call_not_found_is_sent_again_and_checked_for_a_late_duplicate() {
+        let f = Fixture::new();
+        let sink = Script::default().send(Err(transient())).find(Ok(None)).send(Ok(posted("2")));
+        let Delivery::Retry { at, .. } = f.deliver(&sink, NO_REFIT) else { panic!("a retry") };
+        f.at(at);
+        assert_eq!(f.deliver(&sink, NO_REFIT), Delivery::Posted(posted("2")));
+        assert_eq!(sink.calls(), ["send", "find", "send"]);
+        assert_eq!(f.row().verify_at, Some(at + f.owner.late_landing));
+    }
+
+    #[test]
+    fn a_rate_limit_waits_for_the_servers_time_and_a_lookup_failure_never_sends_blind() {
+        let f = Fixture::new();
+        let reset = f.now() + chrono::Duration::minutes(7);
+        let limited = SendError::RateLimited { retry_at: Some(reset), message: "slow down".into() };
+        let sink =
+            Script::default().send(Err(limited)).send(Err(transient())).find(Err(transient()));
+        let Delivery::Retry { at, .. } = f.deliver(&sink, NO_REFIT) else { panic!("a retry") };
+        assert_eq!(at, reset);
+        assert!(!f.row().reconcile, "a 429 is a sure refusal");
+        f.at(at);
+        let Delivery::Retry { at, .. } = f.deliver(&sink, NO_REFIT) else { panic!("a retry") };
+        f.at(at);
+        // The lookup fails: the row waits, still unsure, and nothing is sent.
+        assert!(matches!(f.deliver(&sink, NO_REFIT), Delivery::Retry { .. }));
+        assert_eq!(sink.calls(), ["send", "send", "find"]);
+        assert!(f.row().reconcile);
+    }
+
+    #[test]
+    fn a_post_rejected_as_too_long_is_refitted_once_then_fails() {
+        let f = Fixture::new();
+        let too_long = || SendError::Permanent {
+            message: "Text character limit of 100 exceeded".into(),
+            too_long: true,
+        };
+        let sink = Script::default().send(Err(too_long())).send(Err(too_long()));
+        let asked = Mutex::new(None);
+        let refit = |_: &Post, limit: Option<usize>| {
+            *asked.lock().unwrap() = Some(limit);
+            Some(post("shorter"))
+        };
+        assert!(matches!(f.deliver(&sink, &refit), Delivery::Retry { .. }));
+        assert_eq!(*asked.lock().unwrap(), Some(Some(100)), "the limit the server named");
+        assert!(f.row().refitted);
+        assert!(f.row().post.contains("shorter"));
+        assert!(matches!(f.deliver(&sink, &refit), Delivery::Failed(_)), "refitted once only");
+        assert_eq!(f.row().status, RowStatus::Failed);
+    }
+
+    #[test]
+    fn a_row_claimed_by_another_process_is_left_to_it() {
+        let f = Fixture::new();
+        let t = f.now();
+        let other =
+            lock(&f.db).claim(f.id, "herald announce, pid 1", t, t + f.owner.lease).unwrap();
+        assert!(other.is_some());
+        let sink = Script::default();
+        assert!(
+            matches!(f.deliver(&sink, NO_REFIT), Delivery::Claimed { by, .. } if by == "herald announce, pid 1")
+        );
+        assert!(sink.calls().is_empty(), "no call while another owner holds the row");
+    }
 
     #[test]
     fn backoff_doubles_up_to_an_hour_with_jitter() {

@@ -21,9 +21,11 @@ pub mod guard;
 pub mod mastodon;
 pub mod outlet;
 pub mod send;
+pub mod sender;
 pub mod settings;
 pub mod stores;
 pub mod thumb;
+pub mod verify;
 
 pub use account::Account;
 pub use compose::{Composer, Embed, Facet, FacetKind, Post};

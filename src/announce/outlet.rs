@@ -9,9 +9,9 @@ use anyhow::Context;
 use super::Platform;
 use super::account::Account;
 use super::bluesky::{BlueskyAccount, BlueskyClient};
-use super::deliver::{Sender, http_client};
 use super::dry_run::DryRunSink;
 use super::mastodon::{MastodonAccount, MastodonClient};
+use super::sender::{Sender, http_client};
 use super::stores::DbSessions;
 use crate::state::Db;
 

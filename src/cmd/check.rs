@@ -212,7 +212,7 @@ fn online(config: &Settings) -> Vec<(bool, String)> {
                 }
             };
         let result = runtime.block_on(async {
-            use crate::announce::deliver::Sender;
+            use crate::announce::sender::Sender;
             match &sender {
                 Sender::DryRun(_) => Ok("dry run, nothing to log in to".to_string()),
                 Sender::Bluesky(client) => client

@@ -43,8 +43,7 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
             scan.errors.len()
         );
     }
-    let files = feeds::render_feeds(&scan.articles, &config.feeds);
-    let results = feeds::write::write_feeds(&config.feeds.files.output, &files).context(
+    let results = feeds::update(&scan.articles, &config.feeds).context(
         "feeds not fully written; the files not yet replaced keep their last good state",
     )?;
     let mut written = 0;

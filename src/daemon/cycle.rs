@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 
 use super::Settings;
 use super::schedule::{Candidate, Decision, Policy, Verdict, judge, plan};
-use crate::announce::deliver::{Delivery, Owner, Verification, deliver, verify};
+use crate::announce::deliver::{Delivery, Owner, deliver};
 use crate::announce::send::SendError;
+use crate::announce::verify::{Verification, verify};
 use crate::announce::{Announcing, Outlet, Platform, Post, Request, enqueue};
 use crate::archive::Article;
 use crate::archive::duplicates::{Shared, find_duplicates};
@@ -107,8 +108,7 @@ pub async fn run_cycle(
         );
     }
     let started = std::time::Instant::now();
-    let files = feeds::render_feeds(&scan.articles, &settings.feeds);
-    match feeds::write::write_feeds(&settings.feeds.files.output, &files) {
+    match feeds::update(&scan.articles, &settings.feeds) {
         Ok(outcomes) => {
             for (_, outcome) in outcomes {
                 match outcome {

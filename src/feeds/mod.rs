@@ -332,6 +332,17 @@ pub fn plan_feeds<'a>(
     specs
 }
 
+/// The feed step of herald run and herald feeds: builds every configured feed for
+/// `articles` and writes the files whose bytes changed below `settings.files.output`,
+/// returning each file (relative path) with what was done. A failure leaves the files not
+/// yet replaced as they were.
+pub fn update(
+    articles: &[Article],
+    settings: &FeedSettings,
+) -> Result<Vec<(String, write::WriteOutcome)>, write::WriteError> {
+    write::write_feeds(&settings.files.output, &render_feeds(articles, settings))
+}
+
 /// Builds every configured feed file for `articles` (newest first, as
 /// [`crate::archive::scan`] returns them).
 ///
