@@ -571,3 +571,4 @@ fn cycles(log: &Path) -> usize {
 }
 
 mod field;
+mod in_process;
