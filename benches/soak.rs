@@ -57,7 +57,7 @@ fn main() {
         &config,
         format!(
             "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-             [daemon]\nsettle_secs = {SETTLE_SECS}\ndebounce_ms = {DEBOUNCE_MS}\n\
+             [daemon]\nsettle = \"{SETTLE_SECS}s\"\ndebounce = \"{DEBOUNCE_MS}ms\"\n\
              [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n\
              [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = \"posts.jsonl\"\n"
         ),

@@ -7,7 +7,7 @@
 //!   (its text or link) — it **holds** the issue: the post would carry it.
 //! - Anywhere else (TWiR's footer `[Discuss on r/rust](REDDIT_LINK_HERE)`, filled in minutes
 //!   after publishing, or never: 10 published issues keep it) it only **delays** the
-//!   announcement, by at most the grace period (`[announce] placeholder_grace_secs`); then the
+//!   announcement, by at most the grace period (`[announce] placeholder_grace`); then the
 //!   issue is announced and the log names the placeholder left.
 //! - Patterns in `placeholders_hold_anywhere` hold wherever they appear.
 //! - Template comments (`<!-- COTW goes here -->`) hold when left unfilled in a section a

@@ -99,7 +99,7 @@ pub enum Shown {
     Held,
     /// Placeholders outside the post: announced when the grace period ends.
     Delayed,
-    /// Older than `max_age_days` when first seen.
+    /// Older than `max_age` when first seen.
     TooOld,
     /// Queued: being sent, or retrying.
     Announcing,

@@ -58,6 +58,7 @@ pub fn load(path: &Path) -> anyhow::Result<Settings> {
 pub fn parse(text: &str, base: &Path) -> anyhow::Result<Settings> {
     let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     refuse_inline_secrets(&table)?;
+    refuse_renamed_keys(&table)?;
     let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     validate(raw, base)
 }
@@ -90,11 +91,11 @@ pub fn validate(raw: RawConfig, base: &Path) -> anyhow::Result<Settings> {
         bail!("daemon.max_posts_per_cycle: must be at least 1");
     }
     let policy = Policy {
-        settle: std::time::Duration::from_secs(raw.daemon.settle_secs),
-        max_age: std::time::Duration::from_secs(raw.daemon.max_age_days.saturating_mul(86_400)),
+        settle: raw.daemon.settle,
+        max_age: raw.daemon.max_age,
         max_posts_per_cycle: raw.daemon.max_posts_per_cycle,
         announce_latest_on_baseline: false,
-        max_hold: std::time::Duration::from_secs(raw.daemon.max_hold_hours.saturating_mul(3600)),
+        max_hold: raw.daemon.max_hold,
         edit_on_title_change: raw.daemon.edit_on_title_change,
     };
     let rescan: cron::Schedule = raw.daemon.rescan.parse().map_err(|e| {
@@ -115,7 +116,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> anyhow::Result<Settings> {
         source: None,
         listen,
         rescan,
-        debounce: std::time::Duration::from_millis(raw.daemon.debounce_ms),
+        debounce: raw.daemon.debounce,
         announce,
         state_path,
         accounts,
@@ -228,10 +229,10 @@ fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSett
             a.mastodon.max_characters
         );
     }
-    if !(1..=600).contains(&a.request_timeout_secs) {
+    if !(1..=600).contains(&a.request_timeout.as_secs()) || a.request_timeout.subsec_nanos() != 0 {
         bail!(
-            "announce.request_timeout_secs: {} is out of range (1 to 600 seconds)",
-            a.request_timeout_secs
+            "announce.request_timeout: {} is out of range (whole seconds, 1s to 10m)",
+            humantime::format_duration(a.request_timeout)
         );
     }
     let card_image = a.card_image.map(|p| resolve(base, &p));
@@ -257,7 +258,7 @@ fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSett
         guard: GuardSettings {
             placeholders: compile("placeholders", &a.placeholders)?,
             hold_anywhere: compile("placeholders_hold_anywhere", &a.placeholders_hold_anywhere)?,
-            grace: std::time::Duration::from_secs(a.placeholder_grace_secs),
+            grace: a.placeholder_grace,
             section_placeholders: compile("section_placeholders", &a.section_placeholders)?,
             highlights: a.highlights.clone(),
             empty_crate: a.empty_crate_of_the_week,
@@ -266,7 +267,7 @@ fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSett
         items_per_kind: a.items_per_kind,
         bluesky,
         mastodon,
-        request_timeout: std::time::Duration::from_secs(a.request_timeout_secs),
+        request_timeout: a.request_timeout,
     })
 }
 
@@ -347,6 +348,33 @@ fn secret_source(
     }
 }
 
+/// Keys that took a number in a unit and now take a duration (`settle = "10m"`): the old
+/// key, the new one, and the unit of the old number.
+const RENAMED_KEYS: [(&str, &str, &str, &str); 6] = [
+    ("daemon", "settle_secs", "settle", "s"),
+    ("daemon", "max_age_days", "max_age", "d"),
+    ("daemon", "debounce_ms", "debounce", "ms"),
+    ("daemon", "max_hold_hours", "max_hold", "h"),
+    ("announce", "placeholder_grace_secs", "placeholder_grace", "s"),
+    ("announce", "request_timeout_secs", "request_timeout", "s"),
+];
+
+/// Refuses a key of an older configuration that now takes a duration, naming the line to
+/// write instead (`daemon.settle_secs = 600` → `settle = "600s"`).
+fn refuse_renamed_keys(table: &toml::Table) -> anyhow::Result<()> {
+    for (section, old, new, unit) in RENAMED_KEYS {
+        let Some(value) = table.get(section).and_then(|t| t.get(old)) else { continue };
+        let instead = match value.as_integer() {
+            Some(n) => format!("{new} = \"{n}{unit}\""),
+            None => format!("{new} = \"…{unit}\""),
+        };
+        bail!(
+            "{section}.{old}: this key is now `{new}`, a duration such as \"90s\", \"10m\", \"12h\" or \"7d\"; write `{instead}`"
+        );
+    }
+    Ok(())
+}
+
 /// `path` relative to `base` (unless absolute), with `dir/..` pairs folded away so that
 /// messages show `public/atom.xml`, not `config/../public/atom.xml`.
 fn resolve(base: &Path, path: &Path) -> PathBuf {
@@ -371,6 +399,34 @@ mod tests {
     use super::*;
     use crate::announce::guard::EmptyCrate;
     use crate::render::highlights::HighlightKind;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_are_read_with_their_unit_and_old_keys_name_the_new_line() {
+        let c = parse(
+            "[daemon]\nsettle = \"90s\"\nmax_age = \"2d\"\ndebounce = \"250ms\"\nmax_hold = \"3h\"\n\
+             [announce]\nplaceholder_grace = \"20m\"\nrequest_timeout = \"5s\"\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(c.policy.settle, Duration::from_secs(90));
+        assert_eq!(c.policy.max_age, Duration::from_secs(2 * 86_400));
+        assert_eq!(c.debounce, Duration::from_millis(250));
+        assert_eq!(c.policy.max_hold, Duration::from_secs(3 * 3600));
+        assert_eq!(c.announce.guard.grace, Duration::from_secs(20 * 60));
+        assert_eq!(c.announce.request_timeout, Duration::from_secs(5));
+        let err = parse("[daemon]\nsettle_secs = 600\n", Path::new(".")).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "daemon.settle_secs: this key is now `settle`, a duration such as \"90s\", \"10m\", \"12h\" or \"7d\"; write `settle = \"600s\"`"
+        );
+        let err = parse("[announce]\nrequest_timeout_secs = 30\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").ends_with("write `request_timeout = \"30s\"`"), "{err:#}");
+        let err = parse("[daemon]\nsettle = \"soon\"\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").starts_with("line 2 (daemon.settle):"), "{err:#}");
+        let err = parse("[announce]\nrequest_timeout = \"1500ms\"\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").contains("whole seconds"), "{err:#}");
+    }
 
     #[test]
     fn empty_file_gives_twir_defaults() {
@@ -519,8 +575,8 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("s3cret-ish"), "{text}");
-        let err = parse("[daemon]\nsettle_secs = = 3\n", Path::new(".")).unwrap_err();
-        assert!(format!("{err:#}").starts_with("line 2 (daemon.settle_secs):"), "{err:#}");
+        let err = parse("[daemon]\nsettle = = 3\n", Path::new(".")).unwrap_err();
+        assert!(format!("{err:#}").starts_with("line 2 (daemon.settle):"), "{err:#}");
         let two = "[[mastodon]]\ninstance = \"https://m.example\"\ntoken_env = \"T\"\n";
         let err = parse(&format!("{two}{two}"), Path::new(".")).unwrap_err();
         assert!(err.to_string().contains("two accounts are named \"m.example\""), "{err}");

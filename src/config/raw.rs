@@ -5,6 +5,7 @@
 //! defaults are the configuration's.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -56,18 +57,22 @@ pub struct RawConfig {
 pub struct RawDaemon {
     /// A new issue is announced once present and unchanged this long (a publication
     /// reverted within it is never announced).
-    pub settle_secs: u64,
+    #[serde(with = "humantime_serde")]
+    pub settle: Duration,
     /// Issues older than this are never announced automatically.
-    pub max_age_days: u64,
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
     /// At most this many issues are announced per cycle, oldest first.
     pub max_posts_per_cycle: usize,
     /// A full rescan on this cron schedule (seconds field first), as a backstop for missed
     /// file events.
     pub rescan: String,
     /// File changes are handled once they have been quiet this long.
-    pub debounce_ms: u64,
+    #[serde(with = "humantime_serde")]
+    pub debounce: Duration,
     /// A draft held by the guard longer than this is logged as an error (and still held).
-    pub max_hold_hours: u64,
+    #[serde(with = "humantime_serde")]
+    pub max_hold: Duration,
     /// Serve `/healthz` and `/metrics` on this address (off when unset).
     pub listen: Option<String>,
     /// When an announced issue's title changes, edit its Mastodon statuses.
@@ -78,12 +83,12 @@ impl Default for RawDaemon {
     fn default() -> Self {
         let p = Policy::default();
         Self {
-            settle_secs: p.settle.as_secs(),
-            max_age_days: p.max_age.as_secs() / 86_400,
+            settle: p.settle,
+            max_age: p.max_age,
             max_posts_per_cycle: p.max_posts_per_cycle,
             rescan: DEFAULT_RESCAN.into(),
-            debounce_ms: DEFAULT_DEBOUNCE.as_millis() as u64,
-            max_hold_hours: p.max_hold.as_secs() / 3600,
+            debounce: DEFAULT_DEBOUNCE,
+            max_hold: p.max_hold,
             listen: None,
             edit_on_title_change: p.edit_on_title_change,
         }
@@ -174,14 +179,16 @@ pub struct RawAnnounce {
     pub placeholders: Vec<String>,
     /// Placeholders that hold an issue wherever they appear.
     pub placeholders_hold_anywhere: Vec<String>,
-    /// How long a placeholder outside the post's text may delay an announcement, in seconds.
-    pub placeholder_grace_secs: u64,
+    /// How long a placeholder outside the post's text may delay an announcement.
+    #[serde(with = "humantime_serde")]
+    pub placeholder_grace: Duration,
     /// Regular expressions that hold an issue inside the sections highlights come from.
     pub section_placeholders: Vec<String>,
-    /// How long one request to a platform may take, in seconds. A post in flight is owned
+    /// How long one request to a platform may take. A post in flight is owned
     /// by its sender for three times this (the lease); a post sent again after a call whose
     /// outcome was unknown is checked for a late duplicate ten times this later.
-    pub request_timeout_secs: u64,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
     /// `[announce.bluesky]`
     pub bluesky: RawBlueskyPost,
     /// `[announce.mastodon]`
@@ -200,9 +207,9 @@ impl Default for RawAnnounce {
             card_image: d.bluesky.card_image,
             placeholders: sources(&d.guard.placeholders),
             placeholders_hold_anywhere: sources(&d.guard.hold_anywhere),
-            placeholder_grace_secs: d.guard.grace.as_secs(),
+            placeholder_grace: d.guard.grace,
             section_placeholders: sources(&d.guard.section_placeholders),
-            request_timeout_secs: d.request_timeout.as_secs(),
+            request_timeout: d.request_timeout,
             bluesky: RawBlueskyPost::default(),
             mastodon: RawMastodonPost::default(),
         }

@@ -233,7 +233,7 @@ pub async fn run_cycle(
             }
             Verdict::TooOld => {
                 lock().decide_issue(&key, false)?;
-                tracing::warn!(issue = %key, %file, date = %article.date, "not announced: older than max_age_days when first seen; `herald announce --issue {number}` posts it");
+                tracing::warn!(issue = %key, %file, date = %article.date, "not announced: older than max_age when first seen; `herald announce --issue {number}` posts it");
             }
             Verdict::Waiting { until, why } => {
                 if matches!(decision, Decision::NextCycle) {

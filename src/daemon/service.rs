@@ -247,7 +247,7 @@ fn log_start(config: &Settings) {
         feeds = %config.feeds.files.output.display(),
         state = %config.state_path.display(),
         accounts = %accounts.join(", "),
-        settle_secs = config.policy.settle.as_secs(),
+        settle = %humantime::format_duration(config.policy.settle),
         rescan = %config.rescan.source(),
         listen = %config.listen.map_or("off".to_string(), |a| a.to_string()),
         "herald {} starting",

@@ -18,7 +18,7 @@ fn config(dir: &Path, pds: &Pds) -> PathBuf {
         &config,
         format!(
             "[archive]\npath = {archive:?}\n[state]\npath = {:?}\n\
-             [announce]\nrequest_timeout_secs = 3\n\
+             [announce]\nrequest_timeout = \"3s\"\n\
              [[bluesky]]\nname = \"sky\"\nservice = {:?}\nidentifier = {:?}\npassword_env = \"HERALD_TEST_BSKY_PASSWORD\"\n",
             dir.join("state/herald.db"),
             pds.url,

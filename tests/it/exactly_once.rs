@@ -34,7 +34,7 @@ fn setup() -> Setup {
             "[archive]\npath = {:?}\n[state]\npath = {:?}\n\
              [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = {sink:?}\n\
              [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = {sink:?}\n\
-             [announce]\nrequest_timeout_secs = 1\n",
+             [announce]\nrequest_timeout = \"1s\"\n",
             fixture_archive(),
             db
         ),
@@ -160,7 +160,7 @@ mod field {
         let config = mastodon_site(
             &dir,
             instance,
-            "settle_secs = 0\ndebounce_ms = 100\nmax_posts_per_cycle = 5\n",
+            "settle = \"0s\"\ndebounce = \"100ms\"\nmax_posts_per_cycle = 5\n",
             timeout_secs,
         );
         let log = dir.join("herald.log");

@@ -20,7 +20,7 @@ fn setup(server: &str) -> (tempfile::TempDir, PathBuf) {
     std::fs::write(
         &config,
         format!(
-            "[archive]\npath = {:?}\n[state]\npath = {:?}\n[announce]\nrequest_timeout_secs = 2\n[[mastodon]]\nname = \"toot\"\ninstance = {server:?}\ntoken_file = {token:?}\n",
+            "[archive]\npath = {:?}\n[state]\npath = {:?}\n[announce]\nrequest_timeout = \"2s\"\n[[mastodon]]\nname = \"toot\"\ninstance = {server:?}\ntoken_file = {token:?}\n",
             fixture_archive(),
             dir.path().join("state/herald.db"),
         ),
@@ -222,7 +222,7 @@ async fn a_fixed_title_edits_the_status_once() {
         &config,
         format!(
             "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-             [daemon]\nsettle_secs = 0\nedit_on_title_change = true\n\
+             [daemon]\nsettle = \"0s\"\nedit_on_title_change = true\n\
              [[mastodon]]\nname = \"toot\"\ninstance = {:?}\ntoken_file = \"token\"\n",
             fake.server.uri()
         ),
@@ -292,7 +292,7 @@ async fn announce_against_a_server_that_is_down_says_what_it_waits_for() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (_dir, config) = setup(&format!("http://127.0.0.1:{port}"));
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("request_timeout_secs = 2", "request_timeout_secs = 1"))
+    std::fs::write(&config, text.replace("request_timeout = \"2s\"", "request_timeout = \"1s\""))
         .unwrap();
     let run = announce(&config, None).await;
     let stdout = String::from_utf8_lossy(&run.stdout).to_string();

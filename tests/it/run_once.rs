@@ -26,7 +26,7 @@ impl Site {
             &config,
             format!(
                 "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-                 [daemon]\nsettle_secs = {settle_secs}\n{daemon_extra}\n\
+                 [daemon]\nsettle = \"{settle_secs}s\"\n{daemon_extra}\n\
                  [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n\
                  [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = \"posts.jsonl\"\n"
             ),
@@ -158,7 +158,7 @@ fn a_held_draft_waits_until_its_placeholders_are_gone() {
 fn a_footer_placeholder_delays_by_the_grace_period_then_the_issue_is_announced() {
     let site = Site::with(0, "");
     let text = std::fs::read_to_string(&site.config).unwrap();
-    std::fs::write(&site.config, format!("{text}\n[announce]\nplaceholder_grace_secs = 2\n"))
+    std::fs::write(&site.config, format!("{text}\n[announce]\nplaceholder_grace = \"2s\"\n"))
         .unwrap();
     site.run(); // baseline
     let issue = site.publish(709);
@@ -184,7 +184,7 @@ fn a_footer_placeholder_delays_by_the_grace_period_then_the_issue_is_announced()
     assert!(!sink.contains("REDDIT_LINK_HERE"), "no post carries the placeholder");
 }
 
-/// Issue #12: an issue first seen older than `max_age_days` is a warning (once) and shows in
+/// Issue #12: an issue first seen older than `max_age` is a warning (once) and shows in
 /// `status` with the command that would post it; fixing its date is not a rename of an
 /// announced issue: the corrected issue is announced under the normal rules.
 #[test]
@@ -224,7 +224,7 @@ fn announce_latest_on_first_start() {
 
 #[test]
 fn a_draft_held_past_max_hold_is_an_error_in_the_log_and_still_held() {
-    let site = Site::with(0, "max_hold_hours = 0");
+    let site = Site::with(0, "max_hold = \"0s\"");
     site.run(); // baseline
     let issue = site.publish(704);
     let text = std::fs::read_to_string(&issue).unwrap();

@@ -131,7 +131,7 @@ pub fn mastodon_site(
         format!(
             "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
              [daemon]\n{daemon}\
-             [announce]\nrequest_timeout_secs = {request_timeout_secs}\n\
+             [announce]\nrequest_timeout = \"{request_timeout_secs}s\"\n\
              [[mastodon]]\nname = \"toot\"\ninstance = {instance:?}\ntoken_file = \"token\"\n"
         ),
     )

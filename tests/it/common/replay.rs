@@ -221,8 +221,8 @@ impl Replay {
             &config,
             format!(
                 "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-                 [daemon]\nsettle_secs = {settle}\ndebounce_ms = 50\nmax_age_days = 100000\n\
-                 [announce]\nplaceholder_grace_secs = {grace}\nrequest_timeout_secs = 2\n\
+                 [daemon]\nsettle = \"{settle}s\"\ndebounce = \"50ms\"\nmax_age = \"100000d\"\n\
+                 [announce]\nplaceholder_grace = \"{grace}s\"\nrequest_timeout = \"2s\"\n\
                  [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n\
                  [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = \"posts.jsonl\"\n"
             ),

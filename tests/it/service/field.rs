@@ -237,8 +237,8 @@ fn the_cap_is_followed_at_once_and_states_are_logged_once() {
     let dir = tmp.path();
     let config = site(dir);
     let text = std::fs::read_to_string(&config).unwrap().replace(
-        "debounce_ms = 100\n",
-        "debounce_ms = 100\nmax_posts_per_cycle = 1\nrescan = \"0 0 0 1 1 *\"\n",
+        "debounce = \"100ms\"\n",
+        "debounce = \"100ms\"\nmax_posts_per_cycle = 1\nrescan = \"0 0 0 1 1 *\"\n",
     );
     std::fs::write(&config, text).unwrap();
     let log = dir.join("herald.log");
@@ -295,7 +295,7 @@ fn a_renamed_account_does_not_spin_and_a_removed_lock_stops_the_service() {
     // The sink cannot be written (its path is a directory): the posts stay pending, retried.
     std::fs::create_dir_all(dir.join("posts.jsonl")).unwrap();
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, format!("{text}[announce]\nrequest_timeout_secs = 1\n")).unwrap();
+    std::fs::write(&config, format!("{text}[announce]\nrequest_timeout = \"1s\"\n")).unwrap();
     let log = dir.join("herald.log");
     let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
     wait_for("the first cycle", Duration::from_secs(20), || cycles(&log) >= 1);

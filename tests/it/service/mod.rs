@@ -18,7 +18,7 @@ fn site(dir: &Path) -> PathBuf {
     std::fs::write(
         &config,
         "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-         [daemon]\nsettle_secs = 1\ndebounce_ms = 100\n\
+         [daemon]\nsettle = \"1s\"\ndebounce = \"100ms\"\n\
          [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n\
          [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = \"posts.jsonl\"\n",
     )
@@ -30,7 +30,8 @@ fn site(dir: &Path) -> PathBuf {
 fn site_with_health(dir: &Path) -> PathBuf {
     let config = site(dir);
     let text = std::fs::read_to_string(&config).unwrap();
-    let text = text.replace("debounce_ms = 100\n", "debounce_ms = 100\nlisten = \"127.0.0.1:0\"\n");
+    let text =
+        text.replace("debounce = \"100ms\"\n", "debounce = \"100ms\"\nlisten = \"127.0.0.1:0\"\n");
     std::fs::write(&config, text).unwrap();
     config
 }
@@ -286,7 +287,7 @@ fn a_burst_of_500_changes_is_one_rebuild_and_bad_files_do_not_stop_it() {
 
 /// A site in `dir` posting to one Mastodon account at `instance`; returns its config file.
 fn mastodon_site(dir: &Path, instance: &str) -> PathBuf {
-    crate::common::mastodon_site(dir, instance, "settle_secs = 1\ndebounce_ms = 100\n", 8)
+    crate::common::mastodon_site(dir, instance, "settle = \"1s\"\ndebounce = \"100ms\"\n", 8)
 }
 
 /// SIGTERM while a post is in flight (the server holds its reply): the service stops within
@@ -444,13 +445,13 @@ fn sighup_reloads_the_configuration_or_says_why_not() {
     let (config, log, mut service) = start_site(dir);
     let good = std::fs::read_to_string(&config).unwrap();
 
-    std::fs::write(&config, good.replace("settle_secs = 1", "settle_secs = \"soon\"")).unwrap();
+    std::fs::write(&config, good.replace("settle = \"1s\"", "settle = \"soon\"")).unwrap();
     signal(&service, "HUP");
     let text = || std::fs::read_to_string(&log).unwrap_or_default();
     wait_for("the refusal", Duration::from_secs(5), || {
         text().contains("configuration not reloaded")
     });
-    assert!(text().contains("settle_secs"), "the error names the field:\n{}", text());
+    assert!(text().contains("daemon.settle"), "the error names the field:\n{}", text());
     // Still serving with the old configuration.
     std::fs::remove_file(dir.join("content/2026-08-19-this-week-in-rust.md")).unwrap();
     wait_for("the feeds", Duration::from_secs(5), || {
