@@ -15,7 +15,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use super::Platform;
 use super::fit::{Limits, find_hashtags, find_urls, shorten};
 use super::thumb::{Thumb, prepare_thumbnail};
-use crate::render::highlights::Highlight;
+use crate::announce::highlights::Highlight;
 
 /// TWiR's Bluesky template.
 pub const DEFAULT_BLUESKY_TEMPLATE: &str = "\

@@ -11,8 +11,8 @@ use super::compose::{ComposeError, Composer, IssueFields, PlatformSettings};
 use super::guard::{Inspection, inspect};
 use super::outlet::Outlet;
 use super::{AnnounceSettings, Limits, Platform, Post};
+use crate::announce::highlights::{Highlights, extract_highlights};
 use crate::archive::Article;
-use crate::render::highlights::{Highlights, extract_highlights};
 use crate::state::{Db, NewRow, OutboxRow, RowStatus};
 
 /// An issue being announced, with what every account's post is made from, computed once.

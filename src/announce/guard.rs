@@ -18,8 +18,8 @@
 use regex::Regex;
 use serde::Serialize;
 
+use crate::announce::highlights::{Heading, HighlightKind, Highlights, parse_blocks};
 use crate::archive::Article;
-use crate::render::highlights::{Heading, HighlightKind, Highlights, parse_blocks};
 
 /// What to do with an issue whose Crate of the Week section is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]

@@ -18,6 +18,7 @@ pub mod dry_run;
 pub mod enqueue;
 pub mod fit;
 pub mod guard;
+pub mod highlights;
 pub mod mastodon;
 pub mod outlet;
 pub mod send;

@@ -5,7 +5,7 @@ use super::compose::{DEFAULT_BLUESKY_TEMPLATE, DEFAULT_MASTODON_TEMPLATE, Platfo
 use super::fit::Limits;
 use super::guard::GuardSettings;
 use super::mastodon::DEFAULT_TIMEOUT;
-use crate::render::highlights::HighlightKind;
+use crate::announce::highlights::HighlightKind;
 
 /// Validated `[announce]` settings.
 #[derive(Debug, Clone)]

@@ -4,13 +4,13 @@
 //! [`scan`] walks a directory and parses every article file in it, reporting each bad one
 //! without stopping.
 
+pub mod article;
 pub mod body;
 pub mod duplicates;
 pub mod header;
-pub mod issue;
 pub mod scan;
 pub mod slug;
 
-pub use issue::{Article, ArticleFormat, ParseError, ParseSettings, Rendered, parse_article};
+pub use article::{Article, ArticleFormat, ParseError, ParseSettings, Rendered, parse_article};
 pub use scan::{Scan, ScanError, scan};
 pub use slug::slugify;

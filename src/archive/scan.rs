@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::issue::{
+use super::article::{
     Article, ArticleFormat, ParseError, ParseErrorKind, ParseSettings, parse_article,
 };
 
@@ -79,7 +79,7 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ParseErrorKind> {
     if !file.metadata().map_err(ParseErrorKind::Io)?.is_file() {
         return Err(ParseErrorKind::NotAFile);
     }
-    let limit = super::issue::MAX_ARTICLE_BYTES;
+    let limit = super::article::MAX_ARTICLE_BYTES;
     let mut bytes = Vec::new();
     file.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(ParseErrorKind::Io)?;
     if bytes.len() > limit {

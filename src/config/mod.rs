@@ -398,7 +398,7 @@ fn resolve(base: &Path, path: &Path) -> PathBuf {
 mod tests {
     use super::*;
     use crate::announce::guard::EmptyCrate;
-    use crate::render::highlights::HighlightKind;
+    use crate::announce::highlights::HighlightKind;
     use std::time::Duration;
 
     #[test]

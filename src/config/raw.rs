@@ -10,13 +10,13 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::announce::guard::EmptyCrate;
+use crate::announce::highlights::HighlightKind;
 use crate::announce::mastodon::Visibility;
 use crate::announce::{AnnounceSettings, Platform};
 use crate::archive::ParseSettings;
 use crate::daemon::schedule::Policy;
 use crate::daemon::settings::{DEFAULT_DEBOUNCE, DEFAULT_RESCAN};
 use crate::feeds::{FeedFiles, FeedSettings};
-use crate::render::highlights::HighlightKind;
 
 /// The file as written. Every table and key is optional; missing ones take TWiR's values.
 #[derive(Debug, Default, Deserialize)]

@@ -1,7 +1,6 @@
 //! Rendering article bodies to the HTML Pelican publishes, and the summaries derived from it.
 
 pub mod entities;
-pub mod highlights;
 pub mod html_parser;
 pub mod markdown;
 pub mod rst;

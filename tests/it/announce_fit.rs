@@ -5,8 +5,8 @@
 use herald::announce::compose::{
     Composer, DEFAULT_BLUESKY_TEMPLATE, DEFAULT_MASTODON_TEMPLATE, IssueFields, PlatformSettings,
 };
+use herald::announce::highlights::{Highlight, HighlightKind};
 use herald::announce::{FacetKind, Limits, Platform, Post};
-use herald::render::highlights::{Highlight, HighlightKind};
 use proptest::prelude::*;
 use unicode_segmentation::UnicodeSegmentation;
 

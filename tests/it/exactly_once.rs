@@ -2,7 +2,7 @@
 //! and in the end each account holds exactly one post for the issue.
 //!
 //! These runs use dry-run sinks, which keep the platforms' contract (a post can be found
-//! again by its key); `tests/*_fake.rs` and `tests/bluesky_pds.rs` cover the real clients.
+//! again by its key); the `*_fake` modules and `bluesky_pds` cover the real clients.
 //!
 //! The second half tries the promise the way operators break it (issue #11): two processes on
 //! one state, `announce` beside the service, kills and restarts while a slow server that
