@@ -71,20 +71,12 @@ impl IdentityStore for DbSessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
 
     #[test]
     fn a_session_is_handed_out_only_for_the_binding_it_was_made_for() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("h.db")).unwrap();
-        let s = SessionRow {
-            did: "did:plc:x".into(),
-            handle: "a.test".into(),
-            access_jwt: Secret::new("acc"),
-            refresh_jwt: Secret::new("ref"),
-        };
-        let binding =
-            SessionBinding { service: "https://pds.example".into(), identifier: "a.test".into() };
+        let (binding, s) = crate::state::sessions::sample_session();
         db.save_session("a", &binding, &s, Utc::now()).unwrap();
         let store = DbSessions(std::sync::Arc::new(std::sync::Mutex::new(db)));
         assert_eq!(store.load_session("a", &binding).unwrap(), Some(s.clone()));

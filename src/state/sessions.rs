@@ -162,6 +162,20 @@ impl Db {
     }
 }
 
+/// A session and the binding it was made for, as tests store them.
+#[cfg(test)]
+pub(crate) fn sample_session() -> (SessionBinding, StoredSession) {
+    let session = StoredSession {
+        did: "did:plc:x".into(),
+        handle: "a.test".into(),
+        access_jwt: Secret::new("acc"),
+        refresh_jwt: Secret::new("ref"),
+    };
+    let binding =
+        SessionBinding { service: "https://pds.example".into(), identifier: "a.test".into() };
+    (binding, session)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,14 +186,7 @@ mod tests {
         let db = Db::open(&dir.path().join("h.db")).unwrap();
         let now = Utc::now();
         assert_eq!(db.session("a").unwrap(), None);
-        let s = SessionRow {
-            did: "did:plc:x".into(),
-            handle: "a.test".into(),
-            access_jwt: Secret::new("acc"),
-            refresh_jwt: Secret::new("ref"),
-        };
-        let binding =
-            SessionBinding { service: "https://pds.example".into(), identifier: "a.test".into() };
+        let (binding, s) = sample_session();
         db.save_session("a", &binding, &s, now).unwrap();
         assert_eq!(db.session("a").unwrap(), Some((binding.clone(), s.clone())));
         db.clear_session("a").unwrap();

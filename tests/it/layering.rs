@@ -146,7 +146,7 @@ fn dependencies_run_down_the_pipeline() {
 
 #[test]
 fn the_check_sees_each_kind_of_upward_import() {
-    let file = Path::new("archive/issue.rs");
+    let file = Path::new("archive/article.rs");
     let found = |text: &str| violations(file, text);
     assert_eq!(
         found("use crate::render::markdown;\nuse crate::parallel::map;\n"),

@@ -102,6 +102,20 @@ fn created(rkey: &str) -> ResponseTemplate {
     }))
 }
 
+/// Expects exactly one createRecord with `access`, answering that it was created; returns
+/// the rkey to post with.
+async fn expect_one_post(server: &MockServer, access: &str) -> String {
+    let rkey = new_tid(Utc::now());
+    Mock::given(method("POST"))
+        .and(path(CREATE_RECORD))
+        .and(header("authorization", bearer(access).as_str()))
+        .respond_with(created(&rkey))
+        .expect(1)
+        .mount(server)
+        .await;
+    rkey
+}
+
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -210,14 +224,7 @@ async fn expired_access_token_is_refreshed_and_the_call_replayed_once() {
         .expect(1)
         .mount(&server)
         .await;
-    let rkey = new_tid(Utc::now());
-    Mock::given(method("POST"))
-        .and(path(CREATE_RECORD))
-        .and(header("authorization", bearer(&new_access).as_str()))
-        .respond_with(created(&rkey))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let rkey = expect_one_post(&server, &new_access).await;
 
     let store = MemStore::with_session(session(&old_access, &old_refresh));
     client(&server, store.clone()).create_post(&post(None), &rkey, Utc::now()).await.unwrap();
@@ -292,14 +299,7 @@ async fn refused_refresh_token_leads_to_exactly_one_login() {
         .expect(1)
         .mount(&server)
         .await;
-    let rkey = new_tid(Utc::now());
-    Mock::given(method("POST"))
-        .and(path(CREATE_RECORD))
-        .and(header("authorization", bearer(&new_access).as_str()))
-        .respond_with(created(&rkey))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let rkey = expect_one_post(&server, &new_access).await;
 
     let store = MemStore::with_session(session(&old_access, &old_refresh));
     client(&server, store.clone()).create_post(&post(None), &rkey, Utc::now()).await.unwrap();
