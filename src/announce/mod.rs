@@ -4,7 +4,7 @@
 //!   highlights, [`fit`] fits it exactly to the platform's limits (Bluesky facets and link
 //!   card included), [`thumb`] prepares the card image, and [`guard`] holds an issue still
 //!   carrying placeholders.
-//! - Queueing: [`enqueue`] prepares an issue once and queues each account's post, for the
+//! - Queueing: [`enqueue`](mod@enqueue) prepares an issue once and queues each account's post, for the
 //!   service and `herald announce` alike; [`outlet`] builds each [`Account`]'s client.
 //! - Delivering (network): [`deliver`] sends an outbox row exactly once through the
 //!   platform clients [`bluesky`], [`mastodon`] and [`dry_run`]; [`send`] sorts their
