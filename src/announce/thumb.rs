@@ -2,8 +2,11 @@
 //! bytes, the `app.bsky.embed.external` `thumb` limit
 //! (<https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/embed/external.json>).
 
+use std::collections::HashMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
+use std::time::SystemTime;
 
 use image::ImageFormat;
 use image::codecs::jpeg::JpegEncoder;
@@ -86,9 +89,30 @@ pub enum ThumbError {
     },
 }
 
+/// The thumbnail of the image at `path` (see [`prepare_uncached`]), prepared once in this
+/// process for each version of the file (its size and modification time): composing a post
+/// and sending it read and re-encode the image once. A replaced image is prepared again.
+pub fn prepare_thumbnail(path: &Path) -> Result<Thumb, ThumbError> {
+    type Prepared = HashMap<PathBuf, ((u64, Option<SystemTime>), Thumb)>;
+    static PREPARED: LazyLock<Mutex<Prepared>> = LazyLock::new(Default::default);
+    let Ok(meta) = std::fs::metadata(path) else { return prepare_uncached(path) };
+    let version = (meta.len(), meta.modified().ok());
+    if let Some((seen, thumb)) = PREPARED.lock().unwrap_or_else(|p| p.into_inner()).get(path)
+        && *seen == version
+    {
+        return Ok(thumb.clone());
+    }
+    let thumb = prepare_uncached(path)?;
+    PREPARED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(path.to_path_buf(), (version, thumb.clone()));
+    Ok(thumb)
+}
+
 /// Reads a PNG or JPEG image; one within the limit is used as it is, a larger one is
 /// re-encoded as JPEG at falling quality and then at falling size until it fits.
-pub fn prepare_thumbnail(path: &Path) -> Result<Thumb, ThumbError> {
+pub fn prepare_uncached(path: &Path) -> Result<Thumb, ThumbError> {
     let bytes =
         std::fs::read(path).map_err(|source| ThumbError::Read { path: path.into(), source })?;
     let decode_err = |source| ThumbError::Decode { path: path.into(), source };
@@ -154,6 +178,25 @@ mod tests {
         assert!(thumb.bytes.len() <= MAX_THUMB_BYTES);
         assert_eq!(thumb.mime, "image/jpeg");
         assert!(image::load_from_memory(&thumb.bytes).is_ok());
+    }
+
+    #[test]
+    fn an_image_is_prepared_once_per_version_of_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("card.png");
+        image::RgbImage::new(40, 20).save(&path).unwrap();
+        let first = prepare_thumbnail(&path).unwrap();
+        // The same size and time: not read again (the garbage is never decoded).
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::fs::write(&path, vec![0u8; first.bytes.len()]).unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
+        assert_eq!(prepare_thumbnail(&path).unwrap(), first);
+        // A new version of the file is prepared again.
+        let later = mtime + std::time::Duration::from_secs(5);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+        assert!(matches!(prepare_thumbnail(&path), Err(ThumbError::Decode { .. })));
+        image::RgbImage::new(30, 30).save(&path).unwrap();
+        assert_eq!(prepare_thumbnail(&path).unwrap().dimensions, (30, 30));
     }
 
     #[test]

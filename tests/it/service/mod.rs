@@ -1,15 +1,13 @@
 //! `herald run` as a service: a new issue file is noticed, the feeds follow within a second,
 //! the issue is posted once after settling; SIGTERM stops it cleanly; a restart posts nothing.
 
-#[allow(dead_code)]
-use crate::common::fake_mastodon;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::fake_mastodon;
 use crate::common::*;
 
 fn site(dir: &Path) -> PathBuf {
