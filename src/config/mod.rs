@@ -7,6 +7,7 @@
 //! any working directory.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 mod file;
 mod raw;
@@ -92,6 +93,35 @@ pub fn validate(raw: RawConfig, base: &Path) -> anyhow::Result<Settings> {
     let accounts = validate_accounts(raw.bluesky, raw.mastodon, raw.dry_run, base, &state_path)?;
     if raw.daemon.max_posts_per_cycle == 0 {
         bail!("daemon.max_posts_per_cycle: must be at least 1");
+    }
+    let day = Duration::from_secs(86_400);
+    for (key, value, min, max) in [
+        ("daemon.settle", raw.daemon.settle, Duration::ZERO, day),
+        ("daemon.max_age", raw.daemon.max_age, Duration::from_secs(3600), 3650 * day),
+        (
+            "daemon.debounce",
+            raw.daemon.debounce,
+            Duration::from_millis(10),
+            Duration::from_secs(60),
+        ),
+        ("daemon.max_hold", raw.daemon.max_hold, Duration::ZERO, 365 * day),
+        ("announce.placeholder_grace", announce.guard.grace, Duration::ZERO, 7 * day),
+    ] {
+        if !(min..=max).contains(&value) {
+            bail!(
+                "{key}: {} is out of range ({} to {})",
+                humantime::format_duration(value),
+                humantime::format_duration(min),
+                humantime::format_duration(max)
+            );
+        }
+    }
+    if raw.daemon.settle >= raw.daemon.max_age {
+        bail!(
+            "daemon.settle: {} is not shorter than daemon.max_age ({}): no issue would ever be announced",
+            humantime::format_duration(raw.daemon.settle),
+            humantime::format_duration(raw.daemon.max_age)
+        );
     }
     let policy = Policy {
         settle: raw.daemon.settle,

@@ -57,10 +57,10 @@ pub struct RawConfig {
 pub struct RawDaemon {
     /// A new issue is announced once present and unchanged this long (a publication
     /// reverted within it is never announced).
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "duration")]
     pub settle: Duration,
     /// Issues older than this are never announced automatically.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "duration")]
     pub max_age: Duration,
     /// At most this many issues are announced per cycle, oldest first.
     pub max_posts_per_cycle: usize,
@@ -68,10 +68,10 @@ pub struct RawDaemon {
     /// file events.
     pub rescan: String,
     /// File changes are handled once they have been quiet this long.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "duration")]
     pub debounce: Duration,
     /// A draft held by the guard longer than this is logged as an error (and still held).
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "duration")]
     pub max_hold: Duration,
     /// Serve `/healthz` and `/metrics` on this address (off when unset).
     pub listen: Option<String>,
@@ -180,14 +180,14 @@ pub struct RawAnnounce {
     /// Placeholders that hold an issue wherever they appear.
     pub placeholders_hold_anywhere: Vec<String>,
     /// How long a placeholder outside the post's text may delay an announcement.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "duration")]
     pub placeholder_grace: Duration,
     /// Regular expressions that hold an issue inside the sections highlights come from.
     pub section_placeholders: Vec<String>,
     /// How long one request to a platform may take. A post in flight is owned
     /// by its sender for three times this (the lease); a post sent again after a call whose
     /// outcome was unknown is checked for a late duplicate ten times this later.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
     /// `[announce.bluesky]`
     pub bluesky: RawBlueskyPost,
@@ -308,5 +308,51 @@ impl Default for RawArchive {
             summary_words: parse.summary_words,
             summary_suffix: parse.summary_suffix,
         }
+    }
+}
+
+/// A duration as the file writes it: a number and a unit, `ms`, `s`, `m`, `h` or `d` (or their
+/// long names), parts added up (`"1h 30m"`). Months and years (humantime's `M` and `y`, one
+/// letter from minutes) and fractions (which humantime would cut short without a word) are
+/// refused, naming what to write instead.
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+/// See [`duration`].
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+    if text.contains('.') {
+        return Err(format!(
+            "{text:?}: fractions are not read; write whole units (\"90m\", not \"1.5h\")"
+        ));
+    }
+    let units = text.split(|c: char| c.is_ascii_digit() || c.is_whitespace());
+    if let Some(unit) = units.filter(|u| !u.is_empty()).find(|u| {
+        u.starts_with('M') || u.starts_with("mo") || u.starts_with('y') || u.starts_with('w')
+    }) {
+        return Err(format!(
+            "{text:?}: `{unit}` is not a unit here; use ms, s, m (minutes), h or d (\"30d\")"
+        ));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_plain_units_only() {
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert!(parse_duration("10M").unwrap_err().contains("`M` is not a unit here"));
+        assert!(parse_duration("2months").unwrap_err().contains("not a unit here"));
+        assert!(parse_duration("1y").unwrap_err().contains("not a unit here"));
+        assert!(parse_duration("1.5h").unwrap_err().contains("fractions"));
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("soon").is_err());
     }
 }

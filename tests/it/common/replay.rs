@@ -221,7 +221,7 @@ impl Replay {
             &config,
             format!(
                 "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-                 [daemon]\nsettle = \"{settle}s\"\ndebounce = \"50ms\"\nmax_age = \"100000d\"\n\
+                 [daemon]\nsettle = \"{settle}s\"\ndebounce = \"50ms\"\nmax_age = \"3650d\"\n\
                  [announce]\nplaceholder_grace = \"{grace}s\"\nrequest_timeout = \"2s\"\n\
                  [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n\
                  [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = \"posts.jsonl\"\n"
