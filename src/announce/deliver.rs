@@ -107,7 +107,9 @@ pub fn secs(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
+/// The database, also after a panic in another holder (the state is SQLite's, not the
+/// mutex's).
+pub(super) fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
     db.lock().unwrap_or_else(|p| p.into_inner())
 }
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::Platform;
 use super::account::Account;
 use super::bluesky::{BlueskyAccount, BlueskyClient};
 use super::dry_run::DryRunSink;
@@ -75,15 +74,5 @@ impl Outlet {
         request_timeout: Duration,
     ) -> anyhow::Result<Vec<Self>> {
         accounts.iter().map(|account| Self::new(account, db, request_timeout)).collect()
-    }
-
-    /// The account's name.
-    pub fn name(&self) -> &str {
-        self.account.name()
-    }
-
-    /// The platform whose post the account gets.
-    pub fn platform(&self) -> Platform {
-        self.account.platform()
     }
 }

@@ -7,14 +7,10 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use super::deliver::{Owner, retry_time, secs};
+use super::deliver::{Owner, lock, retry_time, secs};
 use super::send::{FoundPost, SendError};
 use super::sender::Sink;
 use crate::state::{Db, DbError, OutboxRow};
-
-fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
-    db.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// What a check for a late duplicate found.
 #[derive(Debug, Clone, PartialEq, Eq)]
