@@ -97,11 +97,7 @@ pub fn run(
         if let Queued::Existing(row) = &queued
             && row.status == RowStatus::Posted
         {
-            let link = row
-                .remote
-                .as_ref()
-                .map(|p| p.url.clone().unwrap_or_else(|| p.id.clone()))
-                .unwrap_or_default();
+            let link = row.remote.as_ref().map(Posted::link).unwrap_or_default();
             writeln!(
                 out,
                 "{}: already announced ({link}); nothing to do (--force-new posts again)",
@@ -134,15 +130,14 @@ async fn drive(
     while tries < MAX_TRIES_PER_RUN {
         let Some(row) = lock(db).row(row_id)? else { bail!("outbox row {row_id} vanished") };
         if row.status == RowStatus::Posted {
-            let p =
-                row.remote.unwrap_or_else(|| Posted { id: String::new(), cid: None, url: None });
-            writeln!(out, "{}: posted {}", account.name(), p.url.unwrap_or(p.id))?;
+            let link = row.remote.as_ref().map(Posted::link).unwrap_or_default();
+            writeln!(out, "{}: posted {link}", account.name())?;
             return Ok(true);
         }
         tries += 1;
         match deliver(db, sender, &row, &refit, &Utc::now, owner).await? {
             Delivery::Posted(p) | Delivery::Found(p) => {
-                writeln!(out, "{}: posted {}", account.name(), p.url.unwrap_or(p.id))?;
+                writeln!(out, "{}: posted {}", account.name(), p.link())?;
                 return Ok(true);
             }
             Delivery::Failed(e) => {

@@ -79,7 +79,7 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
     for (account, key, delivery) in &report.deliveries {
         let what = match delivery {
             Delivery::Posted(p) | Delivery::Found(p) => {
-                format!("posted {}", p.url.clone().unwrap_or(p.id.clone()))
+                format!("posted {}", p.link())
             }
             Delivery::Retry { at, error } => format!(
                 "not posted yet ({error}); next try at {}",

@@ -231,7 +231,7 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
 fn row_text(r: &OutboxRow, issue: &IssueRecord) -> String {
     match r.status {
         RowStatus::Posted => {
-            let link = r.remote.as_ref().map(|p| p.url.clone().unwrap_or_else(|| p.id.clone()));
+            let link = r.remote.as_ref().map(|p| p.link().to_string());
             let when = r.posted_at.map(at).unwrap_or_default();
             // A note on a posted row: an edit that was refused.
             let note = r.last_error.as_deref().map(|e| format!("; {e}")).unwrap_or_default();

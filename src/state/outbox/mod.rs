@@ -198,6 +198,13 @@ pub struct Posted {
     pub url: Option<String>,
 }
 
+impl Posted {
+    /// How messages point at the post: its web link, else its id.
+    pub fn link(&self) -> &str {
+        self.url.as_deref().unwrap_or(&self.id)
+    }
+}
+
 /// SHA-256 of a post, hex.
 pub fn post_hash(post: &str) -> String {
     use sha2::Digest;
