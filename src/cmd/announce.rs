@@ -83,7 +83,7 @@ pub fn run(
     let held = guard.is_held().then(|| guard.describe(announce::Effect::Hold));
     let owner = Owner::new("herald announce", config.announce.request_timeout);
     let request = Request {
-        held: held.filter(|_| !args.force),
+        held,
         release: args.force,
         again: args.force_new,
         // The operator asks again: a failed row gets a fresh attempt with a fresh post.
