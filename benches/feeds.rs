@@ -35,7 +35,7 @@ fn main() {
             let dir = out.path().join(format!("{label}-{}", run % 2));
             let start = Instant::now();
             let scan = archive::scan(&archive, &parse).expect("scan");
-            let files = feeds::render_feeds(&scan.articles, &settings);
+            let files = feeds::render_feeds(&scan.articles, &settings, &mut Default::default());
             feeds::write::write_feeds(&dir, &files).expect("write");
             times.push(start.elapsed());
             bytes = files.iter().map(|f| f.bytes.len()).sum::<usize>();

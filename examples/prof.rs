@@ -8,13 +8,13 @@ fn main() {
         let t_scan = t.elapsed();
         let t = Instant::now();
         herald::parallel::map(&scan.articles, |a| {
-            a.rendered();
+            a.render_html();
         });
         let t_render = t.elapsed();
         let t = Instant::now();
         let mut s = herald::feeds::FeedSettings::default();
         s.files.max_items = herald::feeds::MaxItems::All;
-        let files = herald::feeds::render_feeds(&scan.articles, &s);
+        let files = herald::feeds::render_feeds(&scan.articles, &s, &mut Default::default());
         let t_feeds = t.elapsed();
         let t = Instant::now();
         herald::feeds::write::write_feeds(std::path::Path::new("/tmp/prof/out"), &files).unwrap();

@@ -16,9 +16,11 @@ fn main() -> anyhow::Result<()> {
     for e in &scan.errors {
         eprintln!("{e}");
     }
+    let summary = herald::feeds::SummarySettings::default();
     for a in &scan.articles {
-        std::fs::write(out.join(format!("{}.html", a.slug)), a.html())?;
-        std::fs::write(out.join("summaries").join(format!("{}.html", a.slug)), a.summary())?;
+        let rendered = herald::feeds::Rendered::of(a, &summary);
+        std::fs::write(out.join(format!("{}.html", a.slug)), &rendered.html)?;
+        std::fs::write(out.join("summaries").join(format!("{}.html", a.slug)), &rendered.summary)?;
     }
     eprintln!("{} articles, {} errors", scan.articles.len(), scan.errors.len());
     Ok(())

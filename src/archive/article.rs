@@ -1,8 +1,9 @@
-//! One article file → [`Article`]: Pelican's metadata rules, dates and slug, plus rendered HTML.
+//! One article file → [`Article`]: Pelican's metadata rules, dates and slug.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::LazyLock;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
 use chrono_tz::{OffsetComponents, Tz};
@@ -24,20 +25,11 @@ pub struct ParseSettings {
     pub timezone: Tz,
     /// The category of an article without a `Category:` header.
     pub default_category: String,
-    /// Words in a generated summary (Pelican's SUMMARY_MAX_LENGTH).
-    pub summary_words: usize,
-    /// Appended to a truncated summary after a space (Pelican's SUMMARY_END_SUFFIX).
-    pub summary_suffix: String,
 }
 
 impl Default for ParseSettings {
     fn default() -> Self {
-        Self {
-            timezone: chrono_tz::America::New_York,
-            default_category: "misc".into(),
-            summary_words: 50,
-            summary_suffix: "…".into(),
-        }
+        Self { timezone: chrono_tz::America::New_York, default_category: "misc".into() }
     }
 }
 
@@ -61,8 +53,10 @@ impl ArticleFormat {
     }
 }
 
-/// One published article with everything the feeds and announcements need.
-#[derive(Debug, Clone, PartialEq)]
+/// One published article: what its file says, read by Pelican's rules. A plain value: what is
+/// derived from it and kept between uses (its rendering, a deflated copy for a cache) is
+/// kept beside it, by [`super::scan::ScanCache`] and the feeds' renderings.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Article {
     /// The file, as given to [`parse_article`] (usually relative to the archive).
     pub source: PathBuf,
@@ -86,38 +80,8 @@ pub struct Article {
     pub body_line: usize,
     /// The `Summary:` header's Markdown, if the article has one.
     pub summary_source: Option<String>,
-    /// Words in a generated summary, and the suffix of a cut one.
-    pub summary_words: usize,
-    /// Appended (after a space) to a cut summary.
-    pub summary_suffix: String,
-    /// The HTML and summary, rendered on first use: feeds of a few items need only a few
-    /// of the archive's articles rendered. Shared by clones, so a cached article is rendered
-    /// once however many scans hand it out.
-    rendered: Arc<OnceLock<Rendered>>,
-    /// [`content_hash`](Self::content_hash), computed on first use and shared by clones.
-    content_hash: Arc<OnceLock<String>>,
-    /// Set when the rendering is used; see [`forget_unused`](Self::forget_unused).
-    render_used: RenderUse,
-}
-
-/// Whether an article's rendering was used since the last look, shared by its clones. Not
-/// part of the article's value: two articles are equal whatever it says.
-#[derive(Debug, Clone, Default)]
-struct RenderUse(Arc<std::sync::atomic::AtomicBool>);
-
-impl PartialEq for RenderUse {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-/// An article's rendered body and feed summary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    /// The body as HTML.
-    pub html: String,
-    /// The feed summary (`Summary:` header rendered, or the first words of the HTML).
-    pub summary: String,
+    /// See [`content_hash`](Self::content_hash); computed with the rest when the file is read.
+    content_hash: String,
 }
 
 impl Article {
@@ -126,71 +90,35 @@ impl Article {
         striptags(&self.title)
     }
 
-    /// Whether the rendering is at hand (not to be done on the next use).
-    pub fn is_rendered(&self) -> bool {
-        self.rendered.get().is_some()
-    }
-
-    /// The source after the header (shared by clones: a cached article handed out by every
-    /// scan is not copied).
-    pub fn body(&self) -> Arc<str> {
+    /// The source after the header.
+    pub fn body(&self) -> Cow<'_, str> {
         self.body.text()
     }
 
-    /// Whether the body is packed until its next use (see [`forget_unused`](Self::forget_unused)).
+    /// Whether the body is held deflated (as a cache between scans keeps it).
     pub fn is_body_packed(&self) -> bool {
         self.body.is_packed()
     }
 
-    /// For a cache between scans: what nobody used since the last call is let go, so the
-    /// cache does not grow with every issue ever published. A rendering (the article has left
-    /// the feeds) is dropped and done again if needed; the body is packed (see [`Body`]).
-    pub(crate) fn forget_unused(&mut self) {
-        let used = self.render_used.0.swap(false, std::sync::atomic::Ordering::Relaxed);
-        if !used && self.rendered.get().is_some() {
-            self.rendered = Arc::new(OnceLock::new());
-        }
-        self.body.pack_if_unused();
+    /// The same article with its body deflated, for a cache that keeps it between scans.
+    pub(crate) fn packed(&self) -> Self {
+        Self { body: self.body.packed(), ..self.clone() }
     }
 
     /// What makes the issue "changed" for the daemon's settle time: the SHA-256 (hex) of its
     /// title, date (RFC 3339) and body, each followed by a newline but the last.
     pub fn content_hash(&self) -> &str {
-        self.content_hash.get_or_init(|| {
-            let (title, date, body) = (&self.title, self.date.to_rfc3339(), self.body());
-            sha256_hex(&format!("{title}\n{date}\n{body}"))
-        })
+        &self.content_hash
     }
 
-    /// The rendered body and summary (rendered now if this is the first call).
-    pub fn rendered(&self) -> &Rendered {
-        self.render_used.0.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.rendered.get_or_init(|| {
-            let body = self.body();
-            let html = match self.format {
-                ArticleFormat::Markdown => render::render_markdown(&body),
-                ArticleFormat::Rst => render::render_rst(&body).html,
-            };
-            self.summarize(html)
-        })
-    }
-
-    /// The body as HTML.
-    pub fn html(&self) -> &str {
-        &self.rendered().html
-    }
-
-    /// The feed summary.
-    pub fn summary(&self) -> &str {
-        &self.rendered().summary
-    }
-
-    fn summarize(&self, html: String) -> Rendered {
-        let summary = match &self.summary_source {
-            Some(md) => render::render_markdown(md),
-            None => render::summarize(&html, self.summary_words, &self.summary_suffix),
-        };
-        Rendered { html, summary }
+    /// The body as HTML, rendered now: Markdown as Python-Markdown does, reStructuredText as
+    /// docutils does.
+    pub fn render_html(&self) -> String {
+        let body = self.body();
+        match self.format {
+            ArticleFormat::Markdown => render::render_markdown(&body),
+            ArticleFormat::Rst => render::render_rst(&body).html,
+        }
     }
 }
 
@@ -338,29 +266,18 @@ pub fn parse_article(
         ArticleFormat::Markdown => {
             let header = split_header(&text);
             let body = header.body.to_string();
-            RawMeta {
-                fields: header.fields,
-                title: None,
-                body,
-                body_line: header.body_line,
-                html: None,
-            }
+            RawMeta { fields: header.fields, title: None, body, body_line: header.body_line }
         }
         ArticleFormat::Rst => {
-            // The title and fields are part of the document tree, so render it now.
+            // The title and fields are part of the document tree, so it is rendered here
+            // (and again, for its HTML, when a feed needs it: TWiR has one such article).
             let doc = render::render_rst(&text);
             let fields = doc
                 .fields
                 .into_iter()
                 .map(|(key, value, line)| Field { key, values: vec![value], line })
                 .collect();
-            RawMeta {
-                fields,
-                title: doc.title,
-                body: text.clone(),
-                body_line: 1,
-                html: Some(doc.html),
-            }
+            RawMeta { fields, title: doc.title, body: text.clone(), body_line: 1 }
         }
     };
     build_article(path, format, meta, settings)
@@ -371,7 +288,6 @@ struct RawMeta {
     title: Option<String>,
     body: String,
     body_line: usize,
-    html: Option<String>,
 }
 
 fn build_article(
@@ -426,7 +342,8 @@ fn build_article(
 
     let summary_source = field("summary").map(|f| f.values.join("\n"));
 
-    let article = Article {
+    let content_hash = content_hash(&title, &date, &meta.body);
+    Ok(Article {
         source: path.to_path_buf(),
         format,
         title,
@@ -438,17 +355,18 @@ fn build_article(
         body: Body::new(meta.body),
         body_line: meta.body_line,
         summary_source,
-        summary_words: settings.summary_words,
-        summary_suffix: settings.summary_suffix.clone(),
-        rendered: Arc::new(OnceLock::new()),
-        content_hash: Arc::new(OnceLock::new()),
-        render_used: RenderUse::default(),
-    };
-    if let Some(html) = meta.html {
-        let rendered = article.summarize(html);
-        let _ = article.rendered.set(rendered);
+        content_hash,
+    })
+}
+
+/// [`Article::content_hash`], fed to the hash piece by piece.
+fn content_hash(title: &str, date: &DateTime<FixedOffset>, body: &str) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for part in [title, "\n", &date.to_rfc3339(), "\n", body] {
+        hash.update(part.as_bytes());
     }
-    Ok(article)
+    hex::encode(hash.finalize())
 }
 
 /// Pelican's `ensure_metadata_list`: split on `;` if there is one, else on `,`; trim; drop empties.
@@ -514,12 +432,6 @@ pub fn localize(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<FixedOffset>> {
         }
     };
     offset.from_local_datetime(&naive).single()
-}
-
-/// SHA-256 of `text`, hex.
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 #[cfg(test)]

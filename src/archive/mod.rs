@@ -11,6 +11,6 @@ pub mod header;
 pub mod scan;
 pub mod slug;
 
-pub use article::{Article, ArticleFormat, ParseError, ParseSettings, Rendered, parse_article};
+pub use article::{Article, ArticleFormat, ParseError, ParseSettings, parse_article};
 pub use scan::{Scan, ScanError, scan};
 pub use slug::slugify;

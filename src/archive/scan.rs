@@ -103,8 +103,9 @@ pub fn scan(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanError> {
     Ok(out)
 }
 
-/// Articles parsed (and, once used, rendered) in earlier scans, by file. A file whose size and
-/// mtime, or failing those its content hash, are unchanged is not parsed or rendered again.
+/// Articles parsed in earlier scans, by file, each kept with its body deflated (see
+/// [`super::body`]). A file whose size and mtime, or failing those its content hash, are
+/// unchanged is not parsed again: the scan hands out the kept article.
 #[derive(Debug, Default)]
 pub struct ScanCache {
     entries: std::collections::HashMap<PathBuf, CacheEntry>,
@@ -117,10 +118,12 @@ struct CacheEntry {
     size: u64,
     mtime: Option<std::time::SystemTime>,
     hash: [u8; 32],
+    /// The article, its body packed.
     article: Article,
 }
 
-/// Like [`scan`], reusing what `cache` holds for unchanged files.
+/// Like [`scan`], reusing what `cache` holds for unchanged files. An article parsed now is
+/// handed out with its body as text, and kept packed.
 pub fn scan_cached(
     dir: &Path,
     settings: &ParseSettings,
@@ -128,9 +131,6 @@ pub fn scan_cached(
 ) -> Result<Scan, ScanError> {
     use sha2::Digest;
     let paths = article_paths(dir)?;
-    for entry in cache.entries.values_mut() {
-        entry.article.forget_unused();
-    }
     let known = &cache.entries;
     let results = crate::parallel::map(&paths, |path| {
         let meta = std::fs::metadata(path).ok();
@@ -149,11 +149,14 @@ pub fn scan_cached(
             kind,
         })?;
         let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+        let size = bytes.len() as u64;
         if let Some(e) = known.get(path).filter(|e| e.hash == hash) {
-            return Ok((e.article.clone(), Some((bytes.len() as u64, mtime, hash, false))));
+            let entry = CacheEntry { size, mtime, hash, article: e.article.clone() };
+            return Ok((e.article.clone(), Some((entry, false))));
         }
         let article = parse_article(path, &bytes, settings)?;
-        Ok((article, Some((bytes.len() as u64, mtime, hash, true))))
+        let entry = CacheEntry { size, mtime, hash, article: article.packed() };
+        Ok((article, Some((entry, true))))
     });
     let mut out = Scan::default();
     let mut fresh = std::collections::HashMap::with_capacity(paths.len());
@@ -163,9 +166,9 @@ pub fn scan_cached(
             Ok((article, update)) => {
                 let entry = match (update, cache.entries.remove(path)) {
                     (None, Some(old)) => old,
-                    (Some((size, mtime, hash, parsed)), _) => {
+                    (Some((entry, parsed)), _) => {
                         cache.parsed_last += usize::from(parsed);
-                        CacheEntry { size, mtime, hash, article: article.clone() }
+                        entry
                     }
                     (None, None) => continue,
                 };
@@ -198,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_parses_and_renders_only_what_changed() {
+    fn the_cache_parses_only_what_changed() {
         let dir = tempfile::tempdir().unwrap();
         for n in ["a.md", "b.md", "c.md"] {
             write(dir.path(), n, "*hello*");
@@ -207,7 +210,6 @@ mod tests {
         let mut cache = ScanCache::default();
         let first = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!((first.articles.len(), cache.parsed_last), (3, 3));
-        first.articles[0].rendered(); // rendering fills the cached article too
 
         let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!(cache.parsed_last, 0);
@@ -219,7 +221,7 @@ mod tests {
         write(dir.path(), "c.md", "*hello*");
         let third = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!(cache.parsed_last, 1);
-        assert!(third.articles.iter().any(|a| a.html().contains("changed")));
+        assert!(third.articles.iter().any(|a| a.render_html().contains("changed")));
 
         // Removed files leave the cache; a bad file is reported each time.
         std::fs::remove_file(dir.path().join("a.md")).unwrap();
@@ -227,24 +229,6 @@ mod tests {
         let fourth = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!((fourth.articles.len(), fourth.errors.len(), cache.entries.len()), (2, 1, 2));
         assert_eq!(scan_cached(dir.path(), &settings, &mut cache).unwrap().errors.len(), 1);
-    }
-
-    #[test]
-    fn the_cache_forgets_renderings_no_longer_used() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "a.md", "*hello*");
-        let settings = ParseSettings::default();
-        let mut cache = ScanCache::default();
-        let html =
-            scan_cached(dir.path(), &settings, &mut cache).unwrap().articles[0].html().to_string();
-        // Used in the last cycle: kept.
-        let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(second.articles[0].is_rendered());
-        // Not used since: forgotten, and rendered again (the same) when needed.
-        let third = scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(!third.articles[0].is_rendered());
-        assert_eq!(third.articles[0].html(), html);
-        assert!(scan_cached(dir.path(), &settings, &mut cache).unwrap().articles[0].is_rendered());
     }
 
     #[test]
@@ -261,28 +245,24 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_packs_bodies_no_longer_used() {
+    fn the_cache_keeps_bodies_packed_and_the_articles_the_same() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "a.md", "*hello*");
         write(dir.path(), "b.md", "*world*");
         let settings = ParseSettings::default();
         let mut cache = ScanCache::default();
         let first = scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        let hashes: Vec<String> = first.articles.iter().map(|a| a.content_hash().into()).collect();
-        // Used in the first cycle (hashed): kept as text for the next.
+        // Parsed now: handed out as text, kept packed.
+        assert!(first.articles.iter().all(|a| !a.is_body_packed()));
+        assert!(cache.entries.values().all(|e| e.article.is_body_packed()));
+        // From the cache: packed, and the same articles, with the same text, HTML and hash.
         let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(second.articles.iter().all(|a| !a.is_body_packed()));
-        let title = |a: &Article| a.title.clone();
-        let b = second.articles.iter().position(|a| title(a) == "b.md").unwrap();
-        second.articles[b].html(); // b is rendered in the second cycle
-        let third = scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        let packed: Vec<(String, bool)> =
-            third.articles.iter().map(|a| (title(a), a.is_body_packed())).collect();
-        assert_eq!(packed, [("a.md".into(), true), ("b.md".into(), false)]);
-        // Packed, the article is the same: its text, rendering and hash.
-        assert_eq!(&*third.articles[0].body(), "*hello*\n");
-        assert_eq!(third.articles[0].html(), "<p><em>hello</em></p>");
-        let again: Vec<String> = third.articles.iter().map(|a| a.content_hash().into()).collect();
-        assert_eq!(again, hashes);
+        assert!(second.articles.iter().all(|a| a.is_body_packed()));
+        assert_eq!(second.articles, first.articles);
+        assert_eq!(&*second.articles[0].body(), "*hello*\n");
+        assert_eq!(second.articles[0].render_html(), "<p><em>hello</em></p>");
+        let hashes =
+            |s: &Scan| s.articles.iter().map(|a| a.content_hash().to_string()).collect::<Vec<_>>();
+        assert_eq!(hashes(&second), hashes(&first));
     }
 }

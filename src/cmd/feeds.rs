@@ -43,7 +43,8 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
             scan.errors.len()
         );
     }
-    let results = feeds::update(&scan.articles, &config.feeds).context(
+    let results = feeds::update(&scan.articles, &config.feeds, &mut feeds::Renderings::default())
+        .context(
         "feeds not fully written; the files not yet replaced keep their last good state",
     )?;
     let mut written = 0;

@@ -26,7 +26,7 @@ use crate::announce::{Account, AnnounceSettings, Platform};
 use crate::archive::ParseSettings;
 use crate::daemon::Settings;
 use crate::daemon::schedule::Policy;
-use crate::feeds::{FeedSettings, host_of};
+use crate::feeds::{FeedSettings, SummarySettings, host_of};
 use crate::secret::SecretSource;
 
 /// Reads and validates a config file.
@@ -155,18 +155,17 @@ pub fn validate(raw: RawConfig, base: &Path) -> anyhow::Result<Settings> {
         accounts,
         policy,
         archive_dir: resolve(base, &raw.archive.path),
-        parse: ParseSettings {
-            timezone,
-            default_category: raw.site.default_category.clone(),
-            summary_words: raw.archive.summary_words,
-            summary_suffix: raw.archive.summary_suffix,
-        },
+        parse: ParseSettings { timezone, default_category: raw.site.default_category.clone() },
         feeds: FeedSettings {
             site_url: url,
             site_name: raw.site.name,
             author: raw.site.author,
             lang: raw.site.lang,
             article_url: raw.site.article_url,
+            summary: SummarySettings {
+                words: raw.archive.summary_words,
+                suffix: raw.archive.summary_suffix,
+            },
             files,
         },
     })
@@ -460,7 +459,7 @@ mod tests {
         assert_eq!(feeds, defaults.feeds);
         assert_eq!(bundled.parse.timezone, defaults.parse.timezone);
         assert_eq!(bundled.parse.default_category, defaults.parse.default_category);
-        assert_eq!(bundled.parse.summary_suffix, defaults.parse.summary_suffix);
+        assert_eq!(bundled.feeds.summary, defaults.feeds.summary);
         let (b, d) = (&bundled.announce, &defaults.announce);
         assert_eq!(b.highlights, d.highlights);
         assert_eq!(b.items_per_kind, d.items_per_kind);

@@ -16,7 +16,7 @@ use crate::announce::{AnnounceSettings, Platform};
 use crate::archive::ParseSettings;
 use crate::daemon::schedule::Policy;
 use crate::daemon::settings::{DEFAULT_DEBOUNCE, DEFAULT_RESCAN};
-use crate::feeds::{FeedFiles, FeedSettings};
+use crate::feeds::{FeedFiles, FeedSettings, SummarySettings};
 
 /// The file as written. Every table and key is optional; missing ones take TWiR's values.
 #[derive(Debug, Default, Deserialize)]
@@ -302,11 +302,11 @@ pub struct RawArchive {
 
 impl Default for RawArchive {
     fn default() -> Self {
-        let parse = ParseSettings::default();
+        let summary = SummarySettings::default();
         Self {
             path: "content".into(),
-            summary_words: parse.summary_words,
-            summary_suffix: parse.summary_suffix,
+            summary_words: summary.words,
+            summary_suffix: summary.suffix,
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::announce::{Announcing, Outlet, Platform, Post, Request, enqueue};
 use crate::archive::Article;
 use crate::archive::duplicates::{Shared, find_duplicates};
 use crate::archive::scan::ScanCache;
-use crate::feeds::{self, Entry, write::WriteOutcome};
+use crate::feeds::{self, Entry, Renderings, write::WriteOutcome};
 use crate::state::Db;
 
 /// What a cycle did.
@@ -52,12 +52,15 @@ pub struct CycleReport {
     pub more_due: bool,
 }
 
-/// What the service keeps between cycles: the parse cache, and which problems it has
-/// already reported (so a duplicate in the archive is a warning once, not every cycle).
+/// What the service keeps between cycles: the parsed articles and their renderings, and which
+/// problems it has already reported (so a duplicate in the archive is a warning once, not
+/// every cycle).
 #[derive(Default)]
 pub struct CycleState {
-    /// Parsed and rendered articles: only changed files are parsed again.
+    /// Parsed articles: only changed files are parsed again.
     pub cache: ScanCache,
+    /// The feed entries' renderings: only new and changed entries are rendered again.
+    pub renderings: Renderings,
     /// Problems reported and still present.
     pub reported: HashSet<String>,
     /// Held issues whose overstay of `max_hold` was logged.
@@ -108,7 +111,7 @@ pub async fn run_cycle(
         );
     }
     let started = std::time::Instant::now();
-    match feeds::update(&scan.articles, &settings.feeds) {
+    match feeds::update(&scan.articles, &settings.feeds, &mut state.renderings) {
         Ok(outcomes) => {
             for (_, outcome) in outcomes {
                 match outcome {

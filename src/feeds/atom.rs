@@ -13,24 +13,25 @@ use atom_syndication::{
     PersonBuilder, Text, WriteConfig,
 };
 
-use super::{Entry, FeedSettings, FeedSpec};
+use super::{Entry, FeedSettings, FeedSpec, Rendered};
 
 /// feedgenerator's declaration (with `encoding`); the crate's own would omit it.
 const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 /// A standalone entry declares the namespace; inside a feed it inherits the feed's.
 const STANDALONE_ENTRY: &[u8] = b"<entry xmlns=\"http://www.w3.org/2005/Atom\">";
 
-/// One `<entry>` element, serialized.
-pub fn entry_xml(e: &Entry<'_>, settings: &FeedSettings) -> Vec<u8> {
+/// One `<entry>` element, serialized; `rendered` is its article's rendering.
+pub fn entry_xml(e: &Entry<'_>, rendered: &Rendered, settings: &FeedSettings) -> Vec<u8> {
     let a = e.article;
     let mut categories = vec![CategoryBuilder::default().term(a.category.clone()).build()];
     categories.extend(a.tags.iter().map(|t| CategoryBuilder::default().term(t.clone()).build()));
     let content: Content = ContentBuilder::default()
-        .value(Some(a.html().to_string()))
+        .value(Some(rendered.html.clone()))
         .content_type(Some("html".into()))
         .build();
     // Pelican leaves the summary out when it would repeat the content.
-    let summary = (a.summary() != a.html()).then(|| Text::html(a.summary()));
+    let Rendered { html, summary } = rendered;
+    let summary = (summary != html).then(|| Text::html(summary.as_str()));
     let entry = EntryBuilder::default()
         .title(Text::plain(e.title.clone()))
         .links(vec![LinkBuilder::default().href(e.url.clone()).rel("alternate").build()])

@@ -5,24 +5,28 @@
 
 use serde_json::{Value, json};
 
-use super::{FeedSettings, FeedSpec};
+use super::{FeedSettings, FeedSpec, Rendered};
 use crate::archive::slug::striptags;
 
-/// Builds the JSON Feed document.
-pub fn build_json_feed(spec: &FeedSpec<'_>, settings: &FeedSettings) -> Vec<u8> {
+/// Builds the JSON Feed document; `rendered(i)` is the rendering of entry `i`'s article.
+pub fn build_json_feed<'r>(
+    spec: &FeedSpec<'_>,
+    settings: &FeedSettings,
+    rendered: impl Fn(usize) -> &'r Rendered,
+) -> Vec<u8> {
     let items: Vec<Value> = spec
         .entries
         .iter()
         .map(|e| {
-            let a = e.article;
+            let (a, r) = (e.article, rendered(e.index));
             let mut tags = vec![a.category.clone()];
             tags.extend(a.tags.iter().cloned());
             json!({
                 "id": e.tag_uri,
                 "url": e.url,
                 "title": e.title,
-                "content_html": a.html(),
-                "summary": striptags(a.summary()),
+                "content_html": r.html,
+                "summary": striptags(&r.summary),
                 "date_published": a.date.to_rfc3339(),
                 "authors": [{ "name": settings.author }],
                 "tags": tags,

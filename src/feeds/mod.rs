@@ -1,14 +1,18 @@
 //! Feeds: RSS 2.0, Atom and JSON Feed files as Pelican 4.7 (feedgenerator 2.0) writes them.
 //!
-//! [`render_feeds`] is pure: articles and settings in, the bytes of every feed file out.
+//! [`render_feeds`] turns articles and settings into the bytes of every feed file, keeping
+//! the articles' renderings ([`Renderings`]) for the next build.
 //! Identity fields (ids, links, titles, dates, authors, categories) are byte-identical to
 //! Pelican's so that no subscriber's reader shows an old item as new; [`write`] puts the files
 //! on disk atomically and leaves unchanged ones alone.
 
 pub mod atom;
 pub mod json;
+pub mod rendered;
 pub mod rss;
 pub mod write;
+
+pub use rendered::{Rendered, Renderings, SummarySettings};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -114,6 +118,8 @@ pub struct FeedSettings {
     pub lang: String,
     /// Article URL pattern: `{slug}`, `{category}`, `{lang}` and `{date:%…}` (strftime).
     pub article_url: String,
+    /// How summaries are made.
+    pub summary: SummarySettings,
     /// Which files, where.
     pub files: FeedFiles,
 }
@@ -127,6 +133,7 @@ impl Default for FeedSettings {
             author: "TWiR Contributors".into(),
             lang: "en".into(),
             article_url: "blog/{date:%Y}/{date:%m}/{date:%d}/{slug}/".into(),
+            summary: SummarySettings::default(),
             files: FeedFiles::default(),
         }
     }
@@ -339,16 +346,21 @@ pub fn plan_feeds<'a>(
 pub fn update(
     articles: &[Article],
     settings: &FeedSettings,
+    renderings: &mut Renderings,
 ) -> Result<Vec<(String, write::WriteOutcome)>, write::WriteError> {
-    write::write_feeds(&settings.files.output, &render_feeds(articles, settings))
+    write::write_feeds(&settings.files.output, &render_feeds(articles, settings, renderings))
 }
 
 /// Builds every configured feed file for `articles` (newest first, as
 /// [`crate::archive::scan`] returns them).
 ///
-/// Only the articles that appear in some feed are rendered, and rendering and feed building
-/// are spread over the machine's cores.
-pub fn render_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<FeedFile> {
+/// Only the articles that appear in some feed are rendered, those not in `renderings`
+/// already, and rendering and feed building are spread over the machine's cores.
+pub fn render_feeds(
+    articles: &[Article],
+    settings: &FeedSettings,
+    renderings: &mut Renderings,
+) -> Vec<FeedFile> {
     let entries: Vec<Entry> = articles
         .iter()
         .enumerate()
@@ -357,8 +369,10 @@ pub fn render_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<FeedFi
     let plan = plan_feeds(&entries, settings);
     let mut in_atom = vec![false; entries.len()];
     let mut in_rss = vec![false; entries.len()];
+    let mut in_any = vec![false; entries.len()];
     for (kind, spec) in &plan {
         for e in &spec.entries {
+            in_any[e.index] = true;
             match kind {
                 FeedKind::Atom => in_atom[e.index] = true,
                 FeedKind::Rss => in_rss[e.index] = true,
@@ -366,10 +380,19 @@ pub fn render_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<FeedFi
             }
         }
     }
-    // Render and serialize each needed entry once, on every core.
+    // Render each needed entry once (unless kept from the last build), then serialize it
+    // once, on every core.
+    let needed: Vec<usize> = (0..entries.len()).filter(|&i| in_any[i]).collect();
+    let needed_articles: Vec<&Article> = needed.iter().map(|&i| entries[i].article).collect();
+    let mut rendered: Vec<Option<std::sync::Arc<Rendered>>> = vec![None; entries.len()];
+    for (i, r) in needed.iter().zip(renderings.render(&needed_articles, &settings.summary)) {
+        rendered[*i] = Some(r);
+    }
+    let rendering = |i: usize| rendered[i].as_deref().expect("every entry in a feed is rendered");
     let fragments = crate::parallel::map(&entries, |e| {
-        let atom = if in_atom[e.index] { atom::entry_xml(e, settings) } else { Vec::new() };
-        let rss = if in_rss[e.index] { rss::item_xml(e, settings) } else { Vec::new() };
+        let i = e.index;
+        let atom = if in_atom[i] { atom::entry_xml(e, rendering(i), settings) } else { Vec::new() };
+        let rss = if in_rss[i] { rss::item_xml(e, rendering(i), settings) } else { Vec::new() };
         (atom, rss)
     });
     crate::parallel::map(&plan, |(kind, spec)| FeedFile {
@@ -377,7 +400,7 @@ pub fn render_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<FeedFi
         bytes: match kind {
             FeedKind::Atom => atom::build_atom(spec, settings, |i| &fragments[i].0),
             FeedKind::Rss => rss::build_rss(spec, settings, |i| &fragments[i].1),
-            FeedKind::Json => json::build_json_feed(spec, settings),
+            FeedKind::Json => json::build_json_feed(spec, settings, rendering),
         },
     })
 }

@@ -7,17 +7,17 @@
 use rss::extension::dublincore::{DublinCoreExtensionBuilder, NAMESPACE as DC_NAMESPACE};
 use rss::{CategoryBuilder, ChannelBuilder, GuidBuilder, ItemBuilder};
 
-use super::{Entry, FeedSettings, FeedSpec, rfc822};
+use super::{Entry, FeedSettings, FeedSpec, Rendered, rfc822};
 
-/// One `<item>` element, serialized.
-pub fn item_xml(e: &Entry<'_>, settings: &FeedSettings) -> Vec<u8> {
+/// One `<item>` element, serialized; `rendered` is its article's rendering.
+pub fn item_xml(e: &Entry<'_>, rendered: &Rendered, settings: &FeedSettings) -> Vec<u8> {
     let a = e.article;
     let mut categories = vec![CategoryBuilder::default().name(a.category.clone()).build()];
     categories.extend(a.tags.iter().map(|t| CategoryBuilder::default().name(t.clone()).build()));
     let item = ItemBuilder::default()
         .title(Some(e.title.clone()))
         .link(Some(e.url.clone()))
-        .description(Some(a.html().to_string()))
+        .description(Some(rendered.html.clone()))
         .dublin_core_ext(Some(
             DublinCoreExtensionBuilder::default().creators(vec![settings.author.clone()]).build(),
         ))

@@ -1,0 +1,155 @@
+//! What a feed shows of an article's body, its HTML and summary, and [`Renderings`], which
+//! keeps them between feed builds.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::archive::{Article, ArticleFormat};
+use crate::render;
+
+/// How a summary is made for an article without a `Summary:` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummarySettings {
+    /// Words in a generated summary (Pelican's SUMMARY_MAX_LENGTH).
+    pub words: usize,
+    /// Appended to a cut summary after a space (Pelican's SUMMARY_END_SUFFIX).
+    pub suffix: String,
+}
+
+impl Default for SummarySettings {
+    /// TWiR's (Pelican's defaults).
+    fn default() -> Self {
+        Self { words: 50, suffix: "…".into() }
+    }
+}
+
+/// An article's body as HTML and its feed summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The body as HTML.
+    pub html: String,
+    /// The `Summary:` header rendered, or the first words of the HTML.
+    pub summary: String,
+}
+
+impl Rendered {
+    /// Renders `article` now.
+    pub fn of(article: &Article, settings: &SummarySettings) -> Self {
+        let html = article.render_html();
+        let summary = match &article.summary_source {
+            Some(md) => render::render_markdown(md),
+            None => render::summarize(&html, settings.words, &settings.suffix),
+        };
+        Self { html, summary }
+    }
+}
+
+/// What a rendering is made from: the body (through the content hash), its format, the
+/// `Summary:` header.
+type Key = (String, ArticleFormat, Option<String>);
+
+/// Renderings kept from one feed build to the next, so that the daemon renders an article
+/// when it enters the feeds or changes, not on every cycle. A rendering no build asked for
+/// since the one before is let go (the article has left the feeds), so what is kept does not
+/// grow with every issue ever published.
+#[derive(Debug, Default)]
+pub struct Renderings {
+    settings: SummarySettings,
+    kept: HashMap<Key, Arc<Rendered>>,
+    /// Articles rendered by the last call of [`Self::render`].
+    pub rendered_last: usize,
+}
+
+impl Renderings {
+    /// The rendering of each of `articles`, in order: kept ones as they are, the others
+    /// rendered now on every core. Only these are kept for the next call.
+    pub fn render(
+        &mut self,
+        articles: &[&Article],
+        settings: &SummarySettings,
+    ) -> Vec<Arc<Rendered>> {
+        if *settings != self.settings {
+            self.kept.clear();
+            self.settings = settings.clone();
+        }
+        let key = |a: &Article| -> Key {
+            (a.content_hash().to_string(), a.format, a.summary_source.clone())
+        };
+        let keys: Vec<Key> = articles.iter().map(|a| key(a)).collect();
+        let missing: Vec<usize> =
+            (0..articles.len()).filter(|&i| !self.kept.contains_key(&keys[i])).collect();
+        let fresh = crate::parallel::map(&missing, |&i| Rendered::of(articles[i], settings));
+        self.rendered_last = fresh.len();
+        let mut kept = std::mem::take(&mut self.kept);
+        for (i, rendered) in missing.into_iter().zip(fresh) {
+            kept.insert(keys[i].clone(), Arc::new(rendered));
+        }
+        let out: Vec<Arc<Rendered>> = keys.iter().map(|k| kept[k].clone()).collect();
+        self.kept = keys.into_iter().zip(out.iter().cloned()).collect();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{ParseSettings, parse_article};
+
+    fn article(name: &str, body: &str) -> Article {
+        let text = format!("Title: {name}\nDate: 2026-01-07\n\n{body}\n");
+        parse_article(std::path::Path::new(name), text.as_bytes(), &ParseSettings::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn an_article_is_rendered_when_it_enters_or_changes_and_let_go_when_it_leaves() {
+        let settings = SummarySettings::default();
+        let mut renderings = Renderings::default();
+        let (a, b) = (article("a.md", "*hello*"), article("b.md", "*world*"));
+        let first = renderings.render(&[&a, &b], &settings);
+        assert_eq!(renderings.rendered_last, 2);
+        assert_eq!(first[0].html, "<p><em>hello</em></p>");
+        assert_eq!(*first[1], Rendered::of(&b, &settings));
+
+        // Unchanged, and the same value from a cache that keeps the body packed: kept.
+        let again = renderings.render(&[&a.packed(), &b], &settings);
+        assert_eq!(renderings.rendered_last, 0);
+        assert!(Arc::ptr_eq(&again[0], &first[0]));
+
+        // Changed: rendered again.
+        let b2 = article("b.md", "*changed*");
+        assert_eq!(renderings.render(&[&a, &b2], &settings)[1].html, "<p><em>changed</em></p>");
+        assert_eq!(renderings.rendered_last, 1);
+
+        // Left out of a build: let go, and rendered again (the same) when it comes back.
+        renderings.render(&[&b2], &settings);
+        assert_eq!(renderings.kept.len(), 1);
+        assert_eq!(renderings.render(&[&a, &b2], &settings)[0], first[0]);
+        assert_eq!(renderings.rendered_last, 1);
+    }
+
+    #[test]
+    fn new_summary_settings_render_again() {
+        let a = article("a.md", "one two three four");
+        let mut renderings = Renderings::default();
+        let long = renderings.render(&[&a], &SummarySettings::default());
+        let short = SummarySettings { words: 2, suffix: "[…]".into() };
+        let cut = renderings.render(&[&a], &short);
+        assert_eq!(
+            (long[0].summary.as_str(), cut[0].summary.as_str()),
+            ("<p>one two three four</p>", "<p>one two […]</p>")
+        );
+    }
+
+    #[test]
+    fn a_summary_header_is_rendered_as_markdown() {
+        let text = "Title: T\nDate: 2026-01-07\nSummary: *short*\n\nThe whole body.\n";
+        let a = parse_article(std::path::Path::new("t.md"), text.as_bytes(), &Default::default())
+            .unwrap();
+        let r = Rendered::of(&a, &SummarySettings::default());
+        assert_eq!(
+            (r.html.as_str(), r.summary.as_str()),
+            ("<p>The whole body.</p>", "<p><em>short</em></p>")
+        );
+    }
+}
