@@ -107,12 +107,6 @@ pub fn secs(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The database, also after a panic in another holder (the state is SQLite's, not the
-/// mutex's).
-pub(super) fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
-    db.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Runs one delivery of `row` as `owner`. `refit` gets the rejected post and the limit the
 /// server named (if any) and returns a shorter post, or `None`. `now` is the clock.
 ///
@@ -131,7 +125,7 @@ pub async fn deliver(
         return Ok(Delivery::NotDue(row.status));
     }
     let t = now();
-    let Some(row) = lock(db).claim(row.id, &owner.name, t, t + owner.lease)? else {
+    let Some(row) = Db::lock(db).claim(row.id, &owner.name, t, t + owner.lease)? else {
         return not_claimed(db, row.id);
     };
     let row = &row;
@@ -140,13 +134,13 @@ pub async fn deliver(
     let unsure = row.reconcile || row.status == RowStatus::Sending;
     if unsure {
         tracing::info!(account = %row.account, issue = %row.issue_key, "an earlier call may have reached the server: looking for the post first");
-        let known = lock(db).other_remote_ids(row)?;
+        let known = Db::lock(db).other_remote_ids(row)?;
         match sender.find(row, &known).await {
             Ok(Some(posted)) => {
                 // Found after more than one call: another of them may land too.
                 let verify_at =
                     (row.attempts > 1 && sender.lands_late()).then(|| now() + owner.late_landing);
-                lock(db).batch(|db| {
+                Db::lock(db).batch(|db| {
                     db.mark_posted(row.id, &posted, now(), verify_at)?;
                     db.mark_found(row.id)
                 })?;
@@ -165,7 +159,7 @@ pub async fn deliver(
                 // Cannot tell whether it exists: never send blind.
                 let at = retry_time(&e, row.attempts.max(1), owner, now());
                 let error = format!("looking for an earlier post: {e}");
-                lock(db).mark_retry(row.id, &error, at, true, now())?;
+                Db::lock(db).mark_retry(row.id, &error, at, true, now())?;
                 tracing::warn!(account = %row.account, issue = %row.issue_key, %error, retry_at = %secs(at), "will retry");
                 return Ok(Delivery::Retry { at, error });
             }
@@ -177,7 +171,7 @@ pub async fn deliver(
     };
     failpoint::hit("before-intent");
     let started = now();
-    if !lock(db).begin_send(row.id, &owner.name, started, started + owner.lease)? {
+    if !Db::lock(db).begin_send(row.id, &owner.name, started, started + owner.lease)? {
         return not_claimed(db, row.id);
     }
     failpoint::hit("before-call");
@@ -189,7 +183,7 @@ pub async fn deliver(
             // Sent again after a call whose outcome is unknown: that call may still land on a
             // server that does not deduplicate by key. Look again once it no longer can.
             let verify_at = (unsure && sender.lands_late()).then(|| now() + owner.late_landing);
-            lock(db).mark_posted(row.id, &posted, now(), verify_at)?;
+            Db::lock(db).mark_posted(row.id, &posted, now(), verify_at)?;
             tracing::info!(account = %row.account, issue = %row.issue_key, id = %posted.id, attempt = attempts, "posted");
             Delivery::Posted(posted)
         }
@@ -199,7 +193,7 @@ pub async fn deliver(
                     let json = serde_json::to_string(&shorter).unwrap_or_default();
                     let at = now();
                     // An earlier call whose outcome is unknown stays unknown: look first.
-                    lock(db).batch(|db| {
+                    Db::lock(db).batch(|db| {
                         db.replace_post(row.id, &json, true, at)?;
                         db.mark_retry(
                             row.id,
@@ -225,7 +219,7 @@ pub async fn deliver(
             let error = e.to_string();
             // This call failed for sure (a 429) or maybe (a timeout); an earlier unsure call
             // stays unsure either way, so the next try looks first.
-            lock(db).mark_retry(row.id, &error, at, unsure || e.is_ambiguous(), now())?;
+            Db::lock(db).mark_retry(row.id, &error, at, unsure || e.is_ambiguous(), now())?;
             tracing::warn!(account = %row.account, issue = %row.issue_key, attempt = attempts, %error, retry_at = %secs(at), "will retry");
             Delivery::Retry { at, error }
         }
@@ -237,7 +231,7 @@ pub async fn deliver(
 /// Why a claim did not succeed: another process holds the row, it is not due yet, or it is
 /// no longer to be delivered.
 fn not_claimed(db: &Mutex<Db>, id: i64) -> Result<Delivery, DbError> {
-    let Some(row) = lock(db).row(id)? else { return Ok(Delivery::NotDue(RowStatus::Failed)) };
+    let Some(row) = Db::lock(db).row(id)? else { return Ok(Delivery::NotDue(RowStatus::Failed)) };
     Ok(match (row.status, row.lease_until, row.next_attempt_at) {
         (RowStatus::Sending, Some(until), _) => {
             Delivery::Claimed { by: row.claimed_by.unwrap_or_default(), until }
@@ -255,7 +249,7 @@ fn fail(
     message: &str,
     now: DateTime<Utc>,
 ) -> Result<Delivery, DbError> {
-    lock(db).mark_failed(row.id, message, now)?;
+    Db::lock(db).mark_failed(row.id, message, now)?;
     tracing::error!(account = %row.account, issue = %row.issue_key, %message, "rejected; not retrying");
     Ok(Delivery::Failed(message.to_string()))
 }
@@ -384,7 +378,7 @@ mod tests {
         }
 
         fn row(&self) -> OutboxRow {
-            lock(&self.db).row(self.id).unwrap().unwrap()
+            Db::lock(&self.db).row(self.id).unwrap().unwrap()
         }
 
         /// One delivery at the clock's time, with `refit` for a post rejected as too long.
@@ -497,7 +491,7 @@ mod tests {
         let f = Fixture::new();
         let t = f.now();
         let other =
-            lock(&f.db).claim(f.id, "herald announce, pid 1", t, t + f.owner.lease).unwrap();
+            Db::lock(&f.db).claim(f.id, "herald announce, pid 1", t, t + f.owner.lease).unwrap();
         assert!(other.is_some());
         let sink = Script::default();
         assert!(

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use super::deliver::{Owner, lock, retry_time, secs};
+use super::deliver::{Owner, retry_time, secs};
 use super::send::{FoundPost, SendError};
 use super::sender::Sink;
 use crate::state::{Db, DbError, OutboxRow};
@@ -35,7 +35,7 @@ pub async fn verify(
     now: DateTime<Utc>,
 ) -> Result<Verification, DbError> {
     let Some(recorded) = row.remote.as_ref().map(|p| p.id.clone()) else {
-        lock(db).set_verify_at(row.id, None)?;
+        Db::lock(db).set_verify_at(row.id, None)?;
         return Ok(Verification::Single);
     };
     let later = |e: &SendError| {
@@ -47,11 +47,11 @@ pub async fn verify(
         Ok(found) => found,
         Err(e) => {
             let at = later(&e);
-            lock(db).set_verify_at(row.id, Some(at))?;
+            Db::lock(db).set_verify_at(row.id, Some(at))?;
             return Ok(Verification::Later(at));
         }
     };
-    let known = lock(db).other_remote_ids(row)?;
+    let known = Db::lock(db).other_remote_ids(row)?;
     // The window of this row's calls, in the server's clock: its clock's offset from ours is
     // read off the recorded post (made by the server when we recorded it, or before), and a
     // minute of slack more.
@@ -69,7 +69,7 @@ pub async fn verify(
         .collect();
     if !found.iter().any(|f| f.posted.id == recorded) {
         tracing::warn!(account = %row.account, issue = %row.issue_key, id = %recorded, "the recorded post is gone; leaving the account's other posts alone");
-        lock(db).set_verify_at(row.id, None)?;
+        Db::lock(db).set_verify_at(row.id, None)?;
         return Ok(Verification::Single);
     }
     let mut deleted = Vec::new();
@@ -81,11 +81,11 @@ pub async fn verify(
             }
             Err(e) => {
                 let at = later(&e);
-                lock(db).set_verify_at(row.id, Some(at))?;
+                Db::lock(db).set_verify_at(row.id, Some(at))?;
                 return Ok(Verification::Later(at));
             }
         }
     }
-    lock(db).set_verify_at(row.id, None)?;
+    Db::lock(db).set_verify_at(row.id, None)?;
     Ok(if deleted.is_empty() { Verification::Single } else { Verification::Deleted(deleted) })
 }

@@ -71,12 +71,19 @@ pub fn run(
     let db = Arc::new(Mutex::new(Db::open(&config.state_path)?));
     let now = Utc::now;
     let source = article.source.display().to_string();
-    let renamed = lock(&db).renamed_from(&url, article.number, &source)?;
-    lock(&db).record_issue(&url, article.number, &article.plain_title(), &source, false, now())?;
+    let renamed = Db::lock(&db).renamed_from(&url, article.number, &source)?;
+    Db::lock(&db).record_issue(
+        &url,
+        article.number,
+        &article.plain_title(),
+        &source,
+        false,
+        now(),
+    )?;
     // The same issue under a new URL (its title or date was fixed): it keeps its posts, and
     // is not announced again.
     if let Some(old) = renamed {
-        lock(&db).adopt_issue(&old, &url)?;
+        Db::lock(&db).adopt_issue(&old, &url)?;
         writeln!(out, "note: this issue was recorded as {old} before its title or date changed")?;
     }
 
@@ -128,7 +135,7 @@ async fn drive(
     let mut told_claimed = false;
     let mut last_error: Option<String> = None;
     while tries < MAX_TRIES_PER_RUN {
-        let Some(row) = lock(db).row(row_id)? else { bail!("outbox row {row_id} vanished") };
+        let Some(row) = Db::lock(db).row(row_id)? else { bail!("outbox row {row_id} vanished") };
         if row.status == RowStatus::Posted {
             let link = row.remote.as_ref().map(Posted::link).unwrap_or_default();
             writeln!(out, "{}: posted {link}", account.name())?;
@@ -203,8 +210,4 @@ async fn drive(
         last_error.map(|e| format!(" (last: {e})")).unwrap_or_default()
     )?;
     Ok(false)
-}
-
-fn lock(db: &Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
-    db.lock().unwrap_or_else(|p| p.into_inner())
 }

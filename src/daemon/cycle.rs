@@ -92,7 +92,7 @@ pub async fn run_cycle(
     owner: &Owner,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CycleReport> {
-    let lock = || db.lock().unwrap_or_else(|p| p.into_inner());
+    let lock = || Db::lock(db);
     let mut report = CycleReport::default();
     let scan = crate::archive::scan::scan_cached(
         &settings.archive_dir,
@@ -380,7 +380,7 @@ async fn edit_changed_titles(
     settled_before: DateTime<Utc>,
     report: &mut CycleReport,
 ) -> anyhow::Result<()> {
-    let lock = || db.lock().unwrap_or_else(|p| p.into_inner());
+    let lock = || Db::lock(db);
     let rows = lock().rows_with_changed_title(settled_before)?;
     for (row, title) in rows {
         let Some(outlet) = outlets.iter().find(|o| o.account.name() == row.account) else {

@@ -107,7 +107,7 @@ pub async fn serve(
     let mut state_checks = tokio::time::interval(Duration::from_secs(1));
     state_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let check_state = |loaded: &Loaded| -> anyhow::Result<()> {
-        loaded.db.lock().unwrap_or_else(|p| p.into_inner()).check_file().map_err(StateGone)?;
+        Db::lock(&loaded.db).check_file().map_err(StateGone)?;
         lock.check().map_err(StateGone)?;
         Ok(())
     };
@@ -154,8 +154,7 @@ pub async fn serve(
         {
             let accounts: Vec<String> =
                 loaded.config.accounts.iter().map(|a| a.name().to_string()).collect();
-            telemetry
-                .refresh_state(&loaded.db.lock().unwrap_or_else(|p| p.into_inner()), &accounts);
+            telemetry.refresh_state(&Db::lock(&loaded.db), &accounts);
         }
         if watchdog.is_some() {
             let _ = sd_notify::notify(&[NotifyState::Watchdog]);
@@ -374,9 +373,7 @@ fn next_wake(
     }
     let accounts: Vec<String> =
         loaded.config.accounts.iter().map(|a| a.name().to_string()).collect();
-    if let Ok(Some(t)) =
-        loaded.db.lock().unwrap_or_else(|p| p.into_inner()).next_attempt_time(&accounts)
-    {
+    if let Ok(Some(t)) = Db::lock(&loaded.db).next_attempt_time(&accounts) {
         wake = wake.min(t);
     }
     if let Some(w) = watchdog {
@@ -392,7 +389,7 @@ pub fn record_scan(
     report: Result<&CycleReport, &anyhow::Error>,
     next: Option<DateTime<Utc>>,
 ) {
-    let db = db.lock().unwrap_or_else(|p| p.into_inner());
+    let db = Db::lock(db);
     let outcome = match report {
         Ok(r) => match &r.feeds_error {
             Some(e) => format!("ok, but the feeds were not written: {e}"),

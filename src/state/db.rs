@@ -136,6 +136,12 @@ pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
 }
 
 impl Db {
+    /// The database shared by a process's tasks, locked; also after a panic in another
+    /// holder, since the state is SQLite's (each step a transaction), not the mutex's.
+    pub fn lock(db: &std::sync::Mutex<Db>) -> std::sync::MutexGuard<'_, Db> {
+        db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Opens (creating it 0600, and its directory) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let err = |source| DbError { path: path.to_path_buf(), source };
