@@ -133,13 +133,27 @@ pub async fn enqueue(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Queued> {
     let platform = outlet.account.platform();
+    let name = outlet.account.name();
+    let latest = |db: &Db| -> anyhow::Result<Option<OutboxRow>> {
+        Ok(db.rows_for_issue(&issue.url)?.into_iter().rfind(|r| r.account == name))
+    };
+    // Most calls find the row queued already and leave it: that answer needs no limits, so
+    // the instance (which may be slow or down) is asked only when a post may be composed.
+    let kept = |row: &OutboxRow| match row.status {
+        _ if request.again => false,
+        RowStatus::Failed => !request.retry_failed,
+        RowStatus::Held => !request.release,
+        _ => true,
+    };
+    if let Some(row) = latest(&Db::lock(db))?.filter(kept) {
+        return Ok(Queued::Existing(Box::new(row)));
+    }
     let limits = outlet.sender.limits(settings.platform(platform).limits).await;
     let compose = || -> anyhow::Result<String> {
         Ok(serde_json::to_string(&issue.compose(settings, platform, Some(limits))?)?)
     };
-    let name = outlet.account.name();
-    let db = db.lock().unwrap_or_else(|p| p.into_inner());
-    let latest = db.rows_for_issue(&issue.url)?.into_iter().rfind(|r| r.account == name);
+    let db = Db::lock(db);
+    let latest = latest(&db)?;
     if let Some(row) = latest.clone().filter(|_| !request.again) {
         return Ok(match row.status {
             RowStatus::Failed if request.retry_failed => {

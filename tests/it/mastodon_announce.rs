@@ -137,6 +137,31 @@ async fn rate_limited_waits_for_the_reset() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issue_already_queued_does_not_ask_the_instance_again() {
+    // The instance's limits are read only to compose a post: `announce` for an issue the
+    // outbox already has answers from the state, not after a request that may hang until
+    // the timeout or warn about an instance that is down.
+    let fake = FakeMastodon::start(true).await;
+    let (_dir, config) = setup(&fake.server.uri());
+    let instance_reads = || async {
+        let requests = fake.server.received_requests().await.unwrap_or_default();
+        requests.iter().filter(|r| r.url.path().ends_with("/instance")).count()
+    };
+    let first = announce(&config, None).await;
+    assert!(first.status.success(), "{}", text(&first));
+    let after_first = instance_reads().await;
+    assert!(after_first > 0, "the first post is fitted to the instance's limits");
+    let second = announce(&config, None).await;
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("already announced"),
+        "{}",
+        text(&second)
+    );
+    assert_eq!(instance_reads().await, after_first, "{}", text(&second));
+    assert_eq!(fake.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_as_too_long_is_refitted_once() {
     let fake = FakeMastodon::start(true).await;
     fake.state.lock().unwrap().mode = Mode::RejectLongerThan(300);
