@@ -1,6 +1,7 @@
 //! Reading a whole archive directory.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::article::{
     Article, ArticleFormat, ParseError, ParseErrorKind, ParseSettings, parse_article,
@@ -104,8 +105,8 @@ pub fn scan(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanError> {
 }
 
 /// Articles parsed in earlier scans, by file, each kept with its body deflated (see
-/// [`super::body`]). A file whose size and mtime, or failing those its content hash, are
-/// unchanged is not parsed again: the scan hands out the kept article.
+/// [`super::body`]). A file whose [`Stamp`] is unchanged, or failing that whose content hash
+/// is, is not parsed again: the scan hands out the kept article.
 #[derive(Debug, Default)]
 pub struct ScanCache {
     entries: std::collections::HashMap<PathBuf, CacheEntry>,
@@ -115,12 +116,52 @@ pub struct ScanCache {
 
 #[derive(Debug)]
 struct CacheEntry {
-    size: u64,
-    mtime: Option<std::time::SystemTime>,
+    /// The file's stamp when it was read, if it can be trusted (see [`RACY`]).
+    stamp: Option<Stamp>,
     hash: [u8; 32],
     /// The article, its body packed.
     article: Article,
 }
+
+/// What says a file is unchanged without reading it. The change time (ctime) is set by the
+/// kernel on every write and cannot be put back, as the modification time is by `cp -p`,
+/// `rsync -a`, `tar x` and `touch -r`; a fix of the same length keeps the size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    size: u64,
+    mtime: SystemTime,
+    ctime: SystemTime,
+    inode: (u64, u64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let ctime = UNIX_EPOCH
+            + Duration::new(
+                u64::try_from(meta.ctime()).ok()?,
+                u32::try_from(meta.ctime_nsec()).ok()?,
+            );
+        Some(Self {
+            size: meta.len(),
+            mtime: meta.modified().ok()?,
+            ctime,
+            inode: (meta.dev(), meta.ino()),
+        })
+    }
+
+    /// The stamp, if it can stand for the content read at `read_at`: not when the file
+    /// changed within [`RACY`] before, as a second change within the same tick of a coarse
+    /// file system clock would leave the stamp as it is (git's "racily clean" files).
+    fn trusted(self, read_at: SystemTime) -> Option<Self> {
+        let changed = self.ctime.max(self.mtime);
+        read_at.duration_since(changed).is_ok_and(|age| age >= RACY).then_some(self)
+    }
+}
+
+/// How long a file must have been unchanged when it is read for its stamp to be trusted:
+/// some file systems keep times to 1 or 2 seconds.
+const RACY: Duration = Duration::from_secs(2);
 
 /// Like [`scan`], reusing what `cache` holds for unchanged files. An article parsed now is
 /// handed out with its body as text, and kept packed.
@@ -133,13 +174,11 @@ pub fn scan_cached(
     let paths = article_paths(dir)?;
     let known = &cache.entries;
     let results = crate::parallel::map(&paths, |path| {
-        let meta = std::fs::metadata(path).ok();
-        let (size, mtime) =
-            (meta.as_ref().map(|m| m.len()), meta.as_ref().and_then(|m| m.modified().ok()));
+        let stamp = std::fs::metadata(path).ok().as_ref().and_then(Stamp::of);
+        let read_at = SystemTime::now();
         if let Some(e) = known.get(path)
-            && Some(e.size) == size
-            && e.mtime.is_some()
-            && e.mtime == mtime
+            && e.stamp.is_some()
+            && e.stamp == stamp
         {
             return Ok((e.article.clone(), None));
         }
@@ -149,13 +188,13 @@ pub fn scan_cached(
             kind,
         })?;
         let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
-        let size = bytes.len() as u64;
+        let stamp = stamp.and_then(|s| s.trusted(read_at));
         if let Some(e) = known.get(path).filter(|e| e.hash == hash) {
-            let entry = CacheEntry { size, mtime, hash, article: e.article.clone() };
+            let entry = CacheEntry { stamp, hash, article: e.article.clone() };
             return Ok((e.article.clone(), Some((entry, false))));
         }
         let article = parse_article(path, &bytes, settings)?;
-        let entry = CacheEntry { size, mtime, hash, article: article.packed() };
+        let entry = CacheEntry { stamp, hash, article: article.packed() };
         Ok((article, Some((entry, true))))
     });
     let mut out = Scan::default();
@@ -229,6 +268,39 @@ mod tests {
         let fourth = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!((fourth.articles.len(), fourth.errors.len(), cache.entries.len()), (2, 1, 2));
         assert_eq!(scan_cached(dir.path(), &settings, &mut cache).unwrap().errors.len(), 1);
+    }
+
+    #[test]
+    fn a_change_that_keeps_size_and_mtime_is_still_seen() {
+        // `cp -p`, `rsync -a`, `tar x` and `touch -r` put an old mtime back; a same-length fix
+        // (a number, a typo) keeps the size.
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.md", "Release 2b welcome");
+        let path = dir.path().join("a.md");
+        let settings = ParseSettings::default();
+        let mut cache = ScanCache::default();
+        scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        write(dir.path(), "a.md", "Release 2c welcome");
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), mtime);
+        let scan = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert_eq!(&*scan.articles[0].body(), "Release 2c welcome\n");
+        assert_eq!(cache.parsed_last, 1);
+    }
+
+    #[test]
+    fn a_stamp_stands_for_the_content_only_when_it_is_older_than_a_clock_tick() {
+        let t = |s: u64| UNIX_EPOCH + Duration::from_secs(1_700_000_000 + s);
+        let stamp = Stamp { size: 10, mtime: t(0), ctime: t(0), inode: (1, 2) };
+        assert_eq!(stamp.trusted(t(5)), Some(stamp));
+        assert_eq!(stamp.trusted(t(1)), None, "changed a second before it was read");
+        // An mtime put back (`touch -r`) leaves the ctime of the write: recent, not trusted.
+        let put_back = Stamp { ctime: t(4), ..stamp };
+        assert_eq!(put_back.trusted(t(5)), None);
+        assert_ne!(put_back, stamp);
+        // A clock that runs behind the file system's: never trusted.
+        assert_eq!(Stamp { mtime: t(9), ..stamp }.trusted(t(5)), None);
     }
 
     #[test]
