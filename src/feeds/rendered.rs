@@ -57,7 +57,7 @@ pub struct Renderings {
     settings: SummarySettings,
     kept: HashMap<Key, Arc<Rendered>>,
     /// Articles rendered by the last call of [`Self::render`].
-    pub rendered_last: usize,
+    rendered_last: usize,
 }
 
 impl Renderings {
