@@ -269,6 +269,9 @@ fn a_burst_of_500_changes_is_one_rebuild_and_bad_files_do_not_stop_it() {
         std::fs::read_to_string(dir.join("out/categories/rust/rss.xml"))
             .is_ok_and(|t| t.contains("Burst"))
     });
+    // The feeds are written before the cycle records its 500 verdicts: wait for its end, then
+    // give a second cycle the time to come if the burst had been split.
+    wait_for("the burst's cycle to end", Duration::from_secs(20), || cycles() > before);
     std::thread::sleep(Duration::from_millis(800));
     let rebuilds = cycles() - before;
     assert!((1..=2).contains(&rebuilds), "{rebuilds} rebuilds for one burst");
