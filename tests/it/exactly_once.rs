@@ -197,7 +197,7 @@ mod field {
         /// Publishes issue `n`, dated today, the way editors do (a temporary file renamed
         /// into place); returns the text its posts carry.
         pub fn publish(&self, n: u32) -> String {
-            let today = chrono::Utc::now().date_naive();
+            let today = crate::common::today();
             let tmp = self.dir.join("content/.new.md.swp");
             std::fs::write(
                 &tmp,
@@ -489,7 +489,7 @@ mod field {
             fake.state.lock().unwrap().posts_received == 1
         });
         fake.state.lock().unwrap().delay = Duration::ZERO;
-        let today = chrono::Utc::now().date_naive();
+        let today = crate::common::today();
         let file = site.dir.join(format!("content/{today}-issue-806.md"));
         let text = std::fs::read_to_string(&file).unwrap();
         std::fs::write(

@@ -269,7 +269,7 @@ async fn a_fixed_title_edits_the_status_once() {
         }
     };
     run().await; // baseline
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::common::today();
     let issue = content.join(format!("{today}-this-week-in-rust.md"));
     let publish = |title: &str| {
         std::fs::write(&issue, format!("Title: {title}\nNumber: 710\nDate: {today}\n\nHello.\n"))

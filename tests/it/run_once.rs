@@ -53,7 +53,7 @@ impl Site {
 
     /// Publishes a new issue dated today (so it is not too old to announce).
     fn publish(&self, number: u32) -> PathBuf {
-        let today = chrono::Utc::now().date_naive();
+        let today = crate::common::today();
         let body =
             std::fs::read_to_string(fixture_archive().join("2026-08-19-this-week-in-rust.md"))
                 .unwrap();
@@ -69,7 +69,7 @@ impl Site {
 }
 
 fn url_of(number: u32) -> String {
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::common::today();
     format!("/blog/{}/this-week-in-rust-{number}/", today.format("%Y/%m/%d"))
 }
 
@@ -192,7 +192,7 @@ fn too_old_then_its_date_fixed_is_announced() {
     let site = Site::new(0);
     site.run(); // baseline
     let issue = site.publish(711);
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::common::today();
     let stale = today - chrono::Duration::days(30);
     let text = std::fs::read_to_string(&issue).unwrap();
     std::fs::write(&issue, text.replace(&format!("Date: {today}"), &format!("Date: {stale}")))

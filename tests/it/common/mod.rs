@@ -30,6 +30,12 @@ pub fn fixture_archive() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/twir")
 }
 
+/// Today's date where the test sites' issues are dated (TWiR's timezone, America/New_York):
+/// an issue dated today is never in the future, also between midnight UTC and midnight there.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&chrono_tz::America::New_York).date_naive()
+}
+
 /// Copies the article files (not sub-directories) of `from` into `to`.
 pub fn copy_articles(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

@@ -195,7 +195,7 @@ async fn duplicates_are_warned_once_and_health_names_the_degraded_part() {
 
 /// Publishes issue `n`, dated today, in the site at `dir`.
 fn publish_numbered(dir: &Path, n: u32) {
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::common::today();
     std::fs::write(
         dir.join(format!("content/{today}-issue-{n}.md")),
         format!("Title: This Week in Rust {n}\nNumber: {n}\nDate: {today}\n\nHello.\n"),
@@ -253,7 +253,7 @@ fn the_cap_is_followed_at_once_and_states_are_logged_once() {
     );
 
     // A draft whose Crate of the Week link is a placeholder: held, logged once.
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::common::today();
     std::fs::write(
         dir.join(format!("content/{today}-draft.md")),
         format!(

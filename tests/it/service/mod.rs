@@ -87,7 +87,7 @@ async fn wait_async(
 
 /// Publishes issue 710, dated today, in the site at `dir`.
 fn publish_710(dir: &Path) {
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::common::today();
     std::fs::write(
         dir.join(format!("content/{today}-this-week-in-rust.md")),
         format!("Title: This Week in Rust 710\nNumber: 710\nDate: {today}\n\nHello.\n"),
@@ -126,7 +126,7 @@ fn notices_a_new_issue_updates_feeds_and_posts_once() {
     wait_for("the baseline", Duration::from_secs(10), || db.exists());
     std::thread::sleep(Duration::from_millis(300));
 
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::common::today();
     let body =
         std::fs::read_to_string(fixture_archive().join("2026-08-19-this-week-in-rust.md")).unwrap();
     let body = body.split_once("\n\n").unwrap().1;
