@@ -95,9 +95,13 @@ pub struct AnnounceArgs {
     /// Post again even though the issue was announced (a new outbox row).
     #[arg(long)]
     pub force_new: bool,
-    /// Post even if the draft guard holds the issue.
+    /// Post even if the draft guard holds the issue, or if a post on the account that herald
+    /// cannot tell from its own was found (`status` says AMBIGUOUS).
     #[arg(long)]
     pub force: bool,
+    /// The post `status` calls AMBIGUOUS is the announcement: record it (its id or link).
+    #[arg(long, value_name = "ID_OR_LINK", requires = "account", conflicts_with_all = ["force", "force_new", "dry_run"])]
+    pub adopt: Option<String>,
 }
 
 /// Options of `herald preview`.

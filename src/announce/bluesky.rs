@@ -203,6 +203,18 @@ impl BlueskyClient {
         }
     }
 
+    /// The account the client posts to, by identity: `bluesky <DID>`, from the session in
+    /// hand, else from the server (`getSession`, logging in if needed). Stays the same when
+    /// the account is renamed in the configuration or moves to another PDS.
+    pub async fn identity(&self) -> Result<String, SendError> {
+        let held = self.session.lock().await.as_ref().map(|s| s.did.clone());
+        let did = match held {
+            Some(did) => did,
+            None => self.check_session().await?.1,
+        };
+        Ok(format!("bluesky {did}"))
+    }
+
     /// Makes sure the account can be used: a session (the stored one if it was made for this
     /// account, else a login) that the server accepts (`getSession`). Returns the account's
     /// handle and DID. Posts nothing.

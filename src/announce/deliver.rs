@@ -15,9 +15,10 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use super::Post;
-use super::send::{Posted, SendError};
+use super::send::{Lookup, Posted, SendError};
 use super::sender::Sink;
 use crate::failpoint;
+use crate::state::outbox::Fence;
 use crate::state::{Db, DbError, OutboxRow, RowStatus};
 
 /// Who delivers, and the times that keep two deliverers apart: every process that posts
@@ -74,8 +75,17 @@ pub enum Delivery {
         /// Until when its lease holds.
         until: DateTime<Utc>,
     },
-    /// The row was not due (already posted, failed or held).
+    /// The row was not due (already posted, failed or held, or set aside as ambiguous).
     NotDue(RowStatus),
+    /// A post on the account may be herald's or a person's: nothing sent, nothing recorded;
+    /// the row waits for the operator (why).
+    Ambiguous(String),
+    /// This process lost its claim while it worked (its lease ran out): it recorded nothing;
+    /// `by` holds the row now, if anyone.
+    Lost {
+        /// Who holds it now.
+        by: Option<String>,
+    },
 }
 
 /// Delay before retry number `attempts` (1-based): `base` (the request timeout, 30 s by
@@ -112,7 +122,9 @@ pub fn secs(t: DateTime<Utc>) -> String {
 ///
 /// The row is claimed first ([`Db::claim`]): when another process holds it, nothing is done
 /// and [`Delivery::Claimed`] says who and until when. Everything after works on the row as
-/// the claim read it, not on `row`, which may be an older copy.
+/// the claim read it, not on `row`, which may be an older copy, and every change it records
+/// names the claim ([`Fence`]): a process that wakes after its lease ran out records nothing
+/// over what another recorded ([`Delivery::Lost`]).
 pub async fn deliver(
     db: &Mutex<Db>,
     sender: &impl Sink,
@@ -121,7 +133,7 @@ pub async fn deliver(
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
     owner: &Owner,
 ) -> Result<Delivery, DbError> {
-    if !matches!(row.status, RowStatus::Pending | RowStatus::Sending) {
+    if !matches!(row.status, RowStatus::Pending | RowStatus::Sending) || row.ambiguous.is_some() {
         return Ok(Delivery::NotDue(row.status));
     }
     let t = now();
@@ -129,6 +141,10 @@ pub async fn deliver(
         return not_claimed(db, row.id);
     };
     let row = &row;
+    let fence = Fence::of(row, &owner.name);
+    if let Some(done) = posted_under_another_name(db, sender, row, fence, now).await? {
+        return Ok(done);
+    }
     // A call may have reached the server: an earlier attempt failed ambiguously, or the row
     // was left `sending` by a process that died (its lease has run out: the call is over).
     let unsure = row.reconcile || row.status == RowStatus::Sending;
@@ -136,30 +152,38 @@ pub async fn deliver(
         tracing::info!(account = %row.account, issue = %row.issue_key, "an earlier call may have reached the server: looking for the post first");
         let known = Db::lock(db).other_remote_ids(row)?;
         match sender.find(row, &known).await {
-            Ok(Some(posted)) => {
+            Ok(Lookup::Found(posted)) => {
                 // Found after more than one call: another of them may land too.
                 let verify_at =
                     (row.attempts > 1 && sender.lands_late()).then(|| now() + owner.late_landing);
-                Db::lock(db).batch(|db| {
-                    db.mark_posted(row.id, &posted, now(), verify_at)?;
-                    db.mark_found(row.id)
-                })?;
+                if !Db::lock(db).mark_posted(row.id, fence, &posted, true, now(), verify_at)? {
+                    return lost(db, row);
+                }
                 tracing::info!(account = %row.account, issue = %row.issue_key, id = %posted.id, "found the earlier post; recorded it");
                 return Ok(Delivery::Found(posted));
             }
-            Ok(None) => {
+            Ok(Lookup::Absent) => {
                 tracing::info!(account = %row.account, issue = %row.issue_key, "no earlier post found; sending");
+            }
+            Ok(Lookup::Ambiguous(why)) => {
+                if !Db::lock(db).mark_ambiguous(row.id, fence, &why, now())? {
+                    return lost(db, row);
+                }
+                tracing::error!(account = %row.account, issue = %row.issue_key, %why, "neither sending nor recording: `herald status` says how to settle it");
+                return Ok(Delivery::Ambiguous(why));
             }
             // A bad token or the like: sending would fail the same way. The operator fixes it
             // and `announce` tries again (still looking first).
             Err(SendError::Permanent { message, .. }) => {
-                return fail(db, row, &format!("looking for an earlier post: {message}"), now());
+                return fail(db, row, fence, &format!("looking for an earlier post: {message}"), now());
             }
             Err(e) => {
                 // Cannot tell whether it exists: never send blind.
                 let at = retry_time(&e, row.attempts.max(1), owner, now());
                 let error = format!("looking for an earlier post: {e}");
-                Db::lock(db).mark_retry(row.id, &error, at, true, now())?;
+                if !Db::lock(db).mark_retry(row.id, fence, &error, at, true, now())? {
+                    return lost(db, row);
+                }
                 tracing::warn!(account = %row.account, issue = %row.issue_key, %error, retry_at = %secs(at), "will retry");
                 return Ok(Delivery::Retry { at, error });
             }
@@ -167,11 +191,11 @@ pub async fn deliver(
     }
     let post: Post = match serde_json::from_str(&row.post) {
         Ok(p) => p,
-        Err(e) => return fail(db, row, &format!("stored post does not decode: {e}"), now()),
+        Err(e) => return fail(db, row, fence, &format!("stored post does not decode: {e}"), now()),
     };
     failpoint::hit("before-intent");
     let started = now();
-    if !Db::lock(db).begin_send(row.id, &owner.name, started, started + owner.lease)? {
+    if !Db::lock(db).begin_send(row.id, fence, started, started + owner.lease)? {
         return not_claimed(db, row.id);
     }
     failpoint::hit("before-call");
@@ -183,7 +207,9 @@ pub async fn deliver(
             // Sent again after a call whose outcome is unknown: that call may still land on a
             // server that does not deduplicate by key. Look again once it no longer can.
             let verify_at = (unsure && sender.lands_late()).then(|| now() + owner.late_landing);
-            Db::lock(db).mark_posted(row.id, &posted, now(), verify_at)?;
+            if !Db::lock(db).mark_posted(row.id, fence, &posted, false, now(), verify_at)? {
+                return landed_after_losing_the_claim(db, sender, row, &posted, owner, now()).await;
+            }
             tracing::info!(account = %row.account, issue = %row.issue_key, id = %posted.id, attempt = attempts, "posted");
             Delivery::Posted(posted)
         }
@@ -193,23 +219,27 @@ pub async fn deliver(
                     let json = serde_json::to_string(&shorter).unwrap_or_default();
                     let at = now();
                     // An earlier call whose outcome is unknown stays unknown: look first.
-                    Db::lock(db).batch(|db| {
-                        db.replace_post(row.id, &json, true, at)?;
-                        db.mark_retry(
-                            row.id,
-                            &format!("re-fitted after: {message}"),
-                            at,
-                            unsure,
-                            at,
-                        )
+                    let recorded = Db::lock(db).batch(|db| {
+                        Ok(db.replace_post(row.id, fence, &json, true, at)?
+                            && db.mark_retry(
+                                row.id,
+                                fence,
+                                &format!("re-fitted after: {message}"),
+                                at,
+                                unsure,
+                                at,
+                            )?)
                     })?;
+                    if !recorded {
+                        return lost(db, row);
+                    }
                     tracing::warn!(account = %row.account, issue = %row.issue_key, %message, "rejected as too long; re-fitted");
                     Delivery::Retry { at, error: message }
                 }
-                None => fail(db, row, &message, now())?,
+                None => fail(db, row, fence, &message, now())?,
             }
         }
-        Err(SendError::Permanent { message, .. }) => fail(db, row, &message, now())?,
+        Err(SendError::Permanent { message, .. }) => fail(db, row, fence, &message, now())?,
         Err(e) => {
             let mut at = retry_time(&e, attempts, owner, now());
             if e.is_ambiguous() {
@@ -219,13 +249,92 @@ pub async fn deliver(
             let error = e.to_string();
             // This call failed for sure (a 429) or maybe (a timeout); an earlier unsure call
             // stays unsure either way, so the next try looks first.
-            Db::lock(db).mark_retry(row.id, &error, at, unsure || e.is_ambiguous(), now())?;
+            let reconcile = unsure || e.is_ambiguous();
+            if !Db::lock(db).mark_retry(row.id, fence, &error, at, reconcile, now())? {
+                return lost(db, row);
+            }
             tracing::warn!(account = %row.account, issue = %row.issue_key, attempt = attempts, %error, retry_at = %secs(at), "will retry");
             Delivery::Retry { at, error }
         }
     };
     failpoint::hit("after-record");
     Ok(delivery)
+}
+
+/// Rows belong to the account, not to the name the configuration gives it: learns the row's
+/// account identity (once), and if the same account already holds the issue's post under
+/// another name (the account was renamed), records that post for this row too and sends
+/// nothing. `None`: go on delivering. Not knowing the identity (the server is down) does not
+/// stop delivery: the send would fail the same way.
+async fn posted_under_another_name(
+    db: &Mutex<Db>,
+    sender: &impl Sink,
+    row: &OutboxRow,
+    fence: Fence<'_>,
+    now: &(dyn Fn() -> DateTime<Utc> + Sync),
+) -> Result<Option<Delivery>, DbError> {
+    let identity = match &row.identity {
+        Some(identity) => identity.clone(),
+        None => match sender.identity().await {
+            Ok(identity) => {
+                Db::lock(db).set_identity(row.id, &identity)?;
+                identity
+            }
+            Err(e) => {
+                tracing::debug!(account = %row.account, cause = %e, "the account's identity is unknown for now");
+                return Ok(None);
+            }
+        },
+    };
+    let twin = Db::lock(db).posted_twin(row, &identity)?;
+    let Some((name, posted)) = twin else { return Ok(None) };
+    if !Db::lock(db).mark_posted(row.id, fence, &posted, true, now(), None)? {
+        return lost(db, row).map(Some);
+    }
+    tracing::info!(account = %row.account, issue = %row.issue_key, was = %name, id = %posted.id, "this account already has the issue's post (under the name it had before): recorded it, nothing sent");
+    Ok(Some(Delivery::Found(posted)))
+}
+
+/// This process lost its claim (its lease ran out while it was stopped or slow, and another
+/// process took the row over): it records nothing. Said once, as a warning.
+fn lost(db: &Mutex<Db>, row: &OutboxRow) -> Result<Delivery, DbError> {
+    let now = Db::lock(db).row(row.id)?;
+    let by = now.as_ref().and_then(|r| r.claimed_by.clone());
+    tracing::warn!(account = %row.account, issue = %row.issue_key, by = by.as_deref().unwrap_or("another process"), "this process lost its claim on the row (its lease ran out): recording nothing; the row is another's");
+    Ok(Delivery::Lost { by })
+}
+
+/// A post this process made after it had lost its claim (see [`lost`]): if another process
+/// has since recorded a different post for the row, the one made here is a duplicate that
+/// is certainly herald's (the server just answered this process with it), and is deleted;
+/// the recorded post is never touched. If the row is not recorded yet, its next delivery looks
+/// first (the row is unsure) and finds this post.
+async fn landed_after_losing_the_claim(
+    db: &Mutex<Db>,
+    sender: &impl Sink,
+    row: &OutboxRow,
+    posted: &Posted,
+    owner: &Owner,
+    now: DateTime<Utc>,
+) -> Result<Delivery, DbError> {
+    let current = Db::lock(db).row(row.id)?;
+    let recorded = current.as_ref().filter(|r| r.status == RowStatus::Posted).and_then(|r| r.remote.clone());
+    match recorded {
+        Some(kept) if kept.id != posted.id => match sender.delete(&posted.id).await {
+            Ok(()) => {
+                tracing::warn!(account = %row.account, issue = %row.issue_key, deleted = %posted.id, kept = %kept.id, "a post made after this process lost its claim landed beside the recorded one: deleted it");
+            }
+            Err(e) => {
+                // Looked for again as a late landing: only herald's own posts are deleted then.
+                Db::lock(db).watch_for_late_landing(row.id, now + owner.late_landing)?;
+                tracing::warn!(account = %row.account, issue = %row.issue_key, duplicate = %posted.id, kept = %kept.id, cause = %e, "a post made after this process lost its claim landed beside the recorded one; deleting it later");
+            }
+        },
+        _ => {
+            tracing::warn!(account = %row.account, issue = %row.issue_key, id = %posted.id, "posted after this process lost its claim: the row's next delivery finds this post");
+        }
+    }
+    Ok(Delivery::Lost { by: current.and_then(|r| r.claimed_by) })
 }
 
 /// Why a claim did not succeed: another process holds the row, it is not due yet, or it is
@@ -246,10 +355,13 @@ fn not_claimed(db: &Mutex<Db>, id: i64) -> Result<Delivery, DbError> {
 fn fail(
     db: &Mutex<Db>,
     row: &OutboxRow,
+    fence: Fence<'_>,
     message: &str,
     now: DateTime<Utc>,
 ) -> Result<Delivery, DbError> {
-    Db::lock(db).mark_failed(row.id, message, now)?;
+    if !Db::lock(db).mark_failed(row.id, fence, message, now)? {
+        return lost(db, row);
+    }
     tracing::error!(account = %row.account, issue = %row.issue_key, %message, "rejected; not retrying");
     Ok(Delivery::Failed(message.to_string()))
 }
@@ -280,7 +392,7 @@ mod tests {
     #[derive(Default)]
     struct Script {
         sends: RefCell<VecDeque<Result<Posted, SendError>>>,
-        finds: RefCell<VecDeque<Result<Option<Posted>, SendError>>>,
+        finds: RefCell<VecDeque<Result<Lookup, SendError>>>,
         calls: RefCell<Vec<&'static str>>,
     }
 
@@ -290,7 +402,12 @@ mod tests {
             self
         }
         fn find(self, answer: Result<Option<Posted>, SendError>) -> Self {
-            self.finds.borrow_mut().push_back(answer);
+            let lookup = answer.map(|p| p.map_or(Lookup::Absent, Lookup::Found));
+            self.finds.borrow_mut().push_back(lookup);
+            self
+        }
+        fn ambiguous(self, why: &str) -> Self {
+            self.finds.borrow_mut().push_back(Ok(Lookup::Ambiguous(why.into())));
             self
         }
         fn calls(&self) -> Vec<&'static str> {
@@ -308,10 +425,13 @@ mod tests {
             &self,
             _: &OutboxRow,
             _: &[String],
-        ) -> impl Future<Output = Result<Option<Posted>, SendError>> {
+        ) -> impl Future<Output = Result<Lookup, SendError>> {
             self.calls.borrow_mut().push("find");
             let answer = self.finds.borrow_mut().pop_front().expect("no find scripted");
             async move { answer }
+        }
+        async fn identity(&self) -> Result<String, SendError> {
+            Ok("mastodon https://m.example 1".into())
         }
         fn lands_late(&self) -> bool {
             true
@@ -320,7 +440,47 @@ mod tests {
             Ok(Vec::new())
         }
         async fn delete(&self, _: &str) -> Result<(), SendError> {
+            self.calls.borrow_mut().push("delete");
             Ok(())
+        }
+    }
+
+    /// A platform whose one send is slow: while it is on its way, the caller's lease runs
+    /// out and another process (`announce`) takes the row over and records its own post.
+    struct Paused<'a> {
+        script: Script,
+        db: &'a Mutex<Db>,
+        id: i64,
+        at: DateTime<Utc>,
+    }
+
+    impl Sink for Paused<'_> {
+        async fn send(&self, row: &OutboxRow, post: &Post) -> Result<Posted, SendError> {
+            let db = Db::lock(self.db);
+            let taken = db.claim(self.id, "herald announce, pid 2", self.at, self.at).unwrap();
+            let fence = Fence::of(taken.as_ref().unwrap(), "herald announce, pid 2");
+            assert!(db.mark_posted(self.id, fence, &posted("2"), false, self.at, None).unwrap());
+            drop(db);
+            Sink::send(&self.script, row, post).await
+        }
+        fn find(
+            &self,
+            row: &OutboxRow,
+            known: &[String],
+        ) -> impl Future<Output = Result<Lookup, SendError>> {
+            Sink::find(&self.script, row, known)
+        }
+        fn identity(&self) -> impl Future<Output = Result<String, SendError>> {
+            Sink::identity(&self.script)
+        }
+        fn lands_late(&self) -> bool {
+            true
+        }
+        fn find_all(&self, row: &OutboxRow) -> impl Future<Output = Result<Vec<FoundPost>, SendError>> {
+            Sink::find_all(&self.script, row)
+        }
+        fn delete(&self, id: &str) -> impl Future<Output = Result<(), SendError>> {
+            Sink::delete(&self.script, id)
         }
     }
 
@@ -498,6 +658,47 @@ mod tests {
             matches!(f.deliver(&sink, NO_REFIT), Delivery::Claimed { by, .. } if by == "herald announce, pid 1")
         );
         assert!(sink.calls().is_empty(), "no call while another owner holds the row");
+    }
+
+    #[test]
+    fn a_process_that_wakes_after_its_lease_records_nothing_and_removes_only_its_own_post() {
+        let f = Fixture::new();
+        let later = f.now() + chrono::Duration::hours(1);
+        let sink = Paused {
+            script: Script::default().send(Ok(posted("1"))),
+            db: &f.db,
+            id: f.id,
+            at: later,
+        };
+        let delivery = {
+            let now = || f.now();
+            let now: &(dyn Fn() -> DateTime<Utc> + Sync) = &now;
+            futures_lite(deliver(&f.db, &sink, &f.row(), NO_REFIT, now, &f.owner)).unwrap()
+        };
+        assert_eq!(delivery, Delivery::Lost { by: None });
+        // What `announce` recorded stands; the post this process made is the one deleted.
+        let row = f.row();
+        assert_eq!((row.status, row.remote), (RowStatus::Posted, Some(posted("2"))));
+        assert_eq!(sink.script.calls(), ["send", "delete"]);
+    }
+
+    #[test]
+    fn a_post_herald_cannot_tell_from_its_own_is_neither_sent_nor_recorded() {
+        let f = Fixture::new();
+        let sink = Script::default().send(Err(transient())).ambiguous("status 9 …");
+        let Delivery::Retry { at, .. } = f.deliver(&sink, NO_REFIT) else { panic!("a retry") };
+        f.at(at);
+        assert_eq!(f.deliver(&sink, NO_REFIT), Delivery::Ambiguous("status 9 …".into()));
+        let row = f.row();
+        assert_eq!((row.status, row.ambiguous.as_deref()), (RowStatus::Pending, Some("status 9 …")));
+        assert!(Db::lock(&f.db).due_rows(at + chrono::Duration::days(30)).unwrap().is_empty());
+        assert_eq!(f.deliver(&sink, NO_REFIT), Delivery::NotDue(RowStatus::Pending));
+        assert_eq!(sink.calls(), ["send", "find"]);
+        // The operator says it is not herald's: the row is sent.
+        assert!(Db::lock(&f.db).release_ambiguous(f.id, at).unwrap());
+        let sink = Script::default().send(Ok(posted("3")));
+        assert_eq!(f.deliver(&sink, NO_REFIT), Delivery::Posted(posted("3")));
+        assert_eq!(sink.calls(), ["send"]);
     }
 
     #[test]

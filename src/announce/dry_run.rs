@@ -56,6 +56,13 @@ impl DryRunSink {
         Ok(())
     }
 
+    /// The sink's identity: its platform and file (the log when none), so a sink renamed in
+    /// the configuration is the same sink.
+    pub fn identity(&self) -> String {
+        let path = self.path.as_ref().map_or_else(|| "log".to_string(), |p| p.display().to_string());
+        format!("dry_run {} {path}", self.platform.name())
+    }
+
     /// Looks for a post made with `key`.
     pub fn find(&self, key: &str) -> Result<Option<Posted>, SendError> {
         let Some(path) = &self.path else { return Ok(None) };

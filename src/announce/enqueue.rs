@@ -13,6 +13,7 @@ use super::outlet::Outlet;
 use super::{AnnounceSettings, Limits, Platform, Post};
 use crate::announce::highlights::{Highlights, extract_highlights};
 use crate::archive::Article;
+use crate::state::outbox::Fence;
 use crate::state::{Db, NewRow, OutboxRow, RowStatus};
 
 /// An issue being announced, with what every account's post is made from, computed once.
@@ -85,7 +86,7 @@ impl<'a> Announcing<'a> {
 pub struct Request {
     /// Queue it held, for this reason (`announce` of an issue the guard holds).
     pub held: Option<String>,
-    /// Release a held row (`--force`).
+    /// Release a held row, or post a row set aside as ambiguous (`--force`).
     pub release: bool,
     /// Post again although the account has the issue (`--force-new`).
     pub again: bool,
@@ -141,11 +142,28 @@ pub async fn enqueue(
     // the instance (which may be slow or down) is asked only when a post may be composed.
     let kept = |row: &OutboxRow| match row.status {
         _ if request.again => false,
+        _ if row.ambiguous.is_some() => !request.release,
         RowStatus::Failed => !request.retry_failed,
         RowStatus::Held => !request.release,
         _ => true,
     };
-    if let Some(row) = latest(&Db::lock(db))?.filter(kept) {
+    let by_name = latest(&Db::lock(db))?;
+    if let Some(row) = by_name.clone().filter(kept) {
+        return Ok(Queued::Existing(Box::new(row)));
+    }
+    // Rows belong to the account, not to its name: an account renamed in the configuration
+    // finds the rows it made under its old name. Not knowing the identity now (the server is
+    // down) does not stop queueing: delivery asks again before sending.
+    let identity = match by_name {
+        None => outlet.sender.identity().await.ok(),
+        Some(_) => None,
+    };
+    if let Some(identity) = &identity
+        && !request.again
+        && let Some(row) = Db::lock(db).latest_for_identity(&issue.url, identity)?
+        && kept(&row)
+    {
+        tracing::info!(account = %name, was = %row.account, issue = %issue.url, "this account has the issue already, under the name it had before");
         return Ok(Queued::Existing(Box::new(row)));
     }
     let limits = outlet.sender.limits(settings.platform(platform).limits).await;
@@ -156,10 +174,16 @@ pub async fn enqueue(
     let latest = latest(&db)?;
     if let Some(row) = latest.clone().filter(|_| !request.again) {
         return Ok(match row.status {
+            // The operator says the post found is not the announcement: post it.
+            _ if row.ambiguous.is_some() && request.release => {
+                db.release_ambiguous(row.id, now)?;
+                Queued::Released(row.id)
+            }
             RowStatus::Failed if request.retry_failed => {
-                db.replace_post(row.id, &compose()?, false, now)?;
+                db.replace_post(row.id, Fence::Unclaimed, &compose()?, false, now)?;
                 db.assign_key(row.id, &outlet.account.new_key(now))?;
-                db.mark_retry(row.id, "retried by `announce`", now, row.reconcile, now)?;
+                let retry = "retried by `announce`";
+                db.mark_retry(row.id, Fence::Unclaimed, retry, now, row.reconcile, now)?;
                 Queued::Retried(row.id)
             }
             RowStatus::Held if request.release => {
@@ -183,7 +207,12 @@ pub async fn enqueue(
         return Ok(Queued::New(db.enqueue_new_generation(&row, now)?));
     }
     match db.enqueue(&row, now)? {
-        Some(id) => Ok(Queued::New(id)),
+        Some(id) => {
+            if let Some(identity) = &identity {
+                db.set_identity(id, identity)?;
+            }
+            Ok(Queued::New(id))
+        }
         // Another process queued it between the look and the write: that row stands.
         None => db
             .rows_for_issue(&issue.url)?

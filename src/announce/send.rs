@@ -16,6 +16,18 @@ pub struct FoundPost {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// What a look for the row's post on the platform found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Herald's post: record it, send nothing.
+    Found(Posted),
+    /// The account has no post of herald's for the row: send.
+    Absent,
+    /// A post herald cannot tell from its own (why): neither send nor record; the operator
+    /// decides.
+    Ambiguous(String),
+}
+
 /// A failed platform call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {

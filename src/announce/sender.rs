@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::bluesky::BlueskyClient;
 use super::dry_run::DryRunSink;
 use super::mastodon::MastodonClient;
-use super::send::{FoundPost, Posted, SendError};
+use super::send::{FoundPost, Lookup, Posted, SendError};
 use super::{Limits, Platform, Post};
 use crate::state::OutboxRow;
 
@@ -38,18 +38,31 @@ impl Sender {
         }
     }
 
-    /// Looks for the row's post on the platform: by its key where the platform keeps one,
-    /// else (Mastodon forgets idempotency keys after an hour, GoToSocial ignores them) by the
-    /// issue URL in the text, passing over the posts other rows recorded (`known`).
-    pub async fn find(
-        &self,
-        row: &OutboxRow,
-        known: &[String],
-    ) -> Result<Option<Posted>, SendError> {
+    /// Looks for the row's post on the platform: by its key where the platform keeps one
+    /// (Bluesky's rkey, the dry run's key), else (Mastodon forgets idempotency keys after an
+    /// hour, GoToSocial ignores them) among the account's statuses back to the row's making:
+    /// one linking to the issue with exactly the row's text, passing over the posts other rows
+    /// recorded (`known`). A person's status linking to the issue is never taken for it.
+    pub async fn find(&self, row: &OutboxRow, known: &[String]) -> Result<Lookup, SendError> {
+        let found = |p: Option<Posted>| p.map_or(Lookup::Absent, Lookup::Found);
         match self {
-            Self::DryRun(sink) => sink.find(&row.platform_key),
-            Self::Mastodon(client) => client.find_status(&row.issue_urls(), known).await,
-            Self::Bluesky(client) => client.get_post(&row.platform_key).await,
+            Self::DryRun(sink) => sink.find(&row.platform_key).map(found),
+            Self::Mastodon(client) => {
+                let since = row.created_at - LOOK_SLACK;
+                client.find_status(&row.issue_urls(), &row_text(row), known, since).await
+            }
+            Self::Bluesky(client) => client.get_post(&row.platform_key).await.map(found),
+        }
+    }
+
+    /// The account the sender posts to, by identity rather than by the name the
+    /// configuration gives it: `mastodon <instance> <account id>`, `bluesky <DID>`, or for a
+    /// dry run its platform and file. A renamed account keeps its identity.
+    pub async fn identity(&self) -> Result<String, SendError> {
+        match self {
+            Self::DryRun(sink) => Ok(sink.identity()),
+            Self::Mastodon(client) => client.identity().await,
+            Self::Bluesky(client) => client.identity().await,
         }
     }
 
@@ -61,11 +74,15 @@ impl Sender {
         matches!(self, Self::Mastodon(_))
     }
 
-    /// Every post of the account linking to the row's issue, with when it was made (Mastodon;
-    /// nothing elsewhere, where posts are found by key).
+    /// Herald's posts of the row's issue on the account (its exact text, linking to the
+    /// issue) since the row's first unsure call, with when each was made (Mastodon; nothing
+    /// elsewhere, where posts are found by key). A person's posts are never among them.
     pub async fn find_all(&self, row: &OutboxRow) -> Result<Vec<FoundPost>, SendError> {
         match self {
-            Self::Mastodon(client) => client.statuses_linking_to(&row.issue_urls()).await,
+            Self::Mastodon(client) => {
+                let since = row.unsure_since.unwrap_or(row.created_at) - LOOK_SLACK;
+                client.own_statuses_linking_to(&row.issue_urls(), &row_text(row), since).await
+            }
             Self::DryRun(_) | Self::Bluesky(_) => Ok(Vec::new()),
         }
     }
@@ -115,7 +132,9 @@ pub trait Sink {
         &self,
         row: &OutboxRow,
         known: &[String],
-    ) -> impl Future<Output = Result<Option<Posted>, SendError>>;
+    ) -> impl Future<Output = Result<Lookup, SendError>>;
+    /// The account's identity (see [`Sender::identity`]).
+    fn identity(&self) -> impl Future<Output = Result<String, SendError>>;
     /// Whether a post sent again after an unsure call can end up twice on the account.
     fn lands_late(&self) -> bool;
     /// Every post of the account linking to the row's issue, with when it was made.
@@ -136,8 +155,11 @@ impl Sink for Sender {
         &self,
         row: &OutboxRow,
         known: &[String],
-    ) -> impl Future<Output = Result<Option<Posted>, SendError>> {
+    ) -> impl Future<Output = Result<Lookup, SendError>> {
         Sender::find(self, row, known)
+    }
+    fn identity(&self) -> impl Future<Output = Result<String, SendError>> {
+        Sender::identity(self)
     }
     fn lands_late(&self) -> bool {
         Sender::lands_late(self)
@@ -148,6 +170,15 @@ impl Sink for Sender {
     fn delete(&self, id: &str) -> impl Future<Output = Result<(), SendError>> {
         Sender::delete(self, id)
     }
+}
+
+/// How far before a row was made a look reads back: the server's clock may be ahead of or
+/// behind ours, and reading a day more costs a page or two.
+const LOOK_SLACK: chrono::Duration = chrono::Duration::days(1);
+
+/// The text of the row's post (empty if it does not decode: then nothing is herald's).
+fn row_text(row: &OutboxRow) -> String {
+    serde_json::from_str::<Post>(&row.post).map(|p| p.text).unwrap_or_default()
 }
 
 /// The HTTP client every platform client uses: rustls, timeouts, herald's user agent.

@@ -1,7 +1,15 @@
-//! The check for a late duplicate: a post sent again after a call whose outcome was unknown
+//! The watch for a late duplicate: a post sent again after a call whose outcome was unknown
 //! may end up twice on a server that does not deduplicate by key (GoToSocial, or Mastodon
-//! after an hour). Once the earlier call can no longer land, the account's posts linking to
-//! the issue are listed and the ones herald did not record are deleted.
+//! after an hour). The account's posts are looked at again at growing intervals for as long
+//! as such a call can land ([`LATE_WINDOW`]), and herald's own posts of the issue that it did
+//! not record are deleted. Only herald's: a post counts as herald's when it says exactly the
+//! text herald composed (see `Sender::find_all`); a person's reply or status linking to the
+//! issue is never touched.
+//!
+//! How long: a call reaches the server within its request timeout, or is queued by a proxy or
+//! a stalled server for longer; a call made by a process that was stopped past its lease is
+//! dealt with by that process when it wakes (`deliver`). Servers and proxies give up on a
+//! request within minutes; a day covers a server that stalls for hours and catches up.
 
 use std::sync::Mutex;
 
@@ -11,6 +19,26 @@ use super::deliver::{Owner, retry_time, secs};
 use super::send::{FoundPost, SendError};
 use super::sender::Sink;
 use crate::state::{Db, DbError, OutboxRow};
+
+/// How long after the re-send a late landing is watched for.
+pub const LATE_WINDOW: chrono::Duration = chrono::Duration::days(1);
+
+/// When to look again after a look at `now`, for a row re-sent at `anchor`: the first look
+/// `first` after it, each next one four times as far (5 min, 20 min, 80 min, 5 h 20 min,
+/// 21 h 20 min with the default timeout), the last at the window's end; `None` after it.
+pub fn next_look(
+    anchor: DateTime<Utc>,
+    first: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let end = anchor + LATE_WINDOW;
+    let mut step = first.max(chrono::Duration::seconds(1));
+    while anchor + step <= now {
+        step = step * 4;
+    }
+    let next = (anchor + step).min(end);
+    (next > now).then_some(next)
+}
 
 /// What a check for a late duplicate found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,10 +51,11 @@ pub enum Verification {
     Later(DateTime<Utc>),
 }
 
-/// Checks a row posted after a re-send for a late duplicate: lists the account's posts
-/// linking to the issue and deletes those made since the row's first unsure call that
-/// herald did not record, so the account ends with one post. Posts from before that call,
-/// and posts recorded by other rows (an explicit `--force-new`), are left alone.
+/// Checks a row posted after a re-send for a late duplicate: lists herald's posts of the issue
+/// on the account and deletes those made since the row's first unsure call that herald did
+/// not record, so the account ends with one post. Posts from before that call, posts recorded
+/// by other rows (an explicit `--force-new`) and every post that is not herald's are left
+/// alone. The next look is set by [`next_look`] until the window closes.
 pub async fn verify(
     db: &Mutex<Db>,
     sender: &impl Sink,
@@ -38,6 +67,9 @@ pub async fn verify(
         Db::lock(db).set_verify_at(row.id, None)?;
         return Ok(Verification::Single);
     };
+    // The next look, if the window is still open once this one is done.
+    let anchor = row.posted_at.unwrap_or(now);
+    let again = next_look(anchor, owner.late_landing, now);
     let later = |e: &SendError| {
         let at = retry_time(e, 1, owner, now);
         tracing::warn!(account = %row.account, issue = %row.issue_key, cause = %e, retry_at = %secs(at), "cannot check for a late duplicate now");
@@ -76,7 +108,7 @@ pub async fn verify(
     for extra in extras {
         match sender.delete(&extra.posted.id).await {
             Ok(()) => {
-                tracing::warn!(account = %row.account, issue = %row.issue_key, deleted = %extra.posted.id, kept = %recorded, "an earlier request landed late: deleted the duplicate post");
+                tracing::warn!(account = %row.account, issue = %row.issue_key, deleted = %extra.posted.id, kept = %recorded, "an earlier request landed late: deleted herald's duplicate post");
                 deleted.push(extra.posted.id.clone());
             }
             Err(e) => {
@@ -86,6 +118,28 @@ pub async fn verify(
             }
         }
     }
-    Db::lock(db).set_verify_at(row.id, None)?;
+    Db::lock(db).set_verify_at(row.id, again)?;
     Ok(if deleted.is_empty() { Verification::Single } else { Verification::Deleted(deleted) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_grow_fourfold_until_the_window_closes() {
+        let t0 = DateTime::parse_from_rfc3339("2026-08-19T12:00:00Z").unwrap().to_utc();
+        let min = chrono::Duration::minutes;
+        let first = min(5);
+        let mut at = t0;
+        let mut looks = Vec::new();
+        while let Some(next) = next_look(t0, first, at) {
+            looks.push((next - t0).num_minutes());
+            at = next;
+        }
+        assert_eq!(looks, [5, 20, 80, 320, 1280, 1440]);
+        // A look made late (the service was down) is followed by the next step after it.
+        assert_eq!(next_look(t0, first, t0 + min(30)), Some(t0 + min(80)));
+        assert_eq!(next_look(t0, first, t0 + LATE_WINDOW), None);
+    }
 }

@@ -87,6 +87,9 @@ pub fn run(
         writeln!(out, "note: this issue was recorded as {old} before its title or date changed")?;
     }
 
+    if let Some(post) = &args.adopt {
+        return adopt(&db, &url, &accounts, post, out);
+    }
     let held = guard.is_held().then(|| guard.describe(announce::Effect::Hold));
     let owner = Owner::new("herald announce", config.announce.request_timeout);
     let request = Request {
@@ -117,6 +120,39 @@ pub fn run(
         all_done &= done;
     }
     Ok(if all_done { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `--adopt`: the operator says the post herald could not tell from its own is the
+/// announcement; the account's ambiguous row records it.
+fn adopt(
+    db: &Mutex<Db>,
+    url: &str,
+    accounts: &[&Account],
+    post: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let [account] = accounts else { bail!("--adopt needs --account") };
+    let db = Db::lock(db);
+    let row = db
+        .rows_for_issue(url)?
+        .into_iter()
+        .rfind(|r| r.account == account.name() && r.ambiguous.is_some());
+    let Some(row) = row else {
+        bail!(
+            "account {:?} has no row of this issue set aside as ambiguous (`herald status` lists them); nothing recorded",
+            account.name()
+        );
+    };
+    let post = post.trim();
+    let posted = if post.starts_with("https://") || post.starts_with("http://") {
+        let id = post.trim_end_matches('/').rsplit('/').next().unwrap_or(post).to_string();
+        Posted { id, cid: None, url: Some(post.to_string()) }
+    } else {
+        Posted { id: post.to_string(), cid: None, url: None }
+    };
+    db.settle_ambiguous(row.id, Some(&posted), Utc::now())?;
+    writeln!(out, "{}: recorded {} as the announcement", account.name(), posted.link())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Delivers one row, retrying soon-due transient failures; reports the end state.
@@ -159,6 +195,24 @@ async fn drive(
             Delivery::NotDue(status) => {
                 writeln!(out, "{}: {}", account.name(), status.as_str())?;
                 return Ok(status == RowStatus::Posted);
+            }
+            Delivery::Ambiguous(why) => {
+                writeln!(
+                    out,
+                    "{}: not sent: {why}. If it is the announcement, record it with `herald announce --issue N --account {} --adopt <its id or link>`; to post the announcement anyway, `--force`",
+                    account.name(),
+                    account.name()
+                )?;
+                return Ok(false);
+            }
+            Delivery::Lost { by } => {
+                writeln!(
+                    out,
+                    "{}: left to {} (this process's claim ran out)",
+                    account.name(),
+                    by.as_deref().unwrap_or("another process")
+                )?;
+                return Ok(false);
             }
             Delivery::Claimed { by, until } => {
                 // Another process (the service) is sending it: wait for its result rather

@@ -90,6 +90,14 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
                 format!("failed: {e}")
             }
             Delivery::Claimed { by, until } => format!("being sent by {by} (until {until})"),
+            Delivery::Ambiguous(why) => {
+                failed = true;
+                format!("not sent: {why}; `herald status` says how to settle it")
+            }
+            Delivery::Lost { by } => format!(
+                "left to {} (this process's claim ran out)",
+                by.as_deref().unwrap_or("another process")
+            ),
             Delivery::NotDue(s) => format!("{s:?}"),
         };
         writeln!(out, "{account} {key}: {what}")?;

@@ -42,13 +42,14 @@ pub fn run(
         return Ok(ExitCode::SUCCESS);
     }
     let db = Db::open(&config.state_path)?;
-    let view = gather(&db)?;
+    let mut view = gather(&db)?;
+    view.accounts = Some(config.accounts.iter().map(|a| a.name().to_string()).collect());
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&render_json(&view))?)?;
     } else {
         out.write_all(render_text(&view, args.all).as_bytes())?;
     }
-    let failed = view.rows.iter().any(|r| r.status == RowStatus::Failed);
+    let failed = view.rows.iter().any(|r| r.status == RowStatus::Failed) || !view.stuck().is_empty();
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
@@ -65,6 +66,50 @@ pub struct StatusView {
     pub issues: Vec<IssueRecord>,
     /// Every outbox row.
     pub rows: Vec<OutboxRow>,
+    /// The configured accounts' names, where known: a row still to deliver under another
+    /// name is undeliverable.
+    pub accounts: Option<Vec<String>>,
+}
+
+impl StatusView {
+    /// Whether `row` waits for an account that is not configured.
+    fn undeliverable(&self, row: &OutboxRow) -> bool {
+        matches!(row.status, RowStatus::Held | RowStatus::Pending | RowStatus::Sending)
+            && self.accounts.as_ref().is_some_and(|a| !a.contains(&row.account))
+    }
+
+    /// The rows that wait for the operator, each with what is wrong and what to do: set
+    /// aside as ambiguous, or queued under an account no longer configured.
+    pub fn stuck(&self) -> Vec<(&OutboxRow, String)> {
+        let issue_number = |r: &OutboxRow| {
+            self.issues
+                .iter()
+                .find(|i| i.key == r.issue_key)
+                .and_then(|i| i.number)
+                .map_or("N".to_string(), |n| n.to_string())
+        };
+        self.rows
+            .iter()
+            .filter_map(|r| {
+                let n = issue_number(r);
+                if let Some(why) = &r.ambiguous {
+                    return Some((r, format!(
+                        "AMBIGUOUS, neither sent nor recorded: {why}. If that post is the announcement, \
+                         `herald announce --issue {n} --account {a} --adopt <its id or link>` records it; \
+                         to post the announcement anyway, `herald announce --issue {n} --account {a} --force`",
+                        a = r.account
+                    )));
+                }
+                self.undeliverable(r).then(|| (r, format!(
+                    "UNDELIVERABLE: account {a:?} is no longer configured. If it was renamed, the \
+                     service moves the row to the new name once it has checked that the new name \
+                     posts to the same account; otherwise name an account {a:?} again, or \
+                     announce on another with `herald announce --issue {n} --account NAME`",
+                    a = r.account
+                )))
+            })
+            .collect()
+    }
 }
 
 /// Reads the view from the state.
@@ -84,7 +129,14 @@ pub fn gather(db: &Db) -> anyhow::Result<StatusView> {
         .map(|t| t.to_utc());
     let problems =
         db.meta("archive_problems")?.unwrap_or_default().lines().map(str::to_string).collect();
-    Ok(StatusView { last_scan, next_scan, problems, issues: db.issue_records()?, rows: db.rows()? })
+    Ok(StatusView {
+        last_scan,
+        next_scan,
+        problems,
+        issues: db.issue_records()?,
+        rows: db.rows()?,
+        accounts: None,
+    })
 }
 
 /// An issue's state as `status` shows it.
@@ -110,7 +162,7 @@ pub enum Shown {
 }
 
 fn shown(issue: &IssueRecord, rows: &[&OutboxRow]) -> Shown {
-    if rows.iter().any(|r| r.status == RowStatus::Failed) {
+    if rows.iter().any(|r| r.status == RowStatus::Failed || r.ambiguous.is_some()) {
         return Shown::Failed;
     }
     if !rows.is_empty() {
@@ -215,8 +267,13 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
         if matches!(state, Shown::Held | Shown::Delayed | Shown::Failed | Shown::TooOld) {
             line(format!("    file: {}", issue.source));
         }
+        let stuck = view.stuck();
         for r in rows {
-            line(format!("    {} ({}): {}", r.account, r.platform, row_text(r, issue)));
+            let text = match stuck.iter().find(|(s, _)| s.id == r.id) {
+                Some((_, what)) => what.clone(),
+                None => row_text(r, issue),
+            };
+            line(format!("    {} ({}): {text}", r.account, r.platform));
         }
     }
     if baseline_hidden > 0 {
@@ -307,6 +364,11 @@ pub fn render_json(view: &StatusView) -> Value {
             "next": t(view.next_scan),
         },
         "archive_problems": view.problems,
+        "outbox_problems": view.stuck().iter().map(|(r, what)| json!({
+            "issue": r.issue_key, "account": r.account, "generation": r.generation,
+            "kind": if r.ambiguous.is_some() { "ambiguous" } else { "undeliverable" },
+            "what_to_do": what,
+        })).collect::<Vec<_>>(),
         "issues": issues,
         "outbox": view.rows.iter().map(row_json).collect::<Vec<_>>(),
     })
@@ -330,6 +392,7 @@ fn row_json(r: &OutboxRow) -> Value {
         "claimed_by": r.claimed_by,
         "lease_until": t(r.lease_until),
         "check_duplicates_at": t(r.verify_at),
+        "ambiguous": r.ambiguous,
     })
 }
 
@@ -338,6 +401,7 @@ mod tests {
     use super::*;
     use crate::announce::Posted;
     use crate::state::NewRow;
+    use crate::state::outbox::Fence;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -391,24 +455,19 @@ mod tests {
                     cid: Some("c".into()),
                     url: Some("https://bsky.app/profile/twir.example/post/3l2fekgjxw22a".into()),
                 };
-                db.claim(
-                    id,
-                    "herald run, pid 7",
-                    t("2026-08-19T12:10:00Z"),
-                    t("2026-08-19T12:11:30Z"),
-                )
-                .unwrap();
-                db.begin_send(
-                    id,
-                    "herald run, pid 7",
-                    t("2026-08-19T12:10:00Z"),
-                    t("2026-08-19T12:11:30Z"),
-                )
-                .unwrap();
-                db.mark_posted(id, &posted, t("2026-08-19T12:10:01Z"), None).unwrap();
+                let owner = "herald run, pid 7";
+                let claimed = db
+                    .claim(id, owner, t("2026-08-19T12:10:00Z"), t("2026-08-19T12:11:30Z"))
+                    .unwrap()
+                    .unwrap();
+                let fence = Fence::of(&claimed, owner);
+                db.begin_send(id, fence, t("2026-08-19T12:10:00Z"), t("2026-08-19T12:11:30Z"))
+                    .unwrap();
+                db.mark_posted(id, fence, &posted, false, t("2026-08-19T12:10:01Z"), None).unwrap();
             } else {
                 db.mark_failed(
                     id,
+                    Fence::Unclaimed,
                     "HTTP 401: The access token is invalid",
                     t("2026-08-19T12:10:01Z"),
                 )

@@ -320,6 +320,19 @@ pub async fn run_cycle(
         edit_changed_titles(settings, db, outlets, &by_key, now - settle, &mut report).await?;
     }
 
+    // Rows queued under a name the configuration no longer has: an account renamed there is
+    // the same account (by identity), and its rows move to the new name.
+    let configured: Vec<String> = outlets.iter().map(|o| o.account.name().to_string()).collect();
+    if lock().undeliverable(&configured)?.iter().any(|r| r.identity.is_some()) {
+        for outlet in outlets {
+            let Ok(identity) = outlet.sender.identity().await else { continue };
+            let moved = lock().rehome(&identity, outlet.account.name(), &configured)?;
+            if moved > 0 {
+                tracing::info!(account = %outlet.account.name(), rows = moved, "rows queued under this account's earlier name moved to it");
+            }
+        }
+    }
+
     // Deliver whatever is due, for every issue (earlier cycles' retries included).
     let due = lock().due_rows(now)?;
     for row in due {

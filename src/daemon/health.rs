@@ -171,7 +171,10 @@ impl Telemetry {
                         Delivery::Found(_) => "found",
                         Delivery::Retry { .. } => "retry",
                         Delivery::Failed(_) => "failed",
-                        Delivery::NotDue(_) | Delivery::Claimed { .. } => continue,
+                        Delivery::Ambiguous(_) => "ambiguous",
+                        Delivery::NotDue(_) | Delivery::Claimed { .. } | Delivery::Lost { .. } => {
+                            continue;
+                        }
                     };
                     let labels = AccountResult { account: account.clone(), result: result.into() };
                     self.deliveries.get_or_create(&labels).inc();

@@ -110,6 +110,19 @@ const MIGRATIONS: &[&str] = &[
     UPDATE outbox SET post_url = issue_key;
     ALTER TABLE outbox ADD COLUMN found INTEGER NOT NULL DEFAULT 0;  -- recorded by looking, not by a reply
     ",
+    // 7: claims are fenced by a generation; rows belong to the account's identity, not its
+    // name; a row herald cannot decide about says why.
+    "
+    ALTER TABLE outbox ADD COLUMN claim_gen INTEGER NOT NULL DEFAULT 0;  -- bumped by every claim
+    ALTER TABLE outbox ADD COLUMN identity TEXT;   -- the account posted to (platform, server, id or DID)
+    ALTER TABLE outbox ADD COLUMN ambiguous TEXT;  -- why herald cannot tell whether a post is its own
+    UPDATE outbox SET identity = (SELECT 'mastodon ' || i.origin || ' ' || i.remote_id
+                                  FROM identities i WHERE i.account = outbox.account)
+     WHERE platform = 'mastodon';
+    UPDATE outbox SET identity = (SELECT 'bluesky ' || s.did FROM sessions s WHERE s.account = outbox.account)
+     WHERE platform = 'bluesky';
+    CREATE INDEX outbox_identity ON outbox (identity, issue_key);
+    ",
 ];
 
 /// The open state database.

@@ -116,6 +116,43 @@ pub(super) fn status_links_to(status: &Value, needle: &str) -> bool {
     status.get("card").and_then(|card| str_field(card, "url")).is_some_and(|url| matches(&url))
 }
 
+/// Whether a status says exactly `text` (herald's composed post), as the server returns it:
+/// its plain `text` where the server sends one, else its HTML `content` read back as text
+/// (paragraphs and line breaks as new lines, tags removed, so a shortened link's spans join
+/// up again, entities decoded). Runs of white space compare equal, and nothing else is
+/// forgiven: a person's status that quotes the link, replies to the announcement or adds a
+/// word is not herald's.
+pub(super) fn status_says(status: &Value, text: &str) -> bool {
+    let wanted = squeeze(text);
+    if wanted.is_empty() {
+        return false;
+    }
+    let field = |key: &str| status.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+    field("text").is_some_and(|t| squeeze(t) == wanted)
+        || field("content").is_some_and(|c| squeeze(&content_text(c)) == wanted)
+}
+
+/// The name of the application that posted a status (`application.name`: shown to the
+/// account's owner by Mastodon and GoToSocial), where the server says.
+pub(super) fn status_application(status: &Value) -> Option<&str> {
+    status.pointer("/application/name").and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// Text with every run of white space made one space, trimmed.
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+static PARA_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)</p>\s*<p[^>]*>|<br\s*/?>").unwrap());
+
+/// The text of a status's HTML `content`, as its author wrote it: paragraph and line breaks
+/// become new lines, other tags vanish, entities are decoded.
+fn content_text(html: &str) -> String {
+    let broken = PARA_RE.replace_all(html, "\n");
+    unescape_html(&TAG_RE.replace_all(&broken, ""))
+}
+
 /// Whether any URL in plain `text` satisfies `matches`; trailing sentence punctuation is not
 /// part of a URL.
 fn text_links_to(text: &str, matches: &impl Fn(&str) -> bool) -> bool {
@@ -178,6 +215,25 @@ mod tests {
             shown = &rest[..rest.len().min(30)],
             hidden = rest[rest.len().min(30)..].replace('&', "&amp;"),
         )
+    }
+
+    #[test]
+    fn a_status_is_herald_s_only_with_herald_s_exact_text() {
+        let text = format!("This Week in Rust 665 is out!\n\n{ISSUE}");
+        let status = json!({"id": "1", "content": mastodon_content(ISSUE)});
+        assert!(status_says(&status, &text));
+        assert!(status_says(&status, &text.replace("\n\n", "\n")), "white space runs");
+        // A person's status with the same link, or a word more, is not herald's.
+        assert!(!status_says(&status, &format!("Issue 665 goes out soon {ISSUE}")));
+        assert!(!status_says(&status, &format!("{text} 🎉")));
+        assert!(!status_says(&status, ""));
+        let escaped = json!({"content": "<p>Tom &amp; Jerry &lt;3<br />https://x.example/?a=1&amp;b=2</p>"});
+        assert!(status_says(&escaped, "Tom & Jerry <3\nhttps://x.example/?a=1&b=2"));
+        // A plain `text` the server sends wins over reading the HTML.
+        let plain = json!({"content": "<p>rendered</p>", "text": "as written"});
+        assert!(status_says(&plain, "as written") && status_says(&plain, "rendered"));
+        assert_eq!(status_application(&json!({"application": {"name": "herald"}})), Some("herald"));
+        assert_eq!(status_application(&json!({"application": null})), None);
     }
 
     #[test]

@@ -124,7 +124,51 @@ pub struct OutboxRow {
     /// The post was found on the platform after an unsure call, not confirmed by a reply:
     /// `posted_at` is when it was found.
     pub found: bool,
+    /// The claim's generation: bumped by every [`Db::claim`], checked by every change made
+    /// under a claim (see [`Fence`]).
+    pub claim_gen: i64,
+    /// The account the row posts to, by identity (`mastodon <instance> <account id>`,
+    /// `bluesky <DID>`), once known: a renamed account is the same account.
+    pub identity: Option<String>,
+    /// Why herald cannot tell whether a post on the account is its own: the row is neither
+    /// sent nor recorded until the operator settles it.
+    pub ambiguous: Option<String>,
 }
+
+/// Under which claim a change is made. Every change [`deliver`](crate::announce::deliver)
+/// makes after claiming a row names its claim: it is made only while the row is still
+/// `sending` under that owner and generation, so a process that wakes after its lease ran
+/// out (a pause, a VM stop) can neither overwrite nor delete what another recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fence<'a> {
+    /// Not under a claim (queueing, `announce`'s retry of a failed row).
+    Unclaimed,
+    /// Under the claim of `owner`, generation `generation`.
+    Claim {
+        /// Who claimed.
+        owner: &'a str,
+        /// The claim's generation, as [`Db::claim`] returned it.
+        generation: i64,
+    },
+}
+
+impl<'a> Fence<'a> {
+    /// The fence of a row as [`Db::claim`] returned it to `owner`.
+    pub fn of(row: &OutboxRow, owner: &'a str) -> Self {
+        Self::Claim { owner, generation: row.claim_gen }
+    }
+
+    /// The SQL condition (with `?owner`/`?gen` bound by name) and its two values.
+    pub(crate) fn sql(self) -> (Option<&'a str>, Option<i64>) {
+        match self {
+            Self::Unclaimed => (None, None),
+            Self::Claim { owner, generation } => (Some(owner), Some(generation)),
+        }
+    }
+}
+
+/// The condition a fenced update adds: no claim named, or the row still `sending` under it.
+pub(crate) const FENCED: &str = "(:owner IS NULL OR (status = 'sending' AND claimed_by = :owner AND claim_gen = :gen))";
 
 /// A row to add.
 #[derive(Debug, Clone)]
@@ -144,14 +188,16 @@ pub struct NewRow<'a> {
 }
 
 /// The rows [`Db::claim`] may take at `?1` (now): pending and due, or sending with the lease
-/// run out (no lease: left by a herald from before leases).
+/// run out (no lease: left by a herald from before leases); never one set aside as ambiguous.
 const CLAIMABLE: &str =
-    "((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1))
-     OR (status = 'sending' AND (lease_until IS NULL OR lease_until <= ?1)))";
+    "(((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1))
+       OR (status = 'sending' AND (lease_until IS NULL OR lease_until <= ?1)))
+      AND ambiguous IS NULL)";
 
 const COLUMNS: &str = "id, issue_key, account, platform, generation, post, post_hash, platform_key, status, \
      attempts, reconcile, refitted, last_error, next_attempt_at, remote_id, remote_cid, remote_url, \
-     posted_at, created_at, claimed_by, lease_until, unsure_since, verify_at, post_url, found";
+     posted_at, created_at, claimed_by, lease_until, unsure_since, verify_at, post_url, found, \
+     claim_gen, identity, ambiguous";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
     let remote_id: Option<String> = r.get(14)?;
@@ -184,6 +230,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
         verify_at: opt_ts(22)?,
         post_url: r.get(23)?,
         found: r.get(24)?,
+        claim_gen: r.get(25)?,
+        identity: r.get(26)?,
+        ambiguous: r.get(27)?,
     })
 }
 
@@ -293,7 +342,7 @@ impl Db {
     ) -> Result<(), DbError> {
         let row = NewRow { issue_key, account, platform, post: "", platform_key: "", held: None };
         if let Some(id) = self.insert_row(&row, 0, now)? {
-            self.mark_failed(id, error, now)?;
+            self.mark_failed(id, Fence::Unclaimed, error, now)?;
         }
         Ok(())
     }
@@ -390,6 +439,93 @@ impl Db {
         stmt.query_map(params![row.issue_key, row.account, row.id], |r| r.get(0))
             .and_then(|rows| rows.collect())
             .map_err(|e| self.err(e))
+    }
+
+    /// The post of `row`'s issue (same generation) that the same account, by `identity`,
+    /// holds under another name: `(that name, the post)`. A renamed account is the same
+    /// account, and its issue is posted once.
+    pub fn posted_twin(
+        &self,
+        row: &OutboxRow,
+        identity: &str,
+    ) -> Result<Option<(String, Posted)>, DbError> {
+        let twin = self
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM outbox
+                     WHERE identity = ?1 AND id != ?2 AND account != ?3 AND generation = ?4
+                       AND status = 'posted' AND remote_id IS NOT NULL
+                       AND (issue_key IN (?5, ?6) OR post_url IN (?5, ?6))
+                     ORDER BY id LIMIT 1"
+                ),
+                params![
+                    identity,
+                    row.id,
+                    row.account,
+                    row.generation,
+                    row.issue_key,
+                    row.post_url.as_deref().unwrap_or(&row.issue_key)
+                ],
+            )?
+            .into_iter()
+            .next();
+        Ok(twin.and_then(|t| Some((t.account, t.remote?))))
+    }
+
+    /// The newest row of `issue_key` on the account `identity`, whatever name it was queued
+    /// under.
+    pub fn latest_for_identity(
+        &self,
+        issue_key: &str,
+        identity: &str,
+    ) -> Result<Option<OutboxRow>, DbError> {
+        Ok(self
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM outbox WHERE identity = ?1 AND issue_key = ?2
+                     ORDER BY generation DESC, id DESC LIMIT 1"
+                ),
+                params![identity, issue_key],
+            )?
+            .into_iter()
+            .next())
+    }
+
+    /// Moves the rows of account `identity` queued under names no longer configured (not
+    /// in `configured`) to `name`, unless `name` has a row of the same issue and generation
+    /// already: a renamed account keeps its queue. Returns how many moved.
+    pub fn rehome(
+        &self,
+        identity: &str,
+        name: &str,
+        configured: &[String],
+    ) -> Result<usize, DbError> {
+        let names = serde_json::to_string(configured).unwrap_or_default();
+        self.conn
+            .execute(
+                "UPDATE outbox SET account = ?2
+                 WHERE identity = ?1 AND account NOT IN (SELECT value FROM json_each(?3))
+                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.account = ?2
+                                   AND o.issue_key = outbox.issue_key AND o.generation = outbox.generation)",
+                params![identity, name, names],
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// The rows still to deliver (held, pending or sending) under an account name not in
+    /// `configured`: nobody delivers them until the account is configured again (or, renamed,
+    /// is recognised by its identity: [`Db::rehome`]).
+    pub fn undeliverable(&self, configured: &[String]) -> Result<Vec<OutboxRow>, DbError> {
+        let names = serde_json::to_string(configured).unwrap_or_default();
+        self.query(
+            &format!(
+                "SELECT {COLUMNS} FROM outbox
+                 WHERE status IN ('held', 'pending', 'sending')
+                   AND account NOT IN (SELECT value FROM json_each(?1))
+                 ORDER BY id"
+            ),
+            [names],
+        )
     }
 
     /// Every row, oldest first.
@@ -504,8 +640,9 @@ mod tests {
         let now = Utc::now();
         let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
         let lease = now + chrono::Duration::seconds(90);
-        assert!(db.claim(id, "a", now, lease).unwrap().is_some());
-        assert!(db.begin_send(id, "a", now, lease).unwrap());
+        let claimed = db.claim(id, "a", now, lease).unwrap().unwrap();
+        let a = Fence::of(&claimed, "a");
+        assert!(db.begin_send(id, a, now, lease).unwrap());
         // While the lease holds, the row is nobody else's.
         assert!(db.due_rows(now).unwrap().is_empty());
         assert!(db.claim(id, "b", now, lease).unwrap().is_none());
@@ -524,7 +661,7 @@ mod tests {
             cid: Some("c".into()),
             url: None,
         };
-        db.mark_posted(id, &posted, now, None).unwrap();
+        assert!(db.mark_posted(id, a, &posted, false, now, None).unwrap());
         assert!(db.due_rows(now).unwrap().is_empty());
         assert_eq!(db.row(id).unwrap().unwrap().remote, Some(posted));
     }
@@ -535,20 +672,21 @@ mod tests {
         let now = Utc::now();
         let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
         let lease = now + chrono::Duration::seconds(90);
-        assert!(db.claim(id, "service", now, lease).unwrap().is_some());
+        let service = db.claim(id, "service", now, lease).unwrap().unwrap();
+        let service = Fence::of(&service, "service");
         assert!(db.claim(id, "announce", now, lease).unwrap().is_none());
-        assert!(!db.begin_send(id, "announce", now, lease).unwrap());
+        let never = Fence::Claim { owner: "announce", generation: 1 };
+        assert!(!db.begin_send(id, never, now, lease).unwrap());
         let row = db.row(id).unwrap().unwrap();
         assert_eq!((row.status, row.claimed_by.as_deref()), (RowStatus::Sending, Some("service")));
         // The lease runs out (the service died): another claimant takes the row over.
-        assert!(
-            db.claim(id, "announce", lease, lease + chrono::Duration::seconds(90))
-                .unwrap()
-                .is_some()
-        );
-        assert!(!db.begin_send(id, "service", lease, lease).unwrap());
+        let announce =
+            db.claim(id, "announce", lease, lease + chrono::Duration::seconds(90)).unwrap().unwrap();
+        let announce = Fence::of(&announce, "announce");
+        assert!(!db.begin_send(id, service, lease, lease).unwrap());
         // A pending row that is not due yet cannot be claimed.
-        db.mark_retry(id, "503", lease + chrono::Duration::seconds(30), true, lease).unwrap();
+        let next = lease + chrono::Duration::seconds(30);
+        assert!(db.mark_retry(id, announce, "503", next, true, lease).unwrap());
         assert!(db.claim(id, "x", lease, lease).unwrap().is_none());
         assert_eq!(db.row(id).unwrap().unwrap().claimed_by, None);
     }
@@ -560,9 +698,10 @@ mod tests {
         let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
         let stale = db.row(id).unwrap().unwrap();
         // Another process tries meanwhile: its call may have reached the server.
-        db.claim(id, "announce", now, now).unwrap().unwrap();
-        db.begin_send(id, "announce", now, now).unwrap();
-        db.mark_retry(id, "timed out", now, true, now).unwrap();
+        let claimed = db.claim(id, "announce", now, now).unwrap().unwrap();
+        let fence = Fence::of(&claimed, "announce");
+        db.begin_send(id, fence, now, now).unwrap();
+        db.mark_retry(id, fence, "timed out", now, true, now).unwrap();
         assert!(!stale.reconcile);
         let fresh = db.claim(id, "service", now, now).unwrap().unwrap();
         assert!(fresh.reconcile && fresh.attempts == 1, "the claim read the row anew");
@@ -573,14 +712,50 @@ mod tests {
         let (_d, db) = db();
         let now = Utc::now();
         let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
-        assert!(db.claim(id, "a", now, now).unwrap().is_some());
-        assert!(db.begin_send(id, "a", now, now).unwrap());
-        db.mark_retry(id, "HTTP 503", now + chrono::Duration::seconds(60), true, now).unwrap();
+        let claimed = db.claim(id, "a", now, now).unwrap().unwrap();
+        let a = Fence::of(&claimed, "a");
+        assert!(db.begin_send(id, a, now, now).unwrap());
+        db.mark_retry(id, a, "HTTP 503", now + chrono::Duration::seconds(60), true, now).unwrap();
         assert!(db.due_rows(now).unwrap().is_empty());
         let later = db.due_rows(now + chrono::Duration::seconds(61)).unwrap();
         assert_eq!(later[0].last_error.as_deref(), Some("HTTP 503"));
-        db.mark_failed(id, "too long", now).unwrap();
+        db.mark_failed(id, Fence::Unclaimed, "too long", now).unwrap();
         assert!(db.due_rows(now + chrono::Duration::days(1)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_claim_taken_over_fences_out_every_change_of_its_first_owner() {
+        let (_d, db) = db();
+        let now = Utc::now();
+        let lease = now + chrono::Duration::seconds(90);
+        let id = db.enqueue(&new_row("k1"), now).unwrap().unwrap();
+        let first = db.claim(id, "service", now, lease).unwrap().unwrap();
+        let service = Fence::of(&first, "service");
+        assert!(db.begin_send(id, service, now, lease).unwrap());
+        // The service is stopped past its lease; `announce` takes the row over and posts.
+        let second = db.claim(id, "announce", lease, lease + lease.signed_duration_since(now));
+        let announce = Fence::of(&second.unwrap().unwrap(), "announce");
+        let posted = Posted { id: "2".into(), cid: None, url: None };
+        assert!(db.mark_posted(id, announce, &posted, false, lease, None).unwrap());
+        // The service wakes: none of its changes is made.
+        let late = Posted { id: "1".into(), cid: None, url: None };
+        assert!(!db.mark_posted(id, service, &late, false, lease, None).unwrap());
+        assert!(!db.mark_retry(id, service, "timed out", lease, true, lease).unwrap());
+        assert!(!db.mark_failed(id, service, "HTTP 401", lease).unwrap());
+        assert!(!db.replace_post(id, service, "{}", true, lease).unwrap());
+        assert!(!db.mark_ambiguous(id, service, "?", lease).unwrap());
+        let row = db.row(id).unwrap().unwrap();
+        assert_eq!((row.status, row.remote), (RowStatus::Posted, Some(posted)));
+        // The same owner name in a later claim is another claim: the generation tells.
+        let id2 = {
+            db.record_issue("u2", Some(2), "Two", "b.md", false, now).unwrap();
+            db.enqueue(&NewRow { issue_key: "u2", ..new_row("k2") }, now).unwrap().unwrap()
+        };
+        let one = db.claim(id2, "service", now, now).unwrap().unwrap();
+        let two = db.claim(id2, "service", now, lease).unwrap().unwrap();
+        assert_eq!(two.claim_gen, one.claim_gen + 1);
+        assert!(!db.begin_send(id2, Fence::of(&one, "service"), now, lease).unwrap());
+        assert!(db.begin_send(id2, Fence::of(&two, "service"), now, lease).unwrap());
     }
 
     #[test]

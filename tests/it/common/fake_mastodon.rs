@@ -6,6 +6,11 @@
 //! the status appears in the account's list only once stored, the reply comes after that
 //! (plus `delay`), and a client that gives up or dies meanwhile does not stop the store.
 //! Listing stays fast all along. `DELETE /api/v1/statuses/:id` removes a status.
+//!
+//! Like GoToSocial 0.19 (shared/notes/platforms.md): the account's statuses are listed newest
+//! first in pages of `limit` (at most 40) walked back with `max_id` (a `Link` header names the
+//! next page), each with the `application` that posted it; people post on the same account
+//! ([`FakeMastodon::post_as_person`]) from another application.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -48,7 +53,15 @@ pub struct FakeStatus {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Deleted through the API.
     pub deleted: bool,
+    /// The application that posted it: herald's token's ([`APP`]) or a person's client.
+    pub application: String,
 }
+
+/// The name of the application herald's token belongs to.
+pub const APP: &str = "herald";
+
+/// The application people on the account post from.
+pub const PERSON_APP: &str = "Web";
 
 impl FakeStatus {
     /// Stored and not deleted: what the account shows.
@@ -151,6 +164,7 @@ impl Respond for Post {
                     + chrono::Duration::from_std(store).unwrap_or_default()
                     + skew,
                 deleted: false,
+                application: APP.into(),
             });
             id
         });
@@ -164,6 +178,7 @@ impl Respond for Post {
                 &id,
                 &text,
                 created_at.unwrap_or_else(chrono::Utc::now),
+                APP,
             )),
         };
         reply.set_delay(store + s.delay)
@@ -189,6 +204,7 @@ impl Respond for Edit {
                     &id,
                     &text,
                     st.created_at,
+                    &st.application,
                 ))
             }
             None => ResponseTemplate::new(404).set_body_json(json!({"error": "Record not found"})),
@@ -207,7 +223,7 @@ impl Respond for Delete {
         match s.statuses.iter_mut().find(|st| st.id == id && st.visible()) {
             Some(st) => {
                 st.deleted = true;
-                let json = status_json(&self.1, &id, &st.text, st.created_at);
+                let json = status_json(&self.1, &id, &st.text, st.created_at, &st.application);
                 ResponseTemplate::new(200).set_body_json(json)
             }
             None => ResponseTemplate::new(404).set_body_json(json!({"error": "Record not found"})),
@@ -218,16 +234,45 @@ impl Respond for Delete {
 struct List(Arc<Mutex<State>>, String);
 
 impl Respond for List {
-    fn respond(&self, _request: &Request) -> ResponseTemplate {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
         let s = self.0.lock().unwrap();
-        let list: Vec<Value> = s
+        let query = |key: &str| {
+            request.url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+        };
+        let number = |id: &str| id.parse::<u64>().unwrap_or(0);
+        let limit = query("limit").and_then(|l| l.parse().ok()).unwrap_or(20usize).clamp(1, 40);
+        let max_id = query("max_id").map(|id| number(&id));
+        let min_id = query("min_id").map(|id| number(&id));
+        // Newest first; `max_id`: older than; `min_id`: newer than (the page just above it).
+        let mut matching: Vec<&FakeStatus> = s
             .statuses
             .iter()
-            .rev()
             .filter(|st| st.visible())
-            .map(|st| status_json(&self.1, &st.id, &st.text, st.created_at))
+            .filter(|st| max_id.is_none_or(|m| number(&st.id) < m))
+            .filter(|st| min_id.is_none_or(|m| number(&st.id) > m))
             .collect();
-        ResponseTemplate::new(200).set_body_json(list)
+        matching.sort_by_key(|st| std::cmp::Reverse(number(&st.id)));
+        if min_id.is_some() {
+            let skip = matching.len().saturating_sub(limit);
+            matching.drain(..skip);
+        }
+        let more = matching.len() > limit;
+        matching.truncate(limit);
+        let list: Vec<Value> = matching
+            .iter()
+            .map(|st| status_json(&self.1, &st.id, &st.text, st.created_at, &st.application))
+            .collect();
+        let mut reply = ResponseTemplate::new(200);
+        if let (Some(last), true) = (matching.last(), more) {
+            let next = format!(
+                "{}{}?limit={limit}&max_id={}",
+                self.1,
+                request.url.path(),
+                last.id
+            );
+            reply = reply.insert_header("Link", format!("<{next}>; rel=\"next\"").as_str());
+        }
+        reply.set_body_json(list)
     }
 }
 
@@ -238,9 +283,20 @@ fn status_json(
     id: &str,
     text: &str,
     created_at: chrono::DateTime<chrono::Utc>,
+    application: &str,
 ) -> Value {
+    // Paragraphs and line breaks as Mastodon renders them.
+    let text = text.replace("\n\n", " \u{1}p ").replace('\n', " \u{1}br ");
     let mut html = String::new();
     for word in text.split(' ') {
+        if word == "\u{1}p" {
+            html.push_str("</p><p>");
+            continue;
+        }
+        if word == "\u{1}br" {
+            html.push_str("<br />");
+            continue;
+        }
         if word.starts_with("https://") {
             let rest = word.trim_start_matches("https://");
             let (shown, hidden) = rest.split_at(25.min(rest.len()));
@@ -248,7 +304,7 @@ fn status_json(
                 "<a href=\"{word}\" rel=\"nofollow noopener\" target=\"_blank\"><span class=\"invisible\">https://</span><span class=\"ellipsis\">{shown}</span><span class=\"invisible\">{hidden}</span></a> "
             ));
         } else {
-            html.push_str(&word.replace('<', "&lt;"));
+            html.push_str(&word.replace('&', "&amp;").replace('<', "&lt;"));
             html.push(' ');
         }
     }
@@ -259,6 +315,7 @@ fn status_json(
         "uri": format!("{base}/users/twir/statuses/{id}"), "url": format!("{base}/@twir/{id}"),
         "content": format!("<p>{html}</p>"), "reblog": null,
         "account": {"id": "109348571234567890", "username": "twir"},
+        "application": {"name": application, "website": null},
         "media_attachments": [], "mentions": [], "tags": [], "emojis": [], "card": null
     })
 }
@@ -286,6 +343,13 @@ impl FakeMastodon {
         Mock::given(method("GET"))
             .and(path("/api/v1/accounts/verify_credentials"))
             .respond_with(ResponseTemplate::new(200).set_body_json(credential_account(&base)))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/apps/verify_credentials"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"name": APP, "website": null})),
+            )
             .mount(&server)
             .await;
         Mock::given(method("POST"))
@@ -316,6 +380,30 @@ impl FakeMastodon {
             .mount(&server)
             .await;
         Self { server, state }
+    }
+
+    /// A person posts `text` on the account, from the web interface: stored at once.
+    pub fn post_as_person(&self, text: &str) -> String {
+        let mut s = self.state.lock().unwrap();
+        let id = format!("{}", 110_000_000 + s.statuses.len());
+        let created_at = chrono::Utc::now() + s.clock_skew;
+        s.statuses.push(FakeStatus {
+            id: id.clone(),
+            text: text.into(),
+            key: None,
+            visibility: "public".into(),
+            language: Some("en".into()),
+            stored_at: Instant::now(),
+            created_at,
+            deleted: false,
+            application: PERSON_APP.into(),
+        });
+        id
+    }
+
+    /// Whether the status `id` is still on the account.
+    pub fn is_visible(&self, id: &str) -> bool {
+        self.state.lock().unwrap().statuses.iter().any(|s| s.id == id && s.visible())
     }
 
     /// Statuses created so far.

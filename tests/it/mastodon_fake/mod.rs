@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use herald::announce::mastodon::{MastodonAccount, MastodonClient, Visibility};
+use herald::announce::send::Lookup;
 use herald::announce::{Limits, Posted, SendError};
 use herald::secret::Secret;
 use serde_json::{Value, json};
@@ -172,6 +173,16 @@ fn status(base: &str, id: &str, url: &str) -> Value {
         "media_attachments": [], "mentions": [], "tags": [], "emojis": [], "card": null,
         "poll": null
     })
+}
+
+/// The text herald composed for the statuses [`status`] makes.
+fn said() -> String {
+    format!("This Week in Rust 665 is out!\n\n{ISSUE}")
+}
+
+/// Before every status the fakes here make: a look reads back to it.
+fn since() -> DateTime<Utc> {
+    "2026-08-19T00:00:00Z".parse().unwrap()
 }
 
 fn other_status(base: &str, id: &str) -> Value {

@@ -241,10 +241,10 @@ async fn find_status_follows_the_link_header_to_page_two() {
         .expect(1)
         .mount(&server)
         .await;
-    let found = client(&server).find_status(&[ISSUE], &[]).await.unwrap();
+    let found = client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap();
     assert_eq!(
         found,
-        Some(Posted { id: "298".into(), cid: None, url: Some(format!("{base}/@twir/298")) })
+        Lookup::Found(Posted { id: "298".into(), cid: None, url: Some(format!("{base}/@twir/298")) })
     );
 }
 
@@ -284,7 +284,7 @@ async fn find_status_is_none_when_absent() {
         .expect(1)
         .mount(&server)
         .await;
-    assert_eq!(client(&server).find_status(&[ISSUE], &[]).await.unwrap(), None);
+    assert_eq!(client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap(), Lookup::Absent);
 }
 
 #[tokio::test]
@@ -308,7 +308,7 @@ async fn find_status_pages_by_max_id_without_a_link_header() {
         .expect(1)
         .mount(&server)
         .await;
-    assert_eq!(client(&server).find_status(&[ISSUE], &[]).await.unwrap(), None);
+    assert_eq!(client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap(), Lookup::Absent);
 }
 
 #[tokio::test]
@@ -335,7 +335,7 @@ async fn find_status_never_follows_a_link_to_another_host() {
         .expect(1)
         .mount(&server)
         .await;
-    assert_eq!(client(&server).find_status(&[ISSUE], &[]).await.unwrap(), None);
+    assert_eq!(client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap(), Lookup::Absent);
 }
 
 // ---- secrets -------------------------------------------------------------------------------
@@ -369,7 +369,7 @@ async fn the_token_never_appears_in_errors_logs_or_debug() {
     for err in [
         c.verify().await.unwrap_err(),
         c.post_status(TEXT, Some("en"), "k").await.unwrap_err(),
-        c.find_status(&[ISSUE], &[]).await.unwrap_err(),
+        c.find_status(&[ISSUE], &said(), &[], since()).await.unwrap_err(),
     ] {
         texts.push(err.to_string());
         texts.push(format!("{err:?}"));
