@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! main → cmd (cli) → config → daemon → feeds, announce → archive, state → render
-//!                         leaf helpers: report, secret, failpoint, parallel
+//!                         leaf helpers: report, secret, bounded, failpoint, parallel
 //! ```
 //!
 //! - [`cmd`] runs one subcommand ([`cli`] holds their clap definitions; nothing below knows
@@ -25,6 +25,7 @@
 
 pub mod announce;
 pub mod archive;
+pub mod bounded;
 pub mod cli;
 pub mod cmd;
 pub mod config;

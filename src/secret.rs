@@ -4,6 +4,10 @@
 use std::fmt;
 use std::path::Path;
 
+/// The largest secret file herald reads: tokens and app passwords are tens of bytes; 64 KiB
+/// leaves room for any credential and refuses a wrong path (a log, `/dev/zero`) at once.
+pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
 /// A secret string.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -19,11 +23,11 @@ impl Secret {
         &self.0
     }
 
-    /// Reads a secret from a file (a systemd credential), trimming the trailing newline.
-    /// Errors name the file, never the content.
+    /// Reads a secret from a file (a systemd credential), trimming the trailing newline: a
+    /// regular file of at most [`MAX_SECRET_BYTES`]. Errors name the file, never the content.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("reading secret file {}: {e}", path.display()))?;
+        let text = crate::bounded::read_to_string(path, MAX_SECRET_BYTES)
+            .map_err(|e| anyhow::anyhow!("reading secret file {e}"))?;
         let value = text.trim_end_matches(['\n', '\r']);
         anyhow::ensure!(!value.is_empty(), "secret file {} is empty", path.display());
         Ok(Self(value.to_string()))
@@ -90,5 +94,7 @@ mod tests {
         assert!(Secret::from_file(&path).unwrap_err().to_string().contains("is empty"));
         let err = Secret::from_file(&dir.path().join("missing")).unwrap_err().to_string();
         assert!(err.contains("missing"), "{err}");
+        let err = Secret::from_file(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(err.contains("/dev/zero is not a regular file"), "{err}");
     }
 }

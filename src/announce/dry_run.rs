@@ -59,7 +59,8 @@ impl DryRunSink {
     /// The sink's identity: its platform and file (the log when none), so a sink renamed in
     /// the configuration is the same sink.
     pub fn identity(&self) -> String {
-        let path = self.path.as_ref().map_or_else(|| "log".to_string(), |p| p.display().to_string());
+        let path =
+            self.path.as_ref().map_or_else(|| "log".to_string(), |p| p.display().to_string());
         format!("dry_run {} {path}", self.platform.name())
     }
 

@@ -15,6 +15,10 @@ use serde::Serialize;
 /// The lexicon's `maxSize` for `embed.external.thumb`.
 pub const MAX_THUMB_BYTES: usize = 1_000_000;
 
+/// The largest card image herald reads: a designer's PNG is a few MB; anything larger is a
+/// wrong path, refused before it is read (a config error, said by `check` and at start).
+pub const MAX_CARD_IMAGE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// A thumbnail ready to upload. Stored without its bytes (only their size): a stored post's
 /// thumbnail is prepared again from `source` when it is sent ([`Thumb::load`]).
 #[derive(Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -69,14 +73,14 @@ impl std::fmt::Debug for Thumb {
 /// Why a thumbnail could not be prepared.
 #[derive(Debug, thiserror::Error)]
 pub enum ThumbError {
-    /// The file could not be read.
-    #[error("card image {}: {source}", path.display())]
+    /// The file could not be read (missing, not a regular file, over the cap).
+    #[error("card image {source}")]
     Read {
         /// The file.
         path: PathBuf,
         /// The cause.
         #[source]
-        source: std::io::Error,
+        source: crate::bounded::BoundedError,
     },
     /// The file is not a PNG or JPEG image that decodes.
     #[error("card image {}: not a PNG or JPEG image ({source})", path.display())]
@@ -113,8 +117,8 @@ pub fn prepare_thumbnail(path: &Path) -> Result<Thumb, ThumbError> {
 /// Reads a PNG or JPEG image; one within the limit is used as it is, a larger one is
 /// re-encoded as JPEG at falling quality and then at falling size until it fits.
 pub fn prepare_uncached(path: &Path) -> Result<Thumb, ThumbError> {
-    let bytes =
-        std::fs::read(path).map_err(|source| ThumbError::Read { path: path.into(), source })?;
+    let bytes = crate::bounded::read(path, MAX_CARD_IMAGE_BYTES)
+        .map_err(|source| ThumbError::Read { path: path.into(), source })?;
     let decode_err = |source| ThumbError::Decode { path: path.into(), source };
     let format = image::guess_format(&bytes).map_err(decode_err)?;
     let mime = match format {

@@ -49,7 +49,8 @@ pub fn run(
     } else {
         out.write_all(render_text(&view, args.all).as_bytes())?;
     }
-    let failed = view.rows.iter().any(|r| r.status == RowStatus::Failed) || !view.stuck().is_empty();
+    let failed =
+        view.rows.iter().any(|r| r.status == RowStatus::Failed) || !view.stuck().is_empty();
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 

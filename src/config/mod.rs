@@ -268,6 +268,27 @@ fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSett
         );
     }
     let card_image = a.card_image.map(|p| resolve(base, &p));
+    // A card image that is there but no image file (a device, a 300 MB file) is the config's
+    // fault, said now rather than when an issue is announced. One that is missing is said by
+    // `check` (it may be put in place before the next issue).
+    if let Some(path) = card_image.as_deref().filter(|p| p.exists()) {
+        let meta = std::fs::metadata(path)?;
+        let cap = crate::announce::thumb::MAX_CARD_IMAGE_BYTES;
+        if !meta.is_file() {
+            bail!(
+                "announce.card_image: {} is not a regular file; name a PNG or JPEG image",
+                path.display()
+            );
+        }
+        if meta.len() > cap {
+            bail!(
+                "announce.card_image: {} is {} bytes, more than the {} herald reads; use a smaller image",
+                path.display(),
+                meta.len(),
+                cap
+            );
+        }
+    }
     let bluesky = PlatformSettings {
         platform: Platform::Bluesky,
         template: a.bluesky.template,

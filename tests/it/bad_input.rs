@@ -181,6 +181,25 @@ mod check {
         assert!(!ok && text.contains("card image") && text.contains("card.png"), "{text}");
     }
 
+    /// Files named in the config are read only if they are regular files under a cap. Before:
+    /// `card_image = "/dev/zero"` and `password_file = "/dev/zero"` were read whole (`check`
+    /// reached 5.3 GB), and the issue was marked failed as if the issue were at fault.
+    #[test]
+    fn a_device_or_huge_file_named_in_the_config_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ok, text) = check(&site(dir.path(), "[announce]\ncard_image = \"/dev/zero\"\n"), &[]);
+        assert!(!ok, "{text}");
+        assert!(text.contains("announce.card_image: /dev/zero is not a regular file"), "{text}");
+        let huge = dir.path().join("huge.png");
+        std::fs::File::create(&huge).unwrap().set_len(300 * 1024 * 1024).unwrap();
+        let (ok, text) = check(&site(dir.path(), "[announce]\ncard_image = \"huge.png\"\n"), &[]);
+        assert!(!ok && text.contains("use a smaller image"), "{text}");
+        let accounts = "[[bluesky]]\nname = \"sky\"\nservice = \"https://pds.example\"\n\
+                        identifier = \"twir.example\"\npassword_file = \"/dev/zero\"\n";
+        let (ok, text) = check(&site(dir.path(), accounts), &[]);
+        assert!(!ok && text.contains("/dev/zero is not a regular file"), "{text}");
+    }
+
     #[test]
     fn a_corrupt_or_newer_state_database_fails() {
         let dir = tempfile::tempdir().unwrap();

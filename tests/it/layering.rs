@@ -1,6 +1,6 @@
 //! The module map holds by itself: dependencies run one way, down the pipeline
 //! `main → cmd → (cli) → config → daemon → {feeds, announce} → {archive, state} → render`,
-//! with the leaf helpers (`report`, `secret`, `failpoint`, `parallel`) below everything.
+//! with the leaf helpers (`report`, `secret`, `bounded`, `failpoint`, `parallel`) below everything.
 //! A module imports only modules below it, never one above or beside it, and nothing below
 //! `cmd` knows clap. README's "Layout" section draws the same map.
 
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module and its depth in the pipeline: a module may use only modules of a
 /// greater depth.
-const DEPTH: [(&str, u8); 14] = [
+const DEPTH: [(&str, u8); 15] = [
     ("main", 0),
     ("cmd", 1),
     ("cli", 2),
@@ -21,6 +21,7 @@ const DEPTH: [(&str, u8); 14] = [
     ("render", 7),
     ("report", 8),
     ("secret", 8),
+    ("bounded", 9),
     ("failpoint", 8),
     ("parallel", 8),
 ];

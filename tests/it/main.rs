@@ -21,5 +21,6 @@ mod render_markdown;
 mod render_rst;
 mod run_once;
 mod service;
+mod shared_account;
 mod summaries_golden;
 mod systemd_unit;

@@ -227,7 +227,8 @@ mod tests {
         assert!(!status_says(&status, &format!("Issue 665 goes out soon {ISSUE}")));
         assert!(!status_says(&status, &format!("{text} 🎉")));
         assert!(!status_says(&status, ""));
-        let escaped = json!({"content": "<p>Tom &amp; Jerry &lt;3<br />https://x.example/?a=1&amp;b=2</p>"});
+        let escaped =
+            json!({"content": "<p>Tom &amp; Jerry &lt;3<br />https://x.example/?a=1&amp;b=2</p>"});
         assert!(status_says(&escaped, "Tom & Jerry <3\nhttps://x.example/?a=1&b=2"));
         // A plain `text` the server sends wins over reading the HTML.
         let plain = json!({"content": "<p>rendered</p>", "text": "as written"});

@@ -28,6 +28,9 @@ pub enum Mode {
     Normal,
     /// Create the status, then answer 502 (the reply was lost: an ambiguous failure).
     CreateThen502,
+    /// Answer 502 without creating anything (the request was reset before the server saw
+    /// it: ambiguous to the client all the same).
+    Lost502,
     /// Answer 422 "character limit" for texts longer than this many chars.
     RejectLongerThan(usize),
     /// Answer 429 with `X-RateLimit-Reset` at this ISO-8601 time.
@@ -131,6 +134,9 @@ impl Respond for Post {
             Mode::RejectLongerThan(n) if text.chars().count() > n => {
                 return ResponseTemplate::new(422)
                     .set_body_json(json!({"error": format!("Validation failed: Text character limit of {n} exceeded")}));
+            }
+            Mode::Lost502 => {
+                return ResponseTemplate::new(502).set_body_string("<html>502 Bad Gateway</html>");
             }
             Mode::RateLimited(at) => {
                 return ResponseTemplate::new(429)
@@ -264,12 +270,7 @@ impl Respond for List {
             .collect();
         let mut reply = ResponseTemplate::new(200);
         if let (Some(last), true) = (matching.last(), more) {
-            let next = format!(
-                "{}{}?limit={limit}&max_id={}",
-                self.1,
-                request.url.path(),
-                last.id
-            );
+            let next = format!("{}{}?limit={limit}&max_id={}", self.1, request.url.path(), last.id);
             reply = reply.insert_header("Link", format!("<{next}>; rel=\"next\"").as_str());
         }
         reply.set_body_json(list)

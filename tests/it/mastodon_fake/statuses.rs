@@ -244,7 +244,11 @@ async fn find_status_follows_the_link_header_to_page_two() {
     let found = client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap();
     assert_eq!(
         found,
-        Lookup::Found(Posted { id: "298".into(), cid: None, url: Some(format!("{base}/@twir/298")) })
+        Lookup::Found(Posted {
+            id: "298".into(),
+            cid: None,
+            url: Some(format!("{base}/@twir/298"))
+        })
     );
 }
 
@@ -284,7 +288,10 @@ async fn find_status_is_none_when_absent() {
         .expect(1)
         .mount(&server)
         .await;
-    assert_eq!(client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap(), Lookup::Absent);
+    assert_eq!(
+        client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap(),
+        Lookup::Absent
+    );
 }
 
 #[tokio::test]
@@ -308,7 +315,10 @@ async fn find_status_pages_by_max_id_without_a_link_header() {
         .expect(1)
         .mount(&server)
         .await;
-    assert_eq!(client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap(), Lookup::Absent);
+    assert_eq!(
+        client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap(),
+        Lookup::Absent
+    );
 }
 
 #[tokio::test]
@@ -335,7 +345,10 @@ async fn find_status_never_follows_a_link_to_another_host() {
         .expect(1)
         .mount(&server)
         .await;
-    assert_eq!(client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap(), Lookup::Absent);
+    assert_eq!(
+        client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap(),
+        Lookup::Absent
+    );
 }
 
 // ---- secrets -------------------------------------------------------------------------------
