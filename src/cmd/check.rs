@@ -97,6 +97,36 @@ pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow
         )?;
     }
 
+    // Outbox rows nobody delivers (their account is no longer configured) and rows set aside
+    // as ambiguous: the operator settles them (`status` says how).
+    if config.state_path.exists()
+        && let Ok(Some(db)) = crate::state::Db::reader(&config.state_path)
+    {
+        let names: Vec<String> = config.accounts.iter().map(|a| a.name().to_string()).collect();
+        for row in db.undeliverable(&names).unwrap_or_default() {
+            report(
+                false,
+                format!(
+                    "outbox: {} for account {:?}, which is no longer configured, is delivered by nobody; if the account was renamed, the service moves it to the new name once it has checked it is the same account; `herald status` says what else to do",
+                    row.issue_key, row.account
+                ),
+                out,
+            )?;
+        }
+        for row in db.rows().unwrap_or_default().iter().filter(|r| r.ambiguous.is_some()) {
+            report(
+                false,
+                format!(
+                    "outbox: {} on account {:?} waits for you: {}; `herald status` says how to settle it",
+                    row.issue_key,
+                    row.account,
+                    row.ambiguous.as_deref().unwrap_or_default()
+                ),
+                out,
+            )?;
+        }
+    }
+
     // The card image: every Bluesky post carries it, so it must load and fit.
     if let Some(path) = &config.announce.bluesky.card_image {
         match crate::announce::thumb::prepare_thumbnail(path) {
@@ -115,20 +145,35 @@ pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow
         }
     }
 
-    for (what, dir) in [
-        ("state directory", config.state_path.parent().unwrap_or(Path::new("."))),
-        ("feed output", config.feeds.files.output.as_path()),
-    ] {
-        let ok = writable(dir);
-        report(
-            ok,
-            format!(
-                "{what} {}{}",
-                dir.display(),
-                if ok { " is writable" } else { " is not writable" }
+    // Whether the service can write what it must: judged as this user, or, run as root
+    // (which writes anywhere), for the service's user from owners and modes.
+    let writer = Writer::here();
+    if let Some(note) = writer.note() {
+        writeln!(out, "note:    {note}")?;
+    }
+    let state_dir = config.state_path.parent().unwrap_or(Path::new("."));
+    let mut places = vec![("state directory", state_dir, true)];
+    if config.state_path.exists() {
+        places.push(("state database", config.state_path.as_path(), false));
+    }
+    places.push(("feed output", config.feeds.files.output.as_path(), true));
+    for (what, path, dir) in places {
+        let ok = writer.can_write(path, dir);
+        let how = match (ok, &writer) {
+            (true, _) => format!(" is writable{}", writer.by()),
+            (false, _) if !dir => format!(
+                " is not writable{}: the service cannot record what it posts; give it to the \
+                 service's user (`chown herald:herald {}`) or make it writable",
+                writer.by(),
+                path.display()
             ),
-            out,
-        )?;
+            (false, _) => format!(
+                " is not writable{}: give it to the service's user (`chown herald:herald {}`)",
+                writer.by(),
+                path.display()
+            ),
+        };
+        report(ok, format!("{what} {}{how}", path.display()), out)?;
     }
 
     match archive::scan(&config.archive_dir, &config.parse) {
@@ -253,7 +298,104 @@ fn loose_mode(path: &Path) -> Option<u32> {
 }
 
 /// Whether herald can create files in `dir` (or create `dir`): tried with a probe file.
-fn writable(dir: &Path) -> bool {
-    let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(Path::new("."));
-    tempfile::Builder::new().prefix(".herald-check").tempfile_in(existing).is_ok()
+/// The user the packaged unit runs the service as (`User=herald`); `HERALD_SERVICE_USER`
+/// names another (a unit of one's own).
+const SERVICE_USER: &str = "herald";
+
+/// Whose writes `check` judges.
+enum Writer {
+    /// This process's own (not root): tried for real.
+    Me,
+    /// Root, for the service user: judged from owners and modes.
+    Service {
+        /// Its name.
+        name: String,
+        /// Its uid and gid.
+        uid: u32,
+        gid: u32,
+    },
+    /// Root, and the service user does not exist here: root can write anything, so nothing is
+    /// known of the service's view.
+    RootOnly(String),
+}
+
+impl Writer {
+    fn here() -> Self {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Self::Me;
+        }
+        let name = std::env::var("HERALD_SERVICE_USER").unwrap_or_else(|_| SERVICE_USER.into());
+        match user_ids(&name) {
+            Some((uid, gid)) => Self::Service { name, uid, gid },
+            None => Self::RootOnly(name),
+        }
+    }
+
+    fn note(&self) -> Option<String> {
+        match self {
+            Self::Me => None,
+            Self::Service { name, uid, .. } => Some(format!(
+                "run as root, which writes anywhere: what the service can write is judged for its user `{name}` (uid {uid}) from owners and modes; `sudo -u {name} herald check` checks as it"
+            )),
+            Self::RootOnly(name) => Some(format!(
+                "run as root, which writes anywhere, and the service's user `{name}` does not exist here: what the service can write is not known; create the user (install the package), then `sudo -u {name} herald check`"
+            )),
+        }
+    }
+
+    fn by(&self) -> String {
+        match self {
+            Self::Me => String::new(),
+            Self::Service { name, .. } => format!(" by {name}"),
+            Self::RootOnly(_) => " by root".into(),
+        }
+    }
+
+    /// Whether `path` can be written (a directory: a file can be made in it, or in its
+    /// nearest existing ancestor, where the service creates what is missing).
+    fn can_write(&self, path: &Path, dir: bool) -> bool {
+        let existing = if dir {
+            path.ancestors().find(|d| d.exists()).unwrap_or(Path::new("."))
+        } else {
+            path
+        };
+        match self {
+            Self::Me | Self::RootOnly(_) if dir => {
+                tempfile::Builder::new().prefix(".herald-check").tempfile_in(existing).is_ok()
+            }
+            Self::Me | Self::RootOnly(_) => {
+                std::fs::OpenOptions::new().append(true).open(existing).is_ok()
+            }
+            Self::Service { uid, gid, .. } => {
+                use std::os::unix::fs::MetadataExt;
+                let Ok(meta) = std::fs::metadata(existing) else { return false };
+                let mode = meta.mode();
+                let bits = if dir { 0o3 } else { 0o2 }; // a directory needs write and search
+                let allowed = if *uid == 0 {
+                    return true;
+                } else if meta.uid() == *uid {
+                    (mode >> 6) & bits
+                } else if meta.gid() == *gid {
+                    (mode >> 3) & bits
+                } else {
+                    mode & bits
+                };
+                allowed == bits
+            }
+        }
+    }
+}
+
+/// The uid and gid of the user `name`, from the system's user database.
+fn user_ids(name: &str) -> Option<(u32, u32)> {
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call; `buf` outlives `pwd`'s use below.
+    let rc = unsafe {
+        libc::getpwnam_r(name.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result)
+    };
+    (rc == 0 && !result.is_null()).then_some((pwd.pw_uid, pwd.pw_gid))
 }

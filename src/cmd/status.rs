@@ -44,13 +44,16 @@ pub fn run(
     let db = Db::open(&config.state_path)?;
     let mut view = gather(&db)?;
     view.accounts = Some(config.accounts.iter().map(|a| a.name().to_string()).collect());
+    view.service = crate::state::StateLock::holder(&config.state_path);
+    view.now = Utc::now();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&render_json(&view))?)?;
     } else {
         out.write_all(render_text(&view, args.all).as_bytes())?;
     }
-    let failed =
-        view.rows.iter().any(|r| r.status == RowStatus::Failed) || !view.stuck().is_empty();
+    let failed = view.rows.iter().any(|r| r.status == RowStatus::Failed)
+        || !view.stuck().is_empty()
+        || view.overdue();
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
@@ -70,9 +73,24 @@ pub struct StatusView {
     /// The configured accounts' names, where known: a row still to deliver under another
     /// name is undeliverable.
     pub accounts: Option<Vec<String>>,
+    /// The service that holds the state now (what its lock says), if one does: the next scan
+    /// is planned only while one runs.
+    pub service: Option<String>,
+    /// The time the view was taken.
+    pub now: DateTime<Utc>,
 }
 
+/// How late a planned cycle may be before `status` says the service records none: a cycle
+/// that posts may take a few request timeouts.
+const OVERDUE: chrono::Duration = chrono::Duration::minutes(5);
+
 impl StatusView {
+    /// The service runs but has recorded no cycle since one was due: its cycles fail in a way
+    /// that cannot even be recorded (a full disk, a state it cannot write).
+    fn overdue(&self) -> bool {
+        self.service.is_some() && self.next_scan.is_some_and(|t| t + OVERDUE < self.now)
+    }
+
     /// Whether `row` waits for an account that is not configured.
     fn undeliverable(&self, row: &OutboxRow) -> bool {
         matches!(row.status, RowStatus::Held | RowStatus::Pending | RowStatus::Sending)
@@ -137,6 +155,8 @@ pub fn gather(db: &Db) -> anyhow::Result<StatusView> {
         issues: db.issue_records()?,
         rows: db.rows()?,
         accounts: None,
+        service: None,
+        now: Utc::now(),
     })
 }
 
@@ -213,11 +233,19 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
     };
     match &view.last_scan {
         Some((t, None)) => line(format!("last scan: {} ok", at(*t))),
-        Some((t, Some(e))) => line(format!("last scan: {} — {e}", at(*t))),
+        Some((t, Some(e))) => line(format!("last cycle failed at {}: {e}", at(*t))),
         None => line("last scan: never".into()),
     }
-    if let Some(t) = view.next_scan {
-        line(format!("next scan: {} at the latest", at(t)));
+    match (&view.service, view.next_scan) {
+        (Some(_), Some(t)) if view.overdue() => line(format!(
+            "PROBLEM: the service runs but has recorded no cycle since one was due at {}: its \
+             cycles are failing where the state cannot record it (a full disk? a state it \
+             cannot write?); see its log (`journalctl -u herald`) or /healthz",
+            at(t)
+        )),
+        (Some(_), Some(t)) => line(format!("next scan: {} at the latest", at(t))),
+        (Some(holder), None) => line(format!("service: running ({holder})")),
+        (None, _) => line("service: not running on this state".into()),
     }
     for p in &view.problems {
         line(format!("archive problem: {p}"));
@@ -362,7 +390,9 @@ pub fn render_json(view: &StatusView) -> Value {
             "last": view.last_scan.as_ref().map(|(at_, error)| json!({
                 "at": at(*at_), "ok": error.is_none(), "error": error,
             })),
-            "next": t(view.next_scan),
+            "next": if view.service.is_some() { t(view.next_scan) } else { None },
+            "service": view.service,
+            "overdue": view.overdue(),
         },
         "archive_problems": view.problems,
         "outbox_problems": view.stuck().iter().map(|(r, what)| json!({
@@ -521,19 +551,70 @@ mod tests {
         (dir, db)
     }
 
+    /// The view as `status` takes it beside the running service, a minute before its next
+    /// scan.
+    fn served(db: &Db) -> StatusView {
+        let mut view = gather(db).unwrap();
+        view.service = Some("pid 7, since 2026-08-27T09:00:00Z".into());
+        view.now = t("2026-08-27T12:04:00Z");
+        view
+    }
+
     #[test]
     fn status_text_shows_every_kind_of_issue() {
         let (_dir, db) = every_kind();
-        let view = gather(&db).unwrap();
+        let view = served(&db);
         insta::assert_snapshot!("status_text", render_text(&view, false));
         let all = render_text(&view, true);
         assert!(all.contains("#655") && !all.contains("older issues recorded as baseline"));
     }
 
+    /// A service whose cycles cannot even be recorded (a full disk) is not "ok"; with no
+    /// service, no next scan is promised; rows under an account no longer configured, and rows
+    /// set aside as ambiguous, say what to do.
+    #[test]
+    fn status_says_what_the_state_cannot_record_and_what_waits_for_the_operator() {
+        let (_dir, db) = every_kind();
+        let mut view = served(&db);
+        view.now = t("2026-08-27T12:30:00Z");
+        let text = render_text(&view, false);
+        assert!(text.contains("PROBLEM: the service runs but has recorded no cycle since one was due at 2026-08-27T12:05:00Z"), "{text}");
+        assert!(!text.contains("next scan"), "{text}");
+        assert_eq!(render_json(&view)["scans"]["overdue"], true);
+        view.service = None;
+        let text = render_text(&view, false);
+        assert!(text.contains("service: not running on this state") && !text.contains("next scan"));
+        assert_eq!(render_json(&view)["scans"]["next"], Value::Null);
+
+        let view = StatusView { accounts: Some(vec!["sky".into()]), ..served(&db) };
+        let stuck = view.stuck();
+        assert!(!stuck.is_empty() && stuck.iter().all(|(r, _)| r.account == "toot"));
+        let text = render_text(&view, false);
+        assert!(text.contains("UNDELIVERABLE: account \"toot\" is no longer configured"), "{text}");
+        let json = render_json(&view);
+        assert_eq!(json["outbox_problems"][0]["kind"], "undeliverable", "{json:#}");
+        // A row set aside as ambiguous says how to settle it.
+        let row = view.rows.iter().find(|r| r.status == RowStatus::Sending).unwrap();
+        db.mark_ambiguous(
+            row.id,
+            Fence::Unclaimed,
+            "status 9 has herald's text",
+            t("2026-08-27T12:01:00Z"),
+        )
+        .unwrap();
+        let view = served(&db);
+        let text = render_text(&view, false);
+        assert!(
+            text.contains("AMBIGUOUS, neither sent nor recorded: status 9 has herald's text"),
+            "{text}"
+        );
+        assert!(text.contains("--adopt <its id or link>"), "{text}");
+    }
+
     #[test]
     fn status_json_is_structured() {
         let (_dir, db) = every_kind();
-        let view = gather(&db).unwrap();
+        let view = served(&db);
         insta::assert_snapshot!(
             "status_json",
             serde_json::to_string_pretty(&render_json(&view)).unwrap()

@@ -159,6 +159,13 @@ pub async fn run_cycle(
     let mut candidates = Vec::new();
     // One transaction (one sync to disk) for the whole archive, not one per issue.
     lock().batch(|db| {
+        let reopened = db.forget_the_future(now)?;
+        if !reopened.is_empty() {
+            tracing::warn!(
+                issues = reopened.len(),
+                "the clock was set back: issues judged too old while it ran ahead are judged again"
+            );
+        }
         for (article, url) in scan.articles.iter().zip(&urls) {
             // Two files with one URL: the first (by name) stands for it, so that the state
             // does not see the issue change on every cycle.

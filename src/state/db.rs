@@ -215,6 +215,17 @@ impl Db {
         Ok(version)
     }
 
+    /// The database at `path`, read-only and as it is (for `check`): `None` unless its schema
+    /// is this herald's own (an older one is migrated by the service, not here).
+    pub fn reader(path: &Path) -> Result<Option<Db>, DbError> {
+        if Self::open_read_only(path)? != MIGRATIONS.len() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|source| DbError { path: path.to_path_buf(), source })?;
+        Ok(Some(Db { conn, path: path.to_path_buf(), file_id: None }))
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path

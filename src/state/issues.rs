@@ -109,6 +109,32 @@ impl Db {
         Ok((state == "decided", changed.as_deref().and_then(parse_ts).unwrap_or(now)))
     }
 
+    /// The clock was set back: times recorded in its future are brought to `now` (first seen,
+    /// changed), and an issue judged too old in the clock's future (first seen while the
+    /// clock ran ahead) is judged again. Returns the issues judged again.
+    pub fn forget_the_future(&self, now: DateTime<Utc>) -> Result<Vec<String>, DbError> {
+        let now = ts(now);
+        let reopened = self
+            .conn
+            .prepare_cached(
+                "UPDATE issues SET state = 'waiting', status = NULL, status_since = NULL,
+                     status_until = NULL, first_seen = ?1
+                 WHERE state = 'decided' AND status = 'too_old' AND status_since > ?1
+                   AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.issue_key = issues.key)
+                 RETURNING key",
+            )
+            .and_then(|mut stmt| stmt.query_map([&now], |r| r.get(0))?.collect())
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .prepare_cached(
+                "UPDATE issues SET first_seen = MIN(first_seen, ?1), changed_at = MIN(changed_at, ?1)
+                 WHERE first_seen > ?1 OR changed_at > ?1",
+            )
+            .and_then(|mut stmt| stmt.execute([&now]))
+            .map_err(|e| self.err(e))?;
+        Ok(reopened)
+    }
+
     /// When the issue was first seen.
     pub fn first_seen(&self, key: &str) -> Result<Option<DateTime<Utc>>, DbError> {
         self.conn
@@ -360,6 +386,32 @@ mod tests {
         );
         db.decide_issue("k", false).unwrap();
         assert!(db.observe_issue("k", None, "T", "a.md", t0, "h3", t2).unwrap().0);
+    }
+
+    /// The clock 30 days ahead when an issue is first seen: judged too old. Once the clock is
+    /// right again, it is judged again, and its settle time is not in the future. Before: too
+    /// old for good.
+    #[test]
+    fn an_issue_judged_while_the_clock_ran_ahead_is_judged_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("h.db")).unwrap();
+        let now = Utc::now();
+        let ahead = now + chrono::Duration::days(30);
+        db.observe_issue("k", Some(1), "T", "a.md", now, "h", ahead).unwrap();
+        db.decide_issue("k", false).unwrap();
+        db.set_issue_status("k", "too_old", None, None, ahead).unwrap();
+        // An announced issue seen then stays decided.
+        db.observe_issue("j", Some(2), "T", "b.md", now, "h", ahead).unwrap();
+        db.decide_issue("j", false).unwrap();
+        db.set_issue_status("j", "announced", None, None, ahead).unwrap();
+        assert!(db.forget_the_future(ahead).unwrap().is_empty(), "nothing in the future yet");
+        assert_eq!(db.forget_the_future(now).unwrap(), ["k"]);
+        let (decided, unchanged_since) =
+            db.observe_issue("k", Some(1), "T", "a.md", now, "h", now).unwrap();
+        assert!(!decided);
+        assert!(unchanged_since <= now);
+        assert!(db.first_seen("k").unwrap().unwrap() <= now);
+        assert!(db.observe_issue("j", Some(2), "T", "b.md", now, "h", now).unwrap().0);
     }
 
     /// Issue #12: only an announced (or baseline) issue keeps its state across a rename; a

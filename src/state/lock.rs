@@ -90,6 +90,28 @@ impl StateLock {
         Ok(Self { file, path })
     }
 
+    /// Who holds the lock of the database at `db` now (what its lock file says, e.g.
+    /// `pid 1234, since …`), or `None` when no process does. Takes no lock that lasts: a
+    /// shared lock is tried and let go at once, with read access only.
+    pub fn holder(db: &Path) -> Option<String> {
+        let path = Self::path_for(&real_path(db));
+        let mut file = File::open(&path).ok()?;
+        match file.try_lock_shared() {
+            Ok(()) => {
+                let _ = file.unlock();
+                None
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                Some(text.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .or(Some("a herald run".into()))
+            }
+            Err(std::fs::TryLockError::Error(_)) => None,
+        }
+    }
+
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -126,6 +148,20 @@ fn real_path(db: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_holder_is_seen_without_taking_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.db");
+        assert_eq!(StateLock::holder(&db), None);
+        let lock = StateLock::acquire(&db).unwrap();
+        let holder = StateLock::holder(&db).unwrap();
+        assert!(holder.starts_with(&format!("pid {}", std::process::id())), "{holder}");
+        drop(lock);
+        assert_eq!(StateLock::holder(&db), None);
+        // Looking took no lock: the service can still start.
+        assert!(StateLock::acquire(&db).is_ok());
+    }
 
     #[test]
     fn a_second_holder_is_refused_until_the_first_lets_go() {

@@ -200,6 +200,37 @@ mod check {
         assert!(!ok && text.contains("/dev/zero is not a regular file"), "{text}");
     }
 
+    /// The state the service cannot write is found by `check`, also when it runs as root
+    /// (which writes anywhere): judged for the service's user. Before: "ok" for a state
+    /// database read-only to the service, which then failed with a raw SQLite error.
+    #[test]
+    fn a_state_the_service_user_cannot_write_is_a_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = site(dir.path(), "");
+        let (ok, _) = check(&config, &[]);
+        assert!(ok);
+        std::fs::create_dir_all(dir.path().join("state")).unwrap();
+        drop(rusqlite::Connection::open(dir.path().join("state/herald.db")).unwrap());
+        use std::os::unix::fs::PermissionsExt;
+        let db = dir.path().join("state/herald.db");
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let root = unsafe { libc::geteuid() } == 0;
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(["-c", config.to_str().unwrap(), "check"])
+            // As root: judged for a user that exists everywhere and owns nothing here.
+            .env("HERALD_SERVICE_USER", "nobody")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains("state database") && text.contains("is not writable"), "{text}");
+        assert!(text.contains("the service cannot record what it posts"), "{text}");
+        if root {
+            assert!(text.contains("run as root, which writes anywhere"), "{text}");
+            assert!(text.contains("is not writable by nobody"), "{text}");
+        }
+    }
+
     #[test]
     fn a_corrupt_or_newer_state_database_fails() {
         let dir = tempfile::tempdir().unwrap();

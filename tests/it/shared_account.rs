@@ -174,7 +174,9 @@ async fn a_post_that_lands_after_the_first_look_is_still_deleted() {
 async fn a_service_paused_past_its_lease_records_nothing_over_announce() {
     let fake = FakeMastodon::start(false).await;
     let site = site(&fake.server.uri(), 1);
-    fake.state.lock().unwrap().store_delays.push_back(Duration::from_secs(8));
+    // The service's POST is stored 5.5 s after it is sent: after `announce` has looked (at
+    // about 4 s), before the resumed service would look again.
+    fake.state.lock().unwrap().store_delays.push_back(Duration::from_millis(5500));
     let mut service = site.start();
     let f = &fake;
     let (printed, needle) = tokio::task::block_in_place(|| {
@@ -206,6 +208,12 @@ async fn a_service_paused_past_its_lease_records_nothing_over_announce() {
     assert!(fake.is_visible(&printed), "the status announce printed was deleted: {log}");
     assert_eq!(fake.visible_with(&needle), 1, "{log}");
     assert_eq!(tokio::task::block_in_place(|| recorded_id(&site)), printed, "{log}");
+    // The row is as `announce` recorded it: posted from its reply, not taken over again.
+    let out = tokio::task::block_in_place(|| site.herald(&["status", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = &v["outbox"][0];
+    assert_eq!(row["found_later"], false, "the resumed service overwrote the row: {log}");
+    assert!(log.contains("lost its claim"), "{log}");
 }
 
 /// A dry-run site (no server): the fixture archive and one sink account named `name` writing
@@ -278,4 +286,12 @@ fn a_renamed_account_does_not_post_an_issue_again_and_a_removed_one_is_shown() {
     assert_eq!(problems.len(), 1, "{v:#}");
     assert_eq!(problems[0]["kind"], "undeliverable");
     assert_eq!(problems[0]["account"], "twir-mastodon");
+    let (code, out) = run(&config, &["check"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(
+            "account \"twir-mastodon\", which is no longer configured, is delivered by nobody"
+        ),
+        "{out}"
+    );
 }

@@ -71,11 +71,12 @@ struct Paused<'a> {
 
 impl Sink for Paused<'_> {
     async fn send(&self, row: &OutboxRow, post: &Post) -> Result<Posted, SendError> {
-        let db = Db::lock(self.db);
-        let taken = db.claim(self.id, "herald announce, pid 2", self.at, self.at).unwrap();
-        let fence = Fence::of(taken.as_ref().unwrap(), "herald announce, pid 2");
-        assert!(db.mark_posted(self.id, fence, &posted("2"), false, self.at, None).unwrap());
-        drop(db);
+        {
+            let db = Db::lock(self.db);
+            let taken = db.claim(self.id, "herald announce, pid 2", self.at, self.at).unwrap();
+            let fence = Fence::of(taken.as_ref().unwrap(), "herald announce, pid 2");
+            assert!(db.mark_posted(self.id, fence, &posted("2"), false, self.at, None).unwrap());
+        }
         Sink::send(&self.script, row, post).await
     }
     fn find(

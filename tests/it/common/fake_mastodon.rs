@@ -245,19 +245,23 @@ impl Respond for List {
         let query = |key: &str| {
             request.url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
         };
-        let number = |id: &str| id.parse::<u64>().unwrap_or(0);
         let limit = query("limit").and_then(|l| l.parse().ok()).unwrap_or(20usize).clamp(1, 40);
-        let max_id = query("max_id").map(|id| number(&id));
-        let min_id = query("min_id").map(|id| number(&id));
-        // Newest first; `max_id`: older than; `min_id`: newer than (the page just above it).
-        let mut matching: Vec<&FakeStatus> = s
-            .statuses
-            .iter()
-            .filter(|st| st.visible())
-            .filter(|st| max_id.is_none_or(|m| number(&st.id) < m))
-            .filter(|st| min_id.is_none_or(|m| number(&st.id) > m))
+        // Newest first by when each status was stored (GoToSocial's ids are made then: a
+        // request stored late lists above one stored before it); `max_id`: older than that
+        // status; `min_id`: newer than it (the page just above it).
+        let order = |st: &FakeStatus| (st.created_at, st.id.parse::<u64>().unwrap_or(0));
+        let mut all: Vec<&FakeStatus> = s.statuses.iter().filter(|st| st.visible()).collect();
+        all.sort_by_key(|st| std::cmp::Reverse(order(st)));
+        let at = |id: Option<String>| {
+            id.and_then(|id| s.statuses.iter().find(|st| st.id == id)).map(order)
+        };
+        let max_id = at(query("max_id"));
+        let min_id = at(query("min_id"));
+        let mut matching: Vec<&FakeStatus> = all
+            .into_iter()
+            .filter(|st| max_id.is_none_or(|m| order(st) < m))
+            .filter(|st| min_id.is_none_or(|m| order(st) > m))
             .collect();
-        matching.sort_by_key(|st| std::cmp::Reverse(number(&st.id)));
         if min_id.is_some() {
             let skip = matching.len().saturating_sub(limit);
             matching.drain(..skip);
