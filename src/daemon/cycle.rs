@@ -50,6 +50,8 @@ pub struct CycleReport {
     pub duplicates: Vec<String>,
     /// Issues were due beyond the per-cycle cap: the next cycle should follow soon.
     pub more_due: bool,
+    /// A fixed title's edit comes due then (it waits until the issue has settled).
+    pub edit_due: Option<DateTime<Utc>>,
 }
 
 /// What the service keeps between cycles: the parsed articles and their renderings, and which
@@ -325,6 +327,8 @@ pub async fn run_cycle(
     if policy.edit_on_title_change {
         let settle = chrono::Duration::from_std(policy.settle).unwrap_or_default();
         edit_changed_titles(settings, db, outlets, &by_key, now - settle, &mut report).await?;
+        // The next one: the service wakes for it, though no file changes meanwhile.
+        report.edit_due = lock().next_title_edit(now - settle, settle)?;
     }
 
     // Rows queued under a name the configuration no longer has: an account renamed there is
@@ -408,6 +412,12 @@ async fn edit_changed_titles(
         };
         let Some(article) = by_key.get(&row.issue_key) else { continue };
         if outlet.account.platform() != Platform::Mastodon {
+            // A Bluesky record cannot be edited in the apps; deleting and posting anew would
+            // take the post's replies, likes and reposts with it and announce the issue twice.
+            // The post stays; the operator is told once, and `status` shows it.
+            let why = "Bluesky posts cannot be edited; the post keeps its first title and link";
+            tracing::warn!(issue = %row.issue_key, account = %row.account, %title, "{why}");
+            lock().mark_edit_refused(row.id, &title, why, Utc::now())?;
             continue;
         }
         let limits = outlet.sender.limits(settings.announce.mastodon.limits).await;

@@ -370,6 +370,9 @@ fn next_wake(
                 wake = wake.min(*t);
             }
         }
+        if let Some(t) = r.edit_due {
+            wake = wake.min(t);
+        }
     }
     let accounts: Vec<String> =
         loaded.config.accounts.iter().map(|a| a.name().to_string()).collect();

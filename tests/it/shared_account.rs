@@ -295,3 +295,54 @@ fn a_renamed_account_does_not_post_an_issue_again_and_a_removed_one_is_shown() {
         "{out}"
     );
 }
+
+/// `edit_on_title_change`: the title fixed after the announcement (TWiR's URL follows the
+/// title) edits the status by itself once the issue has settled, new title and new link,
+/// although no other file changes. Before: logged as a rename; the status kept the old title
+/// and a dead link until some other change woke the service (the next rescan: 15 min).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_title_edits_the_post_by_itself_once_settled() {
+    let fake = FakeMastodon::start(false).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = crate::common::mastodon_site(
+        dir,
+        &fake.server.uri(),
+        "settle = \"2s\"\ndebounce = \"100ms\"\nedit_on_title_change = true\n",
+        2,
+    );
+    let log = dir.join("herald.log");
+    let mut service = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["-c", config.to_str().unwrap(), "run"])
+        .env("HERALD_LOG", "info")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let f = &fake;
+    let today = crate::common::today();
+    let file = dir.join(format!("content/{today}-issue-906.md"));
+    let publish = |title: &str| {
+        let tmp = dir.join("content/.906.swp");
+        std::fs::write(
+            &tmp,
+            format!("Title: {title}\nNumber: 906\nDate: {today}\nCategory: This Week in Rust\n\nHello.\n"),
+        )
+        .unwrap();
+        std::fs::rename(&tmp, &file).unwrap();
+    };
+    tokio::task::block_in_place(|| {
+        wait_for("the first cycle", Duration::from_secs(20), || dir.join("out/atom.xml").exists());
+        publish("This Week in Rust 906");
+        wait_for("the announcement", Duration::from_secs(20), || f.count() == 1);
+        publish("This Week in Rust 906: fixed");
+        wait_for_slowly("the edit", Duration::from_secs(20), || {
+            f.state.lock().unwrap().edit_requests >= 1
+        });
+    });
+    stop(&mut service, "-TERM");
+    let s = fake.state.lock().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(s.statuses.len(), 1, "{text}");
+    assert!(s.statuses[0].text.contains("This Week in Rust 906: fixed"), "{}", s.statuses[0].text);
+    assert!(s.statuses[0].text.contains("this-week-in-rust-906-fixed/"), "{}", s.statuses[0].text);
+}

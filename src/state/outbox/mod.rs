@@ -384,6 +384,26 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// When the next title edit comes due: the earliest time an issue whose posted title
+    /// changed (since `settled_before`, so not due yet) will have been unchanged for `settle`.
+    pub fn next_title_edit(
+        &self,
+        settled_before: DateTime<Utc>,
+        settle: chrono::Duration,
+    ) -> Result<Option<DateTime<Utc>>, DbError> {
+        let first: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT MIN(i.changed_at) FROM outbox o JOIN issues i ON i.key = o.issue_key
+                 WHERE o.status = 'posted' AND o.title IS NOT NULL AND o.title IS NOT i.title
+                   AND i.changed_at IS NOT NULL AND i.changed_at > ?1",
+                [ts(settled_before)],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(first.as_deref().and_then(parse_ts).map(|t| t + settle))
+    }
+
     /// Records an edit of a posted row: its new post and the title it was composed with.
     pub fn mark_edited(
         &self,
