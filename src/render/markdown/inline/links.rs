@@ -12,9 +12,10 @@ impl Inline<'_> {
         pi: Pattern,
         data: &str,
         index: usize,
+        brackets: &mut Brackets,
     ) -> Option<(Found, usize)> {
         let text_start = index;
-        let (text_end, index) = get_text(data.as_bytes(), index)?;
+        let (text_end, index) = brackets.get_text(data.as_bytes(), index)?;
         let text = &data[text_start..text_end];
         match pi {
             Pattern::Link | Pattern::ImageLink => {
@@ -279,6 +280,55 @@ pub(super) fn dequote(s: &str) -> &str {
 }
 
 /// `LinkInlineProcessor.getText`: the end of the bracketed text and the index after `]`.
+/// How far [`Brackets::get_text`] scans by itself before it asks the table: past it, a text in
+/// brackets is unusually long, or its `[` has no `]` (an editor's stray bracket, or thousands).
+const DIRECT_SCAN: usize = 512;
+
+/// The matching `]` of every `[` of one string, made on demand: a search for links over a
+/// text of n unmatched `[` would otherwise scan to the end from each of them (n² steps).
+/// Valid for one string only: made anew for each search (the string changes with each match).
+#[derive(Default)]
+pub(super) struct Brackets {
+    /// For each byte position of a `[`, the position of its `]` (`u32::MAX`: none).
+    closes: Option<Vec<u32>>,
+}
+
+impl Brackets {
+    /// [`get_text`], the same answer in time linear in the string over all the calls of one
+    /// search: a short scan first, then the table.
+    pub(super) fn get_text(&mut self, b: &[u8], index: usize) -> Option<(usize, usize)> {
+        let limit = (index + DIRECT_SCAN).min(b.len());
+        if let Some(found) = get_text(&b[..limit], index) {
+            return Some(found);
+        }
+        if limit == b.len() {
+            return None;
+        }
+        let closes = self.closes.get_or_insert_with(|| matching(b));
+        let close = *closes.get(index.checked_sub(1)?)?;
+        (close != u32::MAX).then(|| (close as usize, close as usize + 1))
+    }
+}
+
+/// For each position of `b`, the position of the `]` that closes the `[` there (nesting
+/// counted), or `u32::MAX`: one pass with a stack.
+fn matching(b: &[u8]) -> Vec<u32> {
+    let mut closes = vec![u32::MAX; b.len()];
+    let mut open = Vec::new();
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'[' => open.push(i),
+            b']' => {
+                if let Some(o) = open.pop() {
+                    closes[o] = i as u32;
+                }
+            }
+            _ => {}
+        }
+    }
+    closes
+}
+
 pub(super) fn get_text(b: &[u8], index: usize) -> Option<(usize, usize)> {
     let mut depth = 1;
     let mut p = index;
@@ -299,6 +349,24 @@ pub(super) fn get_text(b: &[u8], index: usize) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_gives_the_scan_s_answer() {
+        let cases: Vec<String> = vec![
+            "[a [b] c](u)".into(),
+            "[".repeat(2000),
+            format!("{}]{}", "[".repeat(700), "]".repeat(900)),
+            format!("[x {} y](z) [q]", "[a]".repeat(400)),
+            format!("]]{}[[{}]", "[a".repeat(300), "b]".repeat(299)),
+        ];
+        for text in &cases {
+            let b = text.as_bytes();
+            let mut brackets = Brackets::default();
+            for (i, _) in b.iter().enumerate().filter(|(_, c)| **c == b'[') {
+                assert_eq!(brackets.get_text(b, i + 1), get_text(b, i + 1), "at {i} of {text:.40}");
+            }
+        }
+    }
 
     #[test]
     fn bracketed_text_nests() {

@@ -2,6 +2,7 @@
 //! matchers of the simple ones (code spans, autolinks, raw HTML, entities).
 
 use super::emphasis::{build_em, em_match};
+use super::links::Brackets;
 use super::*;
 
 impl Inline<'_> {
@@ -39,23 +40,25 @@ impl Inline<'_> {
             }
             Pattern::Reference | Pattern::Link | Pattern::ShortReference => {
                 let mut p = from;
+                let mut brackets = Brackets::default();
                 loop {
                     let s = find_byte(data, b'[', p)?;
                     p = s + 1;
                     if prev_char(data, s) == Some('!') {
                         continue;
                     }
-                    if let Some((found, e)) = self.link_like(pi, data, s + 1) {
+                    if let Some((found, e)) = self.link_like(pi, data, s + 1, &mut brackets) {
                         return Some((found, s, e));
                     }
                 }
             }
             Pattern::ImageLink | Pattern::ImageReference | Pattern::ShortImageRef => {
                 let mut p = from;
+                let mut brackets = Brackets::default();
                 loop {
                     let s = find_bytes(b, b"![", p)?;
                     p = s + 2;
-                    if let Some((found, e)) = self.link_like(pi, data, s + 2) {
+                    if let Some((found, e)) = self.link_like(pi, data, s + 2, &mut brackets) {
                         return Some((found, s, e));
                     }
                 }

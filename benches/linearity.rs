@@ -1,0 +1,90 @@
+//! `cargo bench --bench linearity`: how rendering time grows with pathological input. For each
+//! pattern an editor (or an attacker) can type, an article of it repeated n times and 2n times
+//! is rendered (Markdown; reStructuredText for its own patterns), and the time ratio printed:
+//! linear is 2, quadratic 4. The goal (issue #19) is a ratio of at most 2.5 for every pattern.
+
+use std::time::{Duration, Instant};
+
+use herald::render::markdown::render_markdown;
+use herald::render::rst::render_rst;
+
+/// The fastest of a few runs of `f`.
+fn time(f: impl Fn()) -> Duration {
+    (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+fn patterns() -> Vec<(&'static str, Box<dyn Fn(usize) -> String>)> {
+    vec![
+        ("[", Box::new(|n| "[".repeat(n))),
+        ("[^", Box::new(|n| "[^".repeat(n))),
+        ("[a](", Box::new(|n| "[a](".repeat(n))),
+        ("*", Box::new(|n| "*".repeat(n))),
+        ("_", Box::new(|n| "_".repeat(n))),
+        ("*a", Box::new(|n| "*a".repeat(n))),
+        ("`", Box::new(|n| "`".repeat(n))),
+        ("<", Box::new(|n| "<".repeat(n))),
+        ("<a ", Box::new(|n| "<a ".repeat(n))),
+        ("&", Box::new(|n| "&".repeat(n))),
+        ("\\", Box::new(|n| "\\".repeat(n))),
+        (
+            "nested lists",
+            Box::new(|n| (0..n).map(|i| format!("{}- a\n", "  ".repeat(i % 50))).collect()),
+        ),
+        (
+            "nested quotes",
+            Box::new(|n| (0..n).map(|i| format!("{} a\n", ">".repeat(i % 50 + 1))).collect()),
+        ),
+        ("links", Box::new(|n| "[a](http://x.example/) ".repeat(n))),
+        ("text", Box::new(|n| "Rust is a language. ".repeat(n))),
+    ]
+}
+
+fn main() {
+    let n: usize = std::env::var("LINEARITY_N").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    println!("{:<14} {:>10} {:>12} {:>12} {:>6}", "pattern", "n", "time n", "time 2n", "ratio");
+    let mut worst: (f64, &str) = (0.0, "");
+    for (name, make) in patterns() {
+        let (a, b) = (make(n), make(2 * n));
+        let t1 = time(|| drop(render_markdown(&a)));
+        let t2 = time(|| drop(render_markdown(&b)));
+        let ratio = t2.as_secs_f64() / t1.as_secs_f64().max(1e-9);
+        println!(
+            "{name:<14} {n:>10} {:>10.1}ms {:>10.1}ms {ratio:>6.2}",
+            t1.as_secs_f64() * 1e3,
+            t2.as_secs_f64() * 1e3
+        );
+        if ratio > worst.0 {
+            worst = (ratio, name);
+        }
+    }
+    for (name, make) in [
+        ("rst `", Box::new(|n: usize| "`".repeat(n)) as Box<dyn Fn(usize) -> String>),
+        ("rst *", Box::new(|n| "*".repeat(n))),
+        ("rst _", Box::new(|n| "a_ ".repeat(n))),
+        ("rst |", Box::new(|n| "|".repeat(n))),
+    ] {
+        let (a, b) = (
+            format!("Title\n=====\n\n{}\n", make(n)),
+            format!("Title\n=====\n\n{}\n", make(2 * n)),
+        );
+        let t1 = time(|| drop(render_rst(&a)));
+        let t2 = time(|| drop(render_rst(&b)));
+        let ratio = t2.as_secs_f64() / t1.as_secs_f64().max(1e-9);
+        println!(
+            "{name:<14} {n:>10} {:>10.1}ms {:>10.1}ms {ratio:>6.2}",
+            t1.as_secs_f64() * 1e3,
+            t2.as_secs_f64() * 1e3
+        );
+        if ratio > worst.0 {
+            worst = (ratio, name);
+        }
+    }
+    println!("worst ratio: {:.2} ({})", worst.0, worst.1);
+}
