@@ -20,7 +20,10 @@ fn time(f: impl Fn()) -> Duration {
         .unwrap()
 }
 
-fn patterns() -> Vec<(&'static str, Box<dyn Fn(usize) -> String>)> {
+/// An input of a pattern repeated n times.
+type Maker = Box<dyn Fn(usize) -> String>;
+
+fn patterns() -> Vec<(&'static str, Maker)> {
     vec![
         ("[", Box::new(|n| "[".repeat(n))),
         ("[^", Box::new(|n| "[^".repeat(n))),
@@ -65,7 +68,7 @@ fn main() {
         }
     }
     for (name, make) in [
-        ("rst `", Box::new(|n: usize| "`".repeat(n)) as Box<dyn Fn(usize) -> String>),
+        ("rst `", Box::new(|n: usize| "`".repeat(n)) as Maker),
         ("rst *", Box::new(|n| "*".repeat(n))),
         ("rst _", Box::new(|n| "a_ ".repeat(n))),
         ("rst |", Box::new(|n| "|".repeat(n))),
