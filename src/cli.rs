@@ -11,13 +11,34 @@ use crate::feeds::MaxItems;
 #[derive(Debug, Parser)]
 #[command(name = "herald", version, about)]
 pub struct Cli {
-    /// The configuration file.
-    #[arg(long, short, global = true, env = "HERALD_CONFIG", default_value = "config/herald.toml")]
-    pub config: PathBuf,
+    /// The configuration file. Without it (or HERALD_CONFIG): `config/herald.toml` when the
+    /// current directory has one (a checkout), else the installed `/etc/herald/herald.toml`.
+    #[arg(long, short, global = true, env = "HERALD_CONFIG")]
+    pub config: Option<PathBuf>,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// A checkout's configuration, used when the current directory has one.
+pub const LOCAL_CONFIG: &str = "config/herald.toml";
+
+/// The installed configuration (the Debian package's conffile).
+pub const INSTALLED_CONFIG: &str = "/etc/herald/herald.toml";
+
+impl Cli {
+    /// The configuration file to read: `--config` (or `HERALD_CONFIG`), else a checkout's
+    /// `config/herald.toml` when there is one here, else the installed one; so a command
+    /// pasted from README or from what herald prints works on the installed system from any
+    /// directory.
+    pub fn config_path(&self) -> PathBuf {
+        if let Some(path) = &self.config {
+            return path.clone();
+        }
+        let local = PathBuf::from(LOCAL_CONFIG);
+        if local.is_file() { local } else { PathBuf::from(INSTALLED_CONFIG) }
+    }
 }
 
 /// The subcommands.

@@ -142,12 +142,15 @@ pub async fn deliver(
     };
     let row = &row;
     let fence = Fence::of(row, &owner.name);
-    if let Some(done) = posted_under_another_name(db, sender, row, fence, now).await? {
-        return Ok(done);
-    }
+    let twin_unsure = match same_account(db, sender, row, fence, owner, now).await? {
+        SameAccount::Done(done) => return Ok(done),
+        SameAccount::Unsure => true,
+        SameAccount::Alone => false,
+    };
     // A call may have reached the server: an earlier attempt failed ambiguously, or the row
-    // was left `sending` by a process that died (its lease has run out: the call is over).
-    let unsure = row.reconcile || row.status == RowStatus::Sending;
+    // was left `sending` by a process that died (its lease has run out: the call is over), or
+    // the account's row under its earlier name was in that state.
+    let unsure = row.reconcile || row.status == RowStatus::Sending || twin_unsure;
     if unsure {
         tracing::info!(account = %row.account, issue = %row.issue_key, "an earlier call may have reached the server: looking for the post first");
         let known = Db::lock(db).other_remote_ids(row)?;
@@ -267,18 +270,30 @@ pub async fn deliver(
     Ok(delivery)
 }
 
-/// Rows belong to the account, not to the name the configuration gives it: learns the row's
-/// account identity (once), and if the same account already holds the issue's post under
-/// another name (the account was renamed), records that post for this row too and sends
-/// nothing. `None`: go on delivering. Not knowing the identity (the server is down) does not
-/// stop delivery: the send would fail the same way.
-async fn posted_under_another_name(
+/// What the account's other rows of the issue (under another name) say of this one.
+enum SameAccount {
+    /// Delivery is over: recorded from another row, or not possible now.
+    Done(Delivery),
+    /// A row of the account under another name may have reached the server: look first.
+    Unsure,
+    /// Nothing: deliver as usual.
+    Alone,
+}
+
+/// Rows belong to the account, not to the name the configuration gives it. Learns the row's
+/// account identity first (nothing is sent to an account herald cannot name: a row sent
+/// without it could not be told from the same account's row after a rename). If the same
+/// account already holds the issue's post under another name (the account was renamed),
+/// records that post for this row too and sends nothing; if a row of it under another name
+/// may have reached the server, this one looks before it sends.
+async fn same_account(
     db: &Mutex<Db>,
     sender: &impl Sink,
     row: &OutboxRow,
     fence: Fence<'_>,
+    owner: &Owner,
     now: &(dyn Fn() -> DateTime<Utc> + Sync),
-) -> Result<Option<Delivery>, DbError> {
+) -> Result<SameAccount, DbError> {
     let identity = match &row.identity {
         Some(identity) => identity.clone(),
         None => match sender.identity().await {
@@ -286,19 +301,33 @@ async fn posted_under_another_name(
                 Db::lock(db).set_identity(row.id, &identity)?;
                 identity
             }
+            Err(SendError::Permanent { message, .. }) => {
+                let message = format!("asking which account the token posts as: {message}");
+                return fail(db, row, fence, &message, now()).map(SameAccount::Done);
+            }
             Err(e) => {
-                tracing::debug!(account = %row.account, cause = %e, "the account's identity is unknown for now");
-                return Ok(None);
+                let at = retry_time(&e, row.attempts.max(1), owner, now());
+                let error = format!("asking which account the token posts as: {e}");
+                if !Db::lock(db).mark_retry(row.id, fence, &error, at, row.reconcile, now())? {
+                    return lost(db, row).map(SameAccount::Done);
+                }
+                tracing::warn!(account = %row.account, issue = %row.issue_key, %error, retry_at = %secs(at), "will retry");
+                return Ok(SameAccount::Done(Delivery::Retry { at, error }));
             }
         },
     };
-    let twin = Db::lock(db).posted_twin(row, &identity)?;
-    let Some((name, posted)) = twin else { return Ok(None) };
-    if !Db::lock(db).mark_posted(row.id, fence, &posted, true, now(), None)? {
-        return lost(db, row).map(Some);
+    let (posted, unsure) = {
+        let db = Db::lock(db);
+        (db.posted_twin(row, &identity)?, db.unsure_twin(row, &identity)?)
+    };
+    if let Some((name, posted)) = posted {
+        if !Db::lock(db).mark_posted(row.id, fence, &posted, true, now(), None)? {
+            return lost(db, row).map(SameAccount::Done);
+        }
+        tracing::info!(account = %row.account, issue = %row.issue_key, was = %name, id = %posted.id, "this account already has the issue's post (under the name it had before): recorded it, nothing sent");
+        return Ok(SameAccount::Done(Delivery::Found(posted)));
     }
-    tracing::info!(account = %row.account, issue = %row.issue_key, was = %name, id = %posted.id, "this account already has the issue's post (under the name it had before): recorded it, nothing sent");
-    Ok(Some(Delivery::Found(posted)))
+    Ok(if unsure { SameAccount::Unsure } else { SameAccount::Alone })
 }
 
 /// This process lost its claim (its lease ran out while it was stopped or slow, and another

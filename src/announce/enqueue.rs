@@ -158,11 +158,19 @@ pub async fn enqueue(
         None => outlet.sender.identity().await.ok(),
         Some(_) => None,
     };
-    if let Some(identity) = &identity
-        && !request.again
-        && let Some(row) = Db::lock(db).latest_for_identity(&issue.url, identity)?
-        && kept(&row)
-    {
+    let renamed = match &identity {
+        Some(identity) if !request.again => {
+            Db::lock(db).latest_for_identity(&issue.url, identity)?.map(|row| row.id)
+        }
+        _ => None,
+    };
+    let under_old_name = |db: &Db| -> anyhow::Result<Option<OutboxRow>> {
+        Ok(match renamed {
+            Some(id) => db.row(id)?,
+            None => None,
+        })
+    };
+    if let Some(row) = under_old_name(&Db::lock(db))?.filter(kept) {
         tracing::info!(account = %name, was = %row.account, issue = %issue.url, "this account has the issue already, under the name it had before");
         return Ok(Queued::Existing(Box::new(row)));
     }
@@ -171,7 +179,11 @@ pub async fn enqueue(
         Ok(serde_json::to_string(&issue.compose(settings, platform, Some(limits))?)?)
     };
     let db = Db::lock(db);
-    let latest = latest(&db)?;
+    // The account's row, under this name or (renamed) the one it had before.
+    let latest = match latest(&db)? {
+        Some(row) => Some(row),
+        None => under_old_name(&db)?,
+    };
     if let Some(row) = latest.clone().filter(|_| !request.again) {
         return Ok(match row.status {
             // The operator says the post found is not the announcement: post it.

@@ -88,7 +88,9 @@ pub fn run(
     }
 
     if let Some(post) = &args.adopt {
-        return adopt(&db, &url, &accounts, post, out);
+        let configured: Vec<String> =
+            config.accounts.iter().map(|a| a.name().to_string()).collect();
+        return adopt(&db, &url, &accounts, &configured, post, out);
     }
     let held = guard.is_held().then(|| guard.describe(announce::Effect::Hold));
     let owner = Owner::new("herald announce", config.announce.request_timeout);
@@ -128,15 +130,19 @@ fn adopt(
     db: &Mutex<Db>,
     url: &str,
     accounts: &[&Account],
+    configured: &[String],
     post: &str,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let [account] = accounts else { bail!("--adopt needs --account") };
     let db = Db::lock(db);
-    let row = db
-        .rows_for_issue(url)?
-        .into_iter()
-        .rfind(|r| r.account == account.name() && r.ambiguous.is_some());
+    // Under the account's name, or under a name no longer configured (a renamed account whose
+    // rows the service has not moved yet) on the same platform.
+    let row = db.rows_for_issue(url)?.into_iter().rfind(|r| {
+        r.ambiguous.is_some()
+            && (r.account == account.name()
+                || (r.platform == account.kind() && !configured.contains(&r.account)))
+    });
     let Some(row) = row else {
         bail!(
             "account {:?} has no row of this issue set aside as ambiguous (`herald status` lists them); nothing recorded",
@@ -199,8 +205,9 @@ async fn drive(
             Delivery::Ambiguous(why) => {
                 writeln!(
                     out,
-                    "{}: not sent: {why}. If it is the announcement, record it with `herald announce --issue N --account {} --adopt <its id or link>`; to post the announcement anyway, `--force`",
+                    "{}: not sent: {why}. If it is the announcement, record it with `herald announce --issue {} --account {} --adopt <its id or link>`; to post the announcement anyway, `--force`",
                     account.name(),
+                    issue.article.number.map_or("N".to_string(), |n| n.to_string()),
                     account.name()
                 )?;
                 return Ok(false);

@@ -15,14 +15,15 @@ use crate::cli::{Cli, Command};
 
 /// Runs the command `cli` names.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = cli.config_path();
     match cli.command {
-        Command::Feeds(args) => feeds::run(&cli.config, &args, &mut std::io::stdout().lock()),
-        Command::Preview(args) => preview::run(&cli.config, &args, &mut std::io::stdout().lock()),
-        Command::Announce(args) => announce::run(&cli.config, &args, &mut std::io::stdout().lock()),
-        Command::Run(args) => run::run(&cli.config, &args, &mut std::io::stdout().lock()),
-        Command::Status(args) => status::run(&cli.config, &args, &mut std::io::stdout().lock()),
-        Command::Check(args) => check::run(&cli.config, &args, &mut std::io::stdout().lock()),
-        Command::SystemdDropin => systemd::run(&cli.config, &mut std::io::stdout().lock()),
+        Command::Feeds(args) => feeds::run(&config, &args, &mut std::io::stdout().lock()),
+        Command::Preview(args) => preview::run(&config, &args, &mut std::io::stdout().lock()),
+        Command::Announce(args) => announce::run(&config, &args, &mut std::io::stdout().lock()),
+        Command::Run(args) => run::run(&config, &args, &mut std::io::stdout().lock()),
+        Command::Status(args) => status::run(&config, &args, &mut std::io::stdout().lock()),
+        Command::Check(args) => check::run(&config, &args, &mut std::io::stdout().lock()),
+        Command::SystemdDropin => systemd::run(&config, &mut std::io::stdout().lock()),
         Command::GenerateAssets { dir } => assets::run(&dir),
     }
 }

@@ -352,8 +352,9 @@ pub async fn run_cycle(
             state.warn_once(
                 format!(
                     "outbox rows for account {:?}, which is no longer configured, are not delivered; \
-                     name the account {:?} again, or announce the issue on the renamed account with \
-                     `herald announce --issue N --account NAME`",
+                     if the account was renamed, they move to the new name once herald can tell it \
+                     is the same account (it asks the server); otherwise name the account {:?} again \
+                     (`herald status` lists the rows)",
                     row.account, row.account
                 ),
                 &mut seen,

@@ -138,9 +138,15 @@ pub(super) fn status_application(status: &Value) -> Option<&str> {
     status.pointer("/application/name").and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-/// Text with every run of white space made one space, trimmed.
+static MENTION_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(^|[^\w@/.])@(\w+)@[\w.-]*\w").unwrap());
+
+/// Text with every run of white space made one space, trimmed, and every mention reduced to
+/// its user (`@dirkjan@hachyderm.io` → `@dirkjan`): servers show a mention's user only
+/// (`@<span>dirkjan</span>`), with the domain in the link.
 fn squeeze(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    MENTION_RE.replace_all(&text, "$1@$2").into_owned()
 }
 
 static PARA_RE: LazyLock<Regex> =
@@ -233,6 +239,11 @@ mod tests {
         // A plain `text` the server sends wins over reading the HTML.
         let plain = json!({"content": "<p>rendered</p>", "text": "as written"});
         assert!(status_says(&plain, "as written") && status_says(&plain, "rendered"));
+        // A mention shown as its user only, the domain in the link (found by the outside
+        // tester: herald did not know its own post and posted again).
+        let mention = json!({"content": "<p>OxiSH by <span class=\"h-card\"><a href=\"https://hachyderm.io/@dirkjan\" class=\"u-url mention\">@<span>dirkjan</span></a></span> and mail@example.org</p>"});
+        assert!(status_says(&mention, "OxiSH by @dirkjan@hachyderm.io and mail@example.org"));
+        assert!(!status_says(&mention, "OxiSH by @someone@hachyderm.io and mail@example.org"));
         assert_eq!(status_application(&json!({"application": {"name": "herald"}})), Some("herald"));
         assert_eq!(status_application(&json!({"application": null})), None);
     }

@@ -101,22 +101,29 @@ impl MastodonClient {
     }
 
     /// The name of the application the token belongs to
-    /// (`GET /api/v1/apps/verify_credentials`), asked once; `None` where the server does not
-    /// say (the check by application is then skipped, the text still decides).
-    async fn own_application(&self) -> Option<String> {
+    /// (`GET /api/v1/apps/verify_credentials`), remembered once known; `None` only where the
+    /// server has no such endpoint (404: the check by application is then skipped, the text
+    /// still decides). Any other failure is the look's failure: a look that cannot tell
+    /// herald's posts from a person's neither adopts nor deletes, and is made again later.
+    async fn own_application(&self) -> Result<Option<String>, SendError> {
+        let url = self.api_url(&["apps", "verify_credentials"])?;
         self.application
-            .get_or_init(|| async {
-                let url = self.api_url(&["apps", "verify_credentials"]).ok()?;
+            .get_or_try_init(|| async {
                 match self.get_json(url.as_str()).await {
-                    Ok((_, json)) => json.get("name").and_then(Value::as_str).map(str::to_string),
-                    Err(e) => {
-                        tracing::debug!(cause = %self.redact(e), "the token's application is unknown");
-                        None
+                    Ok((_, json)) => {
+                        Ok(json.get("name").and_then(Value::as_str).map(str::to_string))
                     }
+                    Err(SendError::Permanent { message, .. })
+                        if message.starts_with("HTTP 404") =>
+                    {
+                        tracing::debug!("the server does not say which application a token is of");
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
                 }
             })
             .await
-            .clone()
+            .cloned()
     }
 
     /// The statuses linking to one of `needles`, newest first, each with whose it is, page by
@@ -132,7 +139,7 @@ impl MastodonClient {
         first_only: bool,
     ) -> Result<Vec<Candidate>, SendError> {
         let account_id = self.verify().await?;
-        let application = self.own_application().await;
+        let application = self.own_application().await?;
         let base = self.instance_url()?;
         let mut page = self.api_url(&["accounts", account_id.as_str(), "statuses"])?;
         page.query_pairs_mut()
@@ -174,10 +181,20 @@ impl MastodonClient {
             let link = headers.get(reqwest::header::LINK).and_then(|v| v.to_str().ok());
             let next = match link {
                 // A Link header without `next` is the last page.
-                Some(link) => reply::next_link(link)
-                    .and_then(|href| base.join(&href).ok())
-                    // The token goes to the instance only, whatever the header says.
-                    .filter(|next| next.origin() == base.origin()),
+                Some(link) => {
+                    reply::next_link(link).and_then(|href| base.join(&href).ok()).map(|next| {
+                        // The token goes to the configured instance only, whatever the header
+                        // says: a server that names itself by another host (GoToSocial's
+                        // `host` behind a proxy) is asked for the same page at the instance.
+                        if next.origin() == base.origin() {
+                            return next;
+                        }
+                        let mut same = base.clone();
+                        same.set_path(next.path());
+                        same.set_query(next.query());
+                        same
+                    })
+                }
                 None => last_id.map(|id| {
                     let mut next = page.clone();
                     let kept: Vec<(String, String)> = page

@@ -39,6 +39,28 @@ impl Db {
         Ok(twin.and_then(|t| Some((t.account, t.remote?))))
     }
 
+    /// Whether a row of `row`'s issue (same generation) on the same account under another
+    /// name may have reached the server: its post may be there, unrecorded.
+    pub fn unsure_twin(&self, row: &OutboxRow, identity: &str) -> Result<bool, DbError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM outbox
+                 WHERE identity = ?1 AND id != ?2 AND account != ?3 AND generation = ?4
+                   AND status != 'posted' AND (reconcile = 1 OR status = 'sending')
+                   AND (issue_key IN (?5, ?6) OR post_url IN (?5, ?6)))",
+                params![
+                    identity,
+                    row.id,
+                    row.account,
+                    row.generation,
+                    row.issue_key,
+                    row.post_url.as_deref().unwrap_or(&row.issue_key)
+                ],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// The newest row of `issue_key` on the account `identity`, whatever name it was queued
     /// under.
     pub fn latest_for_identity(
@@ -89,6 +111,9 @@ impl Db {
                 "SELECT {COLUMNS} FROM outbox
                  WHERE status IN ('held', 'pending', 'sending')
                    AND account NOT IN (SELECT value FROM json_each(?1))
+                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.status = 'posted'
+                        AND o.identity = outbox.identity AND o.issue_key = outbox.issue_key
+                        AND o.generation = outbox.generation)
                  ORDER BY id"
             ),
             [names],

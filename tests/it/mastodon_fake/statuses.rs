@@ -322,7 +322,11 @@ async fn find_status_pages_by_max_id_without_a_link_header() {
 }
 
 #[tokio::test]
-async fn find_status_never_follows_a_link_to_another_host() {
+/// A server that names itself by another host in its `Link` header (GoToSocial's `host`
+/// behind a proxy): the token never goes there, and the next page is asked of the configured
+/// instance, where herald's status is found. Before: the look stopped at page 1, said
+/// "absent", and herald posted again (found by the outside tester).
+async fn find_status_asks_its_own_instance_for_a_page_another_host_names() {
     let server = MockServer::start().await;
     let elsewhere = MockServer::start().await;
     Mock::given(wiremock::matchers::any())
@@ -334,21 +338,31 @@ async fn find_status_never_follows_a_link_to_another_host() {
     let statuses = "/api/v1/accounts/109348571234567890/statuses";
     Mock::given(method("GET"))
         .and(path(statuses))
+        .and(query_param_is_missing("max_id"))
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header(
                     "Link",
-                    format!("<{}{statuses}?max_id=1>; rel=\"next\"", elsewhere.uri()),
+                    format!("<{}{statuses}?limit=40&max_id=2>; rel=\"next\"", elsewhere.uri()),
                 )
                 .set_body_json(vec![other_status(&server.uri(), "2")]),
         )
         .expect(1)
         .mount(&server)
         .await;
-    assert_eq!(
-        client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap(),
-        Lookup::Absent
-    );
+    Mock::given(method("GET"))
+        .and(path(statuses))
+        .and(query_param("max_id", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(vec![status(
+            &server.uri(),
+            "1",
+            ISSUE,
+        )]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let found = client(&server).find_status(&[ISSUE], &said(), &[], since()).await.unwrap();
+    assert!(matches!(found, Lookup::Found(ref p) if p.id == "1"), "{found:?}");
 }
 
 // ---- secrets -------------------------------------------------------------------------------
@@ -401,4 +415,49 @@ async fn the_token_never_appears_in_errors_logs_or_debug() {
         assert!(!text.contains(TOKEN), "token leaked: {text}");
     }
     assert!(texts.iter().any(|t| t.contains("The access token *** is invalid")), "{texts:?}");
+}
+
+/// The token's application cannot be asked (a 502): a status with herald's text is neither
+/// adopted nor deleted on that look; the look fails and is made again. Found by the outside
+/// tester: one failed ask switched the check off for the whole process, and a person's copy
+/// of herald's text was adopted, and deleted as a late duplicate.
+#[tokio::test]
+async fn a_look_that_cannot_learn_herald_s_application_tells_nothing() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_verify(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/apps/verify_credentials"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>502</html>"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/apps/verify_credentials"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "herald"})))
+        .mount(&server)
+        .await;
+    let mut person = status(&base, "7", ISSUE);
+    person["application"] = json!({"name": "Web"});
+    let statuses = "/api/v1/accounts/109348571234567890/statuses";
+    Mock::given(method("GET"))
+        .and(path(statuses))
+        .and(query_param_is_missing("max_id"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(vec![person]))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(statuses))
+        .and(query_param("max_id", "7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(Vec::<Value>::new()))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let err = c.find_status(&[ISSUE], &said(), &[], since()).await.unwrap_err();
+    assert!(matches!(err, SendError::Transient { .. }), "{err:?}");
+    assert!(
+        c.own_statuses_linking_to(&[ISSUE], &said(), since()).await.is_ok_and(|v| v.is_empty())
+    );
+    let again = c.find_status(&[ISSUE], &said(), &[], since()).await.unwrap();
+    assert!(matches!(again, Lookup::Ambiguous(_)), "{again:?}");
 }
