@@ -21,11 +21,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// A checkout's configuration, used when the current directory has one.
-pub const LOCAL_CONFIG: &str = "config/herald.toml";
-
-/// The installed configuration (the Debian package's conffile).
-pub const INSTALLED_CONFIG: &str = "/etc/herald/herald.toml";
+use crate::config::{INSTALLED_CONFIG, LOCAL_CONFIG};
 
 impl Cli {
     /// The configuration file to read: `--config` (or `HERALD_CONFIG`), else a checkout's

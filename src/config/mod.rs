@@ -29,9 +29,23 @@ use crate::daemon::schedule::Policy;
 use crate::feeds::{FeedSettings, SummarySettings, host_of};
 use crate::secret::SecretSource;
 
+/// A checkout's configuration, read when the current directory has one and no other is named.
+pub const LOCAL_CONFIG: &str = "config/herald.toml";
+
+/// The installed configuration (the Debian package's conffile), read when no other is named.
+pub const INSTALLED_CONFIG: &str = "/etc/herald/herald.toml";
+
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> anyhow::Result<Settings> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound if path == Path::new(INSTALLED_CONFIG) => {
+            anyhow::anyhow!(
+                "no configuration file: none at {} (the installed one) and no {} in {}; name one with --config FILE or HERALD_CONFIG",
+                path.display(),
+                LOCAL_CONFIG,
+                std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()
+            )
+        }
         std::io::ErrorKind::NotFound => anyhow::anyhow!(
             "no configuration file at {}{}: name one with --config FILE or HERALD_CONFIG",
             path.display(),
