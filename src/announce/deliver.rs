@@ -316,10 +316,16 @@ async fn same_account(
             }
         },
     };
-    let (posted, unsure) = {
-        let db = Db::lock(db);
-        (db.posted_twin(row, &identity)?, db.unsure_twin(row, &identity)?)
-    };
+    let twins = Db::lock(db).twins(row, &identity)?;
+    // Its post, recorded under the other name; or a call of that row may have reached the
+    // server, its post there unrecorded.
+    let posted = twins.iter().find_map(|t| {
+        let posted = t.remote.clone().filter(|_| t.status == RowStatus::Posted)?;
+        Some((t.account.clone(), posted))
+    });
+    let unsure = twins
+        .iter()
+        .any(|t| t.status != RowStatus::Posted && (t.reconcile || t.status == RowStatus::Sending));
     if let Some((name, posted)) = posted {
         if !Db::lock(db).mark_posted(row.id, fence, &posted, true, now(), None)? {
             return lost(db, row).map(SameAccount::Done);

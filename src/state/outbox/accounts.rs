@@ -4,61 +4,29 @@
 
 use rusqlite::params;
 
-use super::{COLUMNS, OutboxRow, Posted};
+use super::{COLUMNS, OutboxRow};
 use crate::state::db::{Db, DbError};
 
 impl Db {
-    /// The post of `row`'s issue (same generation) that the same account, by `identity`,
-    /// holds under another name: `(that name, the post)`. A renamed account is the same
-    /// account, and its issue is posted once.
-    pub fn posted_twin(
-        &self,
-        row: &OutboxRow,
-        identity: &str,
-    ) -> Result<Option<(String, Posted)>, DbError> {
-        let twin = self
-            .query(
-                &format!(
-                    "SELECT {COLUMNS} FROM outbox
-                     WHERE identity = ?1 AND id != ?2 AND account != ?3 AND generation = ?4
-                       AND status = 'posted' AND remote_id IS NOT NULL
-                       AND (issue_key IN (?5, ?6) OR post_url IN (?5, ?6))
-                     ORDER BY id LIMIT 1"
-                ),
-                params![
-                    identity,
-                    row.id,
-                    row.account,
-                    row.generation,
-                    row.issue_key,
-                    row.post_url.as_deref().unwrap_or(&row.issue_key)
-                ],
-            )?
-            .into_iter()
-            .next();
-        Ok(twin.and_then(|t| Some((t.account, t.remote?))))
-    }
-
-    /// Whether a row of `row`'s issue (same generation) on the same account under another
-    /// name may have reached the server: its post may be there, unrecorded.
-    pub fn unsure_twin(&self, row: &OutboxRow, identity: &str) -> Result<bool, DbError> {
-        self.conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM outbox
+    /// The rows of `row`'s issue (same generation) that the same account, by `identity`, has
+    /// under other names: a renamed account is the same account, and its issue is posted once.
+    pub fn twins(&self, row: &OutboxRow, identity: &str) -> Result<Vec<OutboxRow>, DbError> {
+        self.query(
+            &format!(
+                "SELECT {COLUMNS} FROM outbox
                  WHERE identity = ?1 AND id != ?2 AND account != ?3 AND generation = ?4
-                   AND status != 'posted' AND (reconcile = 1 OR status = 'sending')
-                   AND (issue_key IN (?5, ?6) OR post_url IN (?5, ?6)))",
-                params![
-                    identity,
-                    row.id,
-                    row.account,
-                    row.generation,
-                    row.issue_key,
-                    row.post_url.as_deref().unwrap_or(&row.issue_key)
-                ],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))
+                   AND (issue_key IN (?5, ?6) OR post_url IN (?5, ?6))
+                 ORDER BY id"
+            ),
+            params![
+                identity,
+                row.id,
+                row.account,
+                row.generation,
+                row.issue_key,
+                row.post_url.as_deref().unwrap_or(&row.issue_key)
+            ],
+        )
     }
 
     /// The newest row of `issue_key` on the account `identity`, whatever name it was queued
