@@ -43,7 +43,8 @@ pub fn run(
     }
     let db = Db::open(&config.state_path)?;
     let mut view = gather(&db)?;
-    view.accounts = Some(config.accounts.iter().map(|a| a.name().to_string()).collect());
+    let names: Vec<String> = config.accounts.iter().map(|a| a.name().to_string()).collect();
+    view.undeliverable = db.undeliverable(&names)?.iter().map(|r| r.id).collect();
     view.service = crate::state::StateLock::holder(&config.state_path);
     view.now = Utc::now();
     if args.json {
@@ -70,9 +71,9 @@ pub struct StatusView {
     pub issues: Vec<IssueRecord>,
     /// Every outbox row.
     pub rows: Vec<OutboxRow>,
-    /// The configured accounts' names, where known: a row still to deliver under another
-    /// name is undeliverable.
-    pub accounts: Option<Vec<String>>,
+    /// The rows still to deliver under an account no longer configured (`Db::undeliverable`,
+    /// read where the configuration is known).
+    pub undeliverable: Vec<i64>,
     /// The service that holds the state now (what its lock says), if one does: the next scan
     /// is planned only while one runs.
     pub service: Option<String>,
@@ -89,20 +90,6 @@ impl StatusView {
     /// that cannot even be recorded (a full disk, a state it cannot write).
     fn overdue(&self) -> bool {
         self.service.is_some() && self.next_scan.is_some_and(|t| t + OVERDUE < self.now)
-    }
-
-    /// Whether `row` waits for an account that is not configured.
-    fn undeliverable(&self, row: &OutboxRow) -> bool {
-        matches!(row.status, RowStatus::Held | RowStatus::Pending | RowStatus::Sending)
-            && self.accounts.as_ref().is_some_and(|a| !a.contains(&row.account))
-            // Not when the same account posted the issue under its new name.
-            && !self.rows.iter().any(|o| {
-                o.status == RowStatus::Posted
-                    && o.identity.is_some()
-                    && o.identity == row.identity
-                    && o.issue_key == row.issue_key
-                    && o.generation == row.generation
-            })
     }
 
     /// The rows that wait for the operator, each with what is wrong and what to do: set
@@ -127,7 +114,7 @@ impl StatusView {
                         a = r.account
                     )));
                 }
-                self.undeliverable(r).then(|| (r, format!(
+                self.undeliverable.contains(&r.id).then(|| (r, format!(
                     "UNDELIVERABLE: account {a:?} is no longer configured. If it was renamed, the \
                      service moves the row to the new name once it has checked that the new name \
                      posts to the same account; otherwise name an account {a:?} again, or \
@@ -162,7 +149,7 @@ pub fn gather(db: &Db) -> anyhow::Result<StatusView> {
         problems,
         issues: db.issue_records()?,
         rows: db.rows()?,
-        accounts: None,
+        undeliverable: Vec::new(),
         service: None,
         now: Utc::now(),
     })

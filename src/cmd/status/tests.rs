@@ -155,7 +155,8 @@ fn status_says_what_the_state_cannot_record_and_what_waits_for_the_operator() {
     assert!(text.contains("service: not running on this state") && !text.contains("next scan"));
     assert_eq!(render_json(&view)["scans"]["next"], Value::Null);
 
-    let view = StatusView { accounts: Some(vec!["sky".into()]), ..served(&db) };
+    let mut view = served(&db);
+    view.undeliverable = db.undeliverable(&["sky".into()]).unwrap().iter().map(|r| r.id).collect();
     let stuck = view.stuck();
     assert!(!stuck.is_empty() && stuck.iter().all(|(r, _)| r.account == "toot"));
     let text = render_text(&view, false);
