@@ -23,6 +23,9 @@ fn time(f: impl Fn()) -> Duration {
 /// An input of a pattern repeated n times.
 type Maker = Box<dyn Fn(usize) -> String>;
 
+/// A renderer under measure.
+type Render = fn(&str);
+
 fn patterns() -> Vec<(&'static str, Maker)> {
     vec![
         ("[", Box::new(|n| "[".repeat(n))),
@@ -49,42 +52,39 @@ fn patterns() -> Vec<(&'static str, Maker)> {
     ]
 }
 
+/// Renders `make(n)` and `make(2n)` with `render`, prints the times and returns their ratio.
+fn measure(name: &str, n: usize, make: &Maker, render: Render) -> f64 {
+    let (a, b) = (make(n), make(2 * n));
+    let t1 = time(|| render(&a));
+    let t2 = time(|| render(&b));
+    let ratio = t2.as_secs_f64() / t1.as_secs_f64().max(1e-9);
+    println!(
+        "{name:<14} {n:>10} {:>10.1}ms {:>10.1}ms {ratio:>6.2}",
+        t1.as_secs_f64() * 1e3,
+        t2.as_secs_f64() * 1e3
+    );
+    ratio
+}
+
 fn main() {
     let n: usize = std::env::var("LINEARITY_N").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     println!("{:<14} {:>10} {:>12} {:>12} {:>6}", "pattern", "n", "time n", "time 2n", "ratio");
+    let markdown: Render = |text| drop(render_markdown(text));
+    let rst: Render = |text| drop(render_rst(text));
+    let in_rst = |make: fn(usize) -> String| -> Maker {
+        Box::new(move |n| format!("Title\n=====\n\n{}\n", make(n)))
+    };
+    let mut cases: Vec<(&str, Maker, Render)> =
+        patterns().into_iter().map(|(name, make)| (name, make, markdown)).collect();
+    cases.extend([
+        ("rst `", in_rst(|n| "`".repeat(n)), rst),
+        ("rst *", in_rst(|n| "*".repeat(n)), rst),
+        ("rst _", in_rst(|n| "a_ ".repeat(n)), rst),
+        ("rst |", in_rst(|n| "|".repeat(n)), rst),
+    ]);
     let mut worst: (f64, &str) = (0.0, "");
-    for (name, make) in patterns() {
-        let (a, b) = (make(n), make(2 * n));
-        let t1 = time(|| drop(render_markdown(&a)));
-        let t2 = time(|| drop(render_markdown(&b)));
-        let ratio = t2.as_secs_f64() / t1.as_secs_f64().max(1e-9);
-        println!(
-            "{name:<14} {n:>10} {:>10.1}ms {:>10.1}ms {ratio:>6.2}",
-            t1.as_secs_f64() * 1e3,
-            t2.as_secs_f64() * 1e3
-        );
-        if ratio > worst.0 {
-            worst = (ratio, name);
-        }
-    }
-    for (name, make) in [
-        ("rst `", Box::new(|n: usize| "`".repeat(n)) as Maker),
-        ("rst *", Box::new(|n| "*".repeat(n))),
-        ("rst _", Box::new(|n| "a_ ".repeat(n))),
-        ("rst |", Box::new(|n| "|".repeat(n))),
-    ] {
-        let (a, b) = (
-            format!("Title\n=====\n\n{}\n", make(n)),
-            format!("Title\n=====\n\n{}\n", make(2 * n)),
-        );
-        let t1 = time(|| drop(render_rst(&a)));
-        let t2 = time(|| drop(render_rst(&b)));
-        let ratio = t2.as_secs_f64() / t1.as_secs_f64().max(1e-9);
-        println!(
-            "{name:<14} {n:>10} {:>10.1}ms {:>10.1}ms {ratio:>6.2}",
-            t1.as_secs_f64() * 1e3,
-            t2.as_secs_f64() * 1e3
-        );
+    for (name, make, render) in &cases {
+        let ratio = measure(name, n, make, *render);
         if ratio > worst.0 {
             worst = (ratio, name);
         }
