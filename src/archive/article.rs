@@ -12,7 +12,7 @@ use regex::Regex;
 use super::body::Body;
 use super::header::{Field, split_header};
 use super::slug::{slugify, striptags};
-use crate::render;
+use crate::render::{self, budget::Bounded};
 
 /// Articles larger than this are refused: the largest TWiR issue is about 60 KB, so a file of
 /// megabytes is a mistake (a log or a binary saved with the wrong name), not an article.
@@ -112,13 +112,13 @@ impl Article {
     }
 
     /// The body as HTML, rendered now: Markdown as Python-Markdown does, reStructuredText as
-    /// docutils does.
-    pub fn render_html(&self) -> String {
+    /// docutils does, within the work budget of the body's size (see [`render::budget`]).
+    pub fn render_html(&self) -> Bounded<String> {
         let body = self.body();
-        match self.format {
+        render::budget::bounded(body.len(), || match self.format {
             ArticleFormat::Markdown => render::render_markdown(&body),
             ArticleFormat::Rst => render::render_rst(&body).html,
-        }
+        })
     }
 }
 
@@ -271,7 +271,7 @@ pub fn parse_article(
         ArticleFormat::Rst => {
             // The title and fields are part of the document tree, so it is rendered here
             // (and again, for its HTML, when a feed needs it: TWiR has one such article).
-            let doc = render::render_rst(&text);
+            let doc = render::budget::bounded(text.len(), || render::render_rst(&text)).value;
             let fields = doc
                 .fields
                 .into_iter()

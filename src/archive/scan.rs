@@ -260,7 +260,7 @@ mod tests {
         write(dir.path(), "c.md", "*hello*");
         let third = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!(cache.parsed_last, 1);
-        assert!(third.articles.iter().any(|a| a.render_html().contains("changed")));
+        assert!(third.articles.iter().any(|a| a.render_html().value.contains("changed")));
 
         // Removed files leave the cache; a bad file is reported each time.
         std::fs::remove_file(dir.path().join("a.md")).unwrap();
@@ -332,7 +332,7 @@ mod tests {
         assert!(second.articles.iter().all(|a| a.is_body_packed()));
         assert_eq!(second.articles, first.articles);
         assert_eq!(&*second.articles[0].body(), "*hello*\n");
-        assert_eq!(second.articles[0].render_html(), "<p><em>hello</em></p>");
+        assert_eq!(second.articles[0].render_html().value, "<p><em>hello</em></p>");
         let hashes =
             |s: &Scan| s.articles.iter().map(|a| a.content_hash().to_string()).collect::<Vec<_>>();
         assert_eq!(hashes(&second), hashes(&first));

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::archive::{Article, ArticleFormat};
-use crate::render;
+use crate::render::{self, budget, budget::bounded};
 
 /// How a summary is made for an article without a `Summary:` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,14 +33,26 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    /// Renders `article` now.
+    /// Renders `article` now. Markup past the point where the article's work budget ran out
+    /// is shown as text, and said once (a rendering is kept while the article is unchanged).
     pub fn of(article: &Article, settings: &SummarySettings) -> Self {
         let html = article.render_html();
         let summary = match &article.summary_source {
-            Some(md) => render::render_markdown(md),
-            None => render::summarize(&html, settings.words, &settings.suffix),
+            Some(md) => bounded(md.len(), || render::render_markdown(md)),
+            None => bounded(html.value.len(), || {
+                render::summarize(&html.value, settings.words, &settings.suffix)
+            }),
         };
-        Self { html, summary }
+        if html.cut_short || summary.cut_short {
+            tracing::warn!(
+                "{}: the article's markup takes too long to render (over {} steps per byte: \
+                 thousands of unclosed `[`, `(`, `<` or `<!--`?); the feeds show the part past \
+                 that point as plain text. Close or escape (`\\[`) what is left open.",
+                article.source.display(),
+                budget::PER_BYTE
+            );
+        }
+        Self { html: html.value, summary: summary.value }
     }
 }
 

@@ -7,6 +7,7 @@
 //! the quirks of the original (Unicode `\s`, `re.IGNORECASE` letting `ſ` stand for `s`).
 //! Offsets are byte offsets into UTF-8 where Python counts code points; every match ends on a
 //! character boundary, so the two agree.
+use super::budget;
 
 /// Python would raise `AssertionError` here (a malformed `<![` marked section).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +248,9 @@ pub fn find_comment_close(s: &str, from: usize) -> Option<(usize, usize)> {
     let b = s.as_bytes();
     let mut p = from;
     loop {
-        let dash = p + b.get(p..)?.windows(2).position(|w| w == b"--")?;
+        let found = memchr::memmem::find(b.get(p..)?, b"--");
+        budget::charge(found.map_or(b.len() - p, |d| d + 2) + budget::SEARCH);
+        let dash = p + found?;
         let after = skip_chars(s, dash + 2, is_python_space);
         if b.get(after) == Some(&b'>') {
             return Some((dash, after + 1));
@@ -396,15 +399,23 @@ pub fn skip_chars(s: &str, p: usize, keep: impl Fn(char) -> bool) -> usize {
     let Some(rest) = s.get(p..) else {
         return p;
     };
-    p + rest.char_indices().find(|&(_, c)| !keep(c)).map_or(rest.len(), |(i, _)| i)
+    let skipped = rest.char_indices().find(|&(_, c)| !keep(c)).map_or(rest.len(), |(i, _)| i);
+    budget::charge(skipped + 8);
+    p + skipped
 }
 
 /// The first `needle` at or after `from`.
 pub fn find_byte(b: &[u8], from: usize, needle: u8) -> Option<usize> {
-    Some(from + b.get(from..)?.iter().position(|&c| c == needle)?)
+    let rest = b.get(from..)?;
+    let found = memchr::memchr(needle, rest);
+    budget::charge(found.map_or(rest.len(), |p| p + 1) + 8);
+    Some(from + found?)
 }
 
 /// The first `x` or `y` at or after `from`.
 pub fn find_byte2(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize> {
-    Some(from + b.get(from..)?.iter().position(|&c| c == x || c == y)?)
+    let rest = b.get(from..)?;
+    let found = memchr::memchr2(x, y, rest);
+    budget::charge(found.map_or(rest.len(), |p| p + 1) + 8);
+    Some(from + found?)
 }

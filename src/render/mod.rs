@@ -1,7 +1,10 @@
 //! Rendering article bodies to the HTML Pelican publishes, and the summaries derived from it.
 
+pub mod budget;
 pub mod entities;
 pub mod html_parser;
+#[cfg(test)]
+mod linearity;
 pub mod markdown;
 pub mod rst;
 pub mod summary;

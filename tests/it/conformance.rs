@@ -130,7 +130,7 @@ fn rendered_content_matches_pelican_for_99_percent() {
     let tmp = tempfile::tempdir().unwrap();
     let mut by_slug = HashMap::new();
     for a in &scan.articles {
-        std::fs::write(tmp.path().join(format!("{}.html", a.slug)), a.render_html()).unwrap();
+        std::fs::write(tmp.path().join(format!("{}.html", a.slug)), a.render_html().value).unwrap();
         by_slug.insert(a.slug.clone(), a);
     }
     let (_, report) =

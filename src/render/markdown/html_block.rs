@@ -7,6 +7,7 @@
 //! unterminated construct and resumes with stale line offsets).
 
 use super::tree::{find_any, is_block_level};
+use crate::render::budget;
 use crate::render::html_parser::{
     self, char_at, check_for_whole_start_tag_with, find_cdata_end, find_comment_close,
     is_python_space, locate_starttag_end_markdown, match_charref, match_endtagfind, skip_chars,
@@ -80,8 +81,9 @@ fn find_byte(s: &str, b: u8, from: usize) -> Option<usize> {
 
 fn find_str(s: &str, pat: &str, from: usize) -> Option<usize> {
     let hay = s.as_bytes().get(from..)?;
-    let pat = pat.as_bytes();
-    hay.windows(pat.len()).position(|w| w == pat).map(|p| p + from)
+    let found = memchr::memmem::find(hay, pat.as_bytes());
+    budget::charge(found.map_or(hay.len(), |p| p + pat.len()) + budget::SEARCH);
+    found.map(|p| p + from)
 }
 
 fn is_cdata_tag(tag: &str) -> bool {
@@ -192,7 +194,8 @@ impl Extractor<'_> {
     fn goahead(&mut self, end: bool) -> usize {
         let n = self.raw.len();
         let mut i = 0;
-        while i < n {
+        // Once the article's work budget is spent, the rest is left as Markdown text.
+        while i < n && !budget::spent() {
             let j = match &self.cdata_elem {
                 Some(tag) => match find_cdata_end(&self.raw, i, tag) {
                     Some(j) => j,

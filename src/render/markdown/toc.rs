@@ -1,6 +1,6 @@
 //! Heading ids and anchors: the `toc` extension with `anchorlink=True`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -12,9 +12,19 @@ use crate::render::entities::name2codepoint;
 /// `TocTreeprocessor.run`: gives every heading an id and wraps its content in
 /// `<a class="toclink" href="#id">`.
 pub(super) fn add_ids(root: &mut Element, stash: &[String]) {
-    let mut used = HashSet::new();
-    collect_ids(root, &mut used);
+    let mut used = Ids::default();
+    collect_ids(root, &mut used.taken);
     visit(root, stash, &mut used);
+}
+
+/// The ids in use, and for each id asked for, the last one [`unique`] gave for it.
+#[derive(Default)]
+pub(super) struct Ids {
+    taken: HashSet<String>,
+    /// Ids are only ever added, so every id between an asked one and what was given for it
+    /// stays taken: the next search for it starts there, not at `_1` (n headings of one
+    /// name would otherwise take n² steps).
+    resume: HashMap<String, String>,
 }
 
 fn collect_ids(el: &Element, used: &mut HashSet<String>) {
@@ -26,7 +36,7 @@ fn collect_ids(el: &Element, used: &mut HashSet<String>) {
     }
 }
 
-fn visit(el: &mut Element, stash: &[String], used: &mut HashSet<String>) {
+fn visit(el: &mut Element, stash: &[String], used: &mut Ids) {
     let is_heading =
         el.tag.len() == 2 && el.tag.starts_with('h') && matches!(el.tag.as_bytes()[1], b'1'..=b'6');
     if is_heading {
@@ -215,8 +225,9 @@ pub(super) fn slugify(value: &str) -> String {
 }
 
 /// The toc extension's `unique`: `id`, `id_1`, `id_2`, …
-pub(super) fn unique(mut id: String, ids: &mut HashSet<String>) -> String {
-    while id.is_empty() || ids.contains(&id) {
+pub(super) fn unique(asked: String, ids: &mut Ids) -> String {
+    let mut id = ids.resume.get(&asked).cloned().unwrap_or_else(|| asked.clone());
+    while id.is_empty() || ids.taken.contains(&id) {
         // IDCOUNT_RE = `^(.*)_([0-9]+)$`
         let counted = id.rfind('_').and_then(|u| {
             let digits = &id[u + 1..];
@@ -228,7 +239,8 @@ pub(super) fn unique(mut id: String, ids: &mut HashSet<String>) -> String {
             None => format!("{id}_1"),
         };
     }
-    ids.insert(id.clone());
+    ids.taken.insert(id.clone());
+    ids.resume.insert(asked, id.clone());
     id
 }
 
@@ -248,12 +260,15 @@ mod tests {
 
     #[test]
     fn unique_appends_counters() {
-        let mut ids = HashSet::new();
+        let mut ids = Ids::default();
         assert_eq!(unique("a".into(), &mut ids), "a");
         assert_eq!(unique("a".into(), &mut ids), "a_1");
         assert_eq!(unique("a".into(), &mut ids), "a_2");
         assert_eq!(unique("a_1".into(), &mut ids), "a_3");
         assert_eq!(unique(String::new(), &mut ids), "_1");
+        assert_eq!(unique("a".into(), &mut ids), "a_4");
+        assert_eq!(unique("a_1".into(), &mut ids), "a_5");
+        assert_eq!(unique("a_2".into(), &mut ids), "a_6");
     }
 
     #[test]

@@ -167,6 +167,7 @@ pub(super) fn find_any<const N: usize>(hay: &[u8], from: usize, set: &[u8; N]) -
         }
         [] => None,
     };
+    crate::render::budget::charge(found.map_or(rest.len(), |p| p + 1) + 32);
     found.map(|p| p + from)
 }
 

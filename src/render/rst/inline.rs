@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::render::budget;
+
 /// Where a hyperlink reference name points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Target {
@@ -254,7 +256,8 @@ fn tokenize(src: &str) -> Vec<Piece<'_>> {
     let mut text_start = 0;
     let mut i = 0;
     let bytes = src.as_bytes();
-    while i < src.len() {
+    // Once the article's work budget is spent, the rest is text.
+    while i < src.len() && !budget::spent() {
         let Some(c) = src[i..].chars().next() else { break };
         if c == '\\' {
             // Skip the escaped character.
@@ -361,6 +364,7 @@ fn markup_at<'a>(src: &'a str, i: usize, prev: Option<char>) -> Option<(Piece<'a
             }
         }
         j += c.len_utf8();
+        budget::charge(1);
     }
     None
 }
@@ -400,6 +404,7 @@ fn word_reference_at(src: &str, i: usize) -> Option<(Piece<'_>, usize)> {
         }
         end = i + off + c.len_utf8();
     }
+    budget::charge(end - i + 1);
     if end == i || !src[end..].starts_with('_') {
         return None;
     }
@@ -421,6 +426,7 @@ fn uri_at(src: &str, i: usize) -> Option<(Piece<'_>, usize)> {
     let run = rest
         .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
         .unwrap_or(rest.len());
+    budget::charge(2 * run + 8);
     // Trailing punctuation belongs to the sentence.
     let trimmed =
         rest[..run].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '\'', '"', ']', '}']);

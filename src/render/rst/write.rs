@@ -124,7 +124,9 @@ impl Writer<'_> {
         ctx: Context,
         first: bool,
     ) {
-        let compact = items.iter().all(|item| is_simple_item(item));
+        // Each list walks the lists nested in it (as docutils does): depth times size. Past
+        // the work budget, lists are written loose, which is valid and bounded.
+        let compact = !crate::render::budget::spent() && items.iter().all(|i| is_simple_item(i));
         let mut all: Vec<&str> = Vec::new();
         if first {
             all.push("first");
@@ -159,6 +161,7 @@ impl Writer<'_> {
 /// Docutils' `SimpleListChecker` for one item: at most one visible element, not counting a
 /// list that follows a first paragraph; nested lists must be simple too.
 pub(super) fn is_simple_item(item: &[Block]) -> bool {
+    crate::render::budget::charge(8 + 8 * item.len());
     let mut visible: Vec<&Block> = item.iter().filter(|b| !b.is_invisible()).collect();
     if visible.len() >= 2
         && matches!(visible[0], Block::Paragraph(_))

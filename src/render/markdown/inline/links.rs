@@ -211,6 +211,7 @@ impl Inline<'_> {
                 last = Some(c);
             }
         }
+        crate::render::budget::charge(index as usize - start_index);
         let mut end = index as usize;
         if bracket_count != 0 && backtrack_count == 0 {
             if last_bracket < 0 {
@@ -331,17 +332,21 @@ fn matching(b: &[u8]) -> Vec<u32> {
 
 pub(super) fn get_text(b: &[u8], index: usize) -> Option<(usize, usize)> {
     let mut depth = 1;
-    let mut p = index;
-    while let Some(i) = find_any(b, p, b"[]") {
-        if b[i] == b']' {
-            depth -= 1;
-            if depth == 0 {
-                return Some((i, i + 1));
+    // A plain loop: brackets come close together where this scan is long, and a search call
+    // per bracket would cost more than the bytes.
+    let rest = b.get(index..)?;
+    crate::render::budget::charge(rest.len().min(DIRECT_SCAN));
+    for (i, &c) in rest.iter().enumerate() {
+        match c {
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((index + i, index + i + 1));
+                }
             }
-        } else {
-            depth += 1;
+            b'[' => depth += 1,
+            _ => {}
         }
-        p = i + 1;
     }
     None
 }

@@ -13,6 +13,7 @@ use super::blocks::{References, code_escape};
 use super::footnotes::Footnotes;
 use super::html_block::store;
 use super::tree::{Element, find_any, has_byte, is_py_space, py_strip, serialize};
+use crate::render::budget;
 use crate::render::entities::codepoint2name;
 
 const PREFIX: &str = "\u{2}klzzwxh:";
@@ -168,16 +169,23 @@ fn next_char(s: &str, p: usize) -> Option<char> {
     s.get(p..).and_then(|t| t.chars().next())
 }
 
-/// The first byte `c` in `s` at or after `from`.
+/// The first byte `c` in `s` at or after `from`; nothing once the article's work budget is
+/// spent (see [`budget`]), which ends every pattern's search.
 fn find_byte(s: &str, c: u8, from: usize) -> Option<usize> {
+    if budget::spent() {
+        return None;
+    }
     find_any(s.as_bytes(), from, &[c])
 }
 
+/// The first `pat` in `b` at or after `from`; nothing once the work budget is spent.
 fn find_bytes(b: &[u8], pat: &[u8], from: usize) -> Option<usize> {
-    if from > b.len() {
+    if from > b.len() || budget::spent() {
         return None;
     }
-    b[from..].windows(pat.len()).position(|w| w == pat).map(|p| p + from)
+    let found = memchr::memmem::find(&b[from..], pat);
+    budget::charge(found.map_or(b.len() - from, |p| p + pat.len()) + budget::SEARCH);
+    found.map(|p| p + from)
 }
 
 /// `re.sub(r'\s+', ' ', s)` for Unicode whitespace.
@@ -362,6 +370,9 @@ impl<'a> Inline<'a> {
 
     /// `__applyPattern`.
     fn apply_pattern(&mut self, pi: Pattern, data: &mut String, start: usize) -> (bool, usize) {
+        if budget::spent() {
+            return (false, 0);
+        }
         let Some((found, s, e)) = self.find(pi, data, start) else {
             return (false, 0);
         };
@@ -397,6 +408,7 @@ impl<'a> Inline<'a> {
                 self.stash_node(Stashed::Node(Some(el)))
             }
         };
+        budget::charge(data.len() - e);
         data.replace_range(s..e, placeholder.as_str());
         (true, 0)
     }
