@@ -163,6 +163,19 @@ impl Db {
         }
         create_private(path).map_err(|e| err(io_err(e)))?;
         let conn = Connection::open(path).map_err(|e| err(explain_open(path, e)))?;
+        // SQLite opens a file it cannot write read-only without a word, and the first write
+        // fails with "attempt to write a readonly database".
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            return Err(err(io_err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "not writable by {}, and herald records there what it posts; run herald as \
+                     the user that owns it (the service's: `sudo -u herald herald …`), or give \
+                     it to this user (`chown`)",
+                    crate::report::current_user()
+                ),
+            ))));
+        }
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
@@ -197,8 +210,9 @@ impl Db {
         let err = |source| DbError { path: path.to_path_buf(), source };
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| err(explain_open(path, e)))?;
-        let version: usize =
-            conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| err(explain_read(e)))?;
         let check: String =
             conn.pragma_query_value(None, "quick_check", |r| r.get(0)).map_err(err)?;
         if check != "ok" {
@@ -330,6 +344,23 @@ fn explain_open(path: &Path, e: rusqlite::Error) -> rusqlite::Error {
             ),
         )),
         None => e,
+    }
+}
+
+/// SQLite's "readonly directory" said as what it means for the operator.
+fn explain_read(e: rusqlite::Error) -> rusqlite::Error {
+    match e.sqlite_error() {
+        Some(s) if s.extended_code == rusqlite::ffi::SQLITE_READONLY_DIRECTORY => {
+            io_err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "cannot be read by {}: SQLite keeps its journal files beside it, in a \
+                     directory this user cannot write",
+                    crate::report::current_user()
+                ),
+            ))
+        }
+        _ => e,
     }
 }
 

@@ -38,7 +38,7 @@ pub enum LockError {
         holder: Option<String>,
     },
     /// The lock file cannot be opened or locked.
-    #[error("cannot lock {}: {source}", path.display())]
+    #[error("cannot lock {}: {source}{}", path.display(), denied_hint(source))]
     Io {
         /// The lock file.
         path: PathBuf,
@@ -46,6 +46,18 @@ pub enum LockError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// What to do when the lock file is someone else's.
+fn denied_hint(e: &std::io::Error) -> String {
+    if e.kind() != std::io::ErrorKind::PermissionDenied {
+        return String::new();
+    }
+    format!(
+        " for {}; run herald as the user that owns the state (the service's: `sudo -u herald \
+         herald …`), or give the state directory to this user (`chown -R`)",
+        crate::report::current_user()
+    )
 }
 
 impl StateLock {

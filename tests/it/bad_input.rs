@@ -231,6 +231,45 @@ mod check {
         }
     }
 
+    /// `run` on a state database it cannot write says so, and what to do, instead of SQLite's
+    /// "attempt to write a readonly database: Error code 8". As root, run as `nobody`.
+    #[test]
+    fn run_on_a_state_it_cannot_write_says_whose_it_is() {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = site(dir.path(), "");
+        let herald = |args: &[&str]| {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_herald"));
+            cmd.args(["-c", config.to_str().unwrap()]).args(args);
+            if unsafe { libc::geteuid() } == 0 {
+                cmd.uid(65534).gid(65534);
+            }
+            cmd.output().unwrap()
+        };
+        // A state made by someone else, readable by all, writable by its owner alone.
+        std::fs::create_dir_all(dir.path().join("state")).unwrap();
+        drop(rusqlite::Connection::open(dir.path().join("state/herald.db")).unwrap());
+        for (path, mode) in [("", 0o755), ("state", 0o777), ("state/herald.db", 0o644)] {
+            let perms = std::fs::Permissions::from_mode(mode);
+            std::fs::set_permissions(dir.path().join(path), perms).unwrap();
+        }
+        if unsafe { libc::geteuid() } != 0 {
+            let perms = std::fs::Permissions::from_mode(0o444);
+            std::fs::set_permissions(dir.path().join("state/herald.db"), perms).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("out")).unwrap();
+        std::fs::set_permissions(dir.path().join("out"), std::fs::Permissions::from_mode(0o777))
+            .unwrap();
+        let out = herald(&["run", "--once"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains("herald.db: not writable by"), "{err}");
+        assert!(err.contains("chown"), "{err}");
+        assert!(!err.contains("Error code"), "{err}");
+        assert_eq!(err.matches("not writable").count(), 1, "said once: {err}");
+    }
+
     #[test]
     fn a_corrupt_or_newer_state_database_fails() {
         let dir = tempfile::tempdir().unwrap();

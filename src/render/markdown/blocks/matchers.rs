@@ -118,11 +118,13 @@ pub(super) fn is_setext(block: &str) -> bool {
 }
 
 pub(super) fn run_setext(parent: &mut Element, block: &str, blocks: &mut VecDeque<String>) {
-    let lines: Vec<&str> = block.split('\n').collect();
-    let level = if lines[1].starts_with('=') { 1 } else { 2 };
-    parent.children.push(Element::with_text(HEADINGS[level - 1], py_strip(lines[0])));
-    if lines.len() > 2 {
-        blocks.push_front(lines[2..].join("\n"));
+    // The first two lines, and the rest as it is (`lines[2:]` joined again).
+    let mut lines = block.splitn(3, '\n');
+    let (title, marks) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+    let level = if marks.starts_with('=') { 1 } else { 2 };
+    parent.children.push(Element::with_text(HEADINGS[level - 1], py_strip(title)));
+    if let Some(rest) = lines.next() {
+        blocks.push_front(rest.to_string());
     }
 }
 

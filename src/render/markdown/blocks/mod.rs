@@ -102,6 +102,12 @@ impl BlockParser {
             // Python would hit its recursion limit; keep the text instead.
             return self.run_paragraph(parent, block);
         }
+        // The processors look at the whole block, and one that splits a line off copies the
+        // rest: a block of n headings costs n times its length. Past the article's work
+        // budget, the rest of the block is a paragraph.
+        if !crate::render::budget::charge(block.len()) {
+            return self.run_paragraph(parent, block);
+        }
         let indented = block.starts_with("    ");
         if indented && !self.isstate(State::Detabbed) {
             // ListIndentProcessor, then def_list's DefListIndentProcessor.
