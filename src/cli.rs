@@ -55,15 +55,25 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the systemd drop-in that fits this configuration: a LoadCredential= for each
     /// secret file under /run/credentials/herald.service/, write access to the feed output,
-    /// read access to the archive. Install it as
+    /// read access to the archive. `--install` writes it to
     /// /etc/systemd/system/herald.service.d/config.conf.
-    SystemdDropin,
+    SystemdDropin(DropinArgs),
     /// Write the man page and shell completions into a directory (for packaging).
     #[command(hide = true)]
     GenerateAssets {
         /// The directory to write into.
         dir: std::path::PathBuf,
     },
+}
+
+/// Options of `herald systemd-dropin`.
+#[derive(Debug, clap::Args)]
+pub struct DropinArgs {
+    /// Write the drop-in to /etc/systemd/system/herald.service.d/config.conf (atomically)
+    /// instead of printing it; only from the configuration the unit reads,
+    /// /etc/herald/herald.toml. Then run `systemctl daemon-reload`.
+    #[arg(long)]
+    pub install: bool,
 }
 
 /// Options of `herald check`.

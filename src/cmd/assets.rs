@@ -10,13 +10,23 @@ use clap::CommandFactory;
 
 use crate::cli::Cli;
 
-/// Writes `herald.1` and the bash, zsh and fish completions into `dir`.
+/// Writes `herald.1`, a page per command (`herald-run.1` …, which `herald.1` refers to) and
+/// the bash, zsh and fish completions into `dir`.
 pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut command = Cli::command();
+    command.build();
     let mut page = Vec::new();
     clap_mangen::Man::new(command.clone()).render(&mut page)?;
     write(&dir.join("herald.1"), &page)?;
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+        // clap names commands with `&'static str`; this runs once, at packaging.
+        let name: &'static str = Box::leak(format!("herald-{}", sub.get_name()).into_boxed_str());
+        let mut page = Vec::new();
+        let usage = format!("herald {}", sub.get_name());
+        clap_mangen::Man::new(sub.clone().name(name).bin_name(usage)).render(&mut page)?;
+        write(&dir.join(format!("{name}.1")), &page)?;
+    }
     for (shell, name) in [
         (clap_complete::Shell::Bash, "herald.bash"),
         (clap_complete::Shell::Zsh, "_herald"),
@@ -50,6 +60,17 @@ mod tests {
             assert!(bash.contains(command), "bash: {command}");
         }
         assert!(!page.contains("generate-assets"), "hidden");
+        // Every page herald.1 refers to is there, with its command's options.
+        for command in ["run", "announce", "status", "check", "preview", "feeds", "systemd-dropin"]
+        {
+            let name = format!("herald-{command}");
+            assert!(page.contains(&format!("{}(1)", name.replace('-', "\\-"))), "{name}(1)");
+            let sub = std::fs::read_to_string(dir.path().join(format!("{name}.1"))).unwrap();
+            assert!(sub.contains(&format!(".TH {name} 1")), "{sub}");
+        }
+        let dropin = std::fs::read_to_string(dir.path().join("herald-systemd-dropin.1")).unwrap();
+        assert!(dropin.contains("\\-\\-install"), "{dropin}");
+        assert!(!dir.path().join("herald-generate-assets.1").exists());
         assert!(dir.path().join("_herald").exists() && dir.path().join("herald.fish").exists());
     }
 }

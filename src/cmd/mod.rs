@@ -23,7 +23,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&config, &args, &mut std::io::stdout().lock()),
         Command::Status(args) => status::run(&config, &args, &mut std::io::stdout().lock()),
         Command::Check(args) => check::run(&config, &args, &mut std::io::stdout().lock()),
-        Command::SystemdDropin => systemd::run(&config, &mut std::io::stdout().lock()),
+        Command::SystemdDropin(args) => {
+            systemd::run(&config, args.install, &mut std::io::stdout().lock())
+        }
         Command::GenerateAssets { dir } => assets::run(&dir),
     }
 }

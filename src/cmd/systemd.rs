@@ -25,11 +25,53 @@ pub const CREDENTIALS_DIR: &str = "/run/credentials/herald.service";
 /// Where the package keeps the credentials' sources.
 pub const CREDENTIAL_SOURCES: &str = "/etc/herald/credentials";
 
-/// Runs `herald systemd-dropin`.
-pub fn run(config_path: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+/// Where the drop-in goes.
+pub const DROPIN_PATH: &str = "/etc/systemd/system/herald.service.d/config.conf";
+
+/// Runs `herald systemd-dropin`: prints the drop-in, or with `install` writes it.
+pub fn run(config_path: &Path, install: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let config = crate::config::load(config_path)?;
-    out.write_all(dropin(&config, config_path).as_bytes())?;
+    let text = dropin(&config, config_path);
+    if !install {
+        out.write_all(text.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The unit reads the installed configuration: a drop-in made from another one would load
+    // the wrong credentials and open the wrong paths.
+    let installed = Path::new(crate::config::INSTALLED_CONFIG);
+    if absolute(config_path) != installed {
+        anyhow::bail!(
+            "the drop-in is made from {} but herald.service reads {}; run `herald --config {} \
+             systemd-dropin --install`, or print this one (without --install) and install it \
+             yourself",
+            absolute(config_path).display(),
+            installed.display(),
+            installed.display()
+        );
+    }
+    write_atomically(Path::new(DROPIN_PATH), text.as_bytes())?;
+    writeln!(out, "wrote {DROPIN_PATH}; now run `systemctl daemon-reload`")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` through a temporary file in its directory (made if missing),
+/// synced and renamed over it: systemd never reads half a drop-in.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("cannot write {} (run it as root)", path.display()))
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -215,7 +215,7 @@ mod check {
         let db = dir.path().join("state/herald.db");
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
         let root = unsafe { libc::geteuid() } == 0;
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+        let out = crate::common::herald_cmd()
             .args(["-c", config.to_str().unwrap(), "check"])
             // As root: judged for a user that exists everywhere and owns nothing here.
             .env("HERALD_SERVICE_USER", "nobody")
@@ -240,7 +240,7 @@ mod check {
         let dir = tempfile::tempdir().unwrap();
         let config = site(dir.path(), "");
         let herald = |args: &[&str]| {
-            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_herald"));
+            let mut cmd = crate::common::herald_cmd();
             cmd.args(["-c", config.to_str().unwrap()]).args(args);
             if unsafe { libc::geteuid() } == 0 {
                 cmd.uid(65534).gid(65534);

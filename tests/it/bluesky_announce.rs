@@ -30,7 +30,7 @@ fn config(dir: &Path, pds: &Pds) -> PathBuf {
 }
 
 fn announce(config: &Path, password: &str, failpoint: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    let mut cmd = crate::common::herald_cmd();
     cmd.args(["-c", config.to_str().unwrap(), "announce", "--issue", "665"])
         .env("HERALD_TEST_BSKY_PASSWORD", password)
         .env("HERALD_LOG", "debug");
@@ -69,7 +69,7 @@ fn logins(dir: &Path) -> i64 {
 /// One PDS for the binary (its port is fixed), so the scenarios run one after another.
 #[test]
 fn on_a_real_pds() {
-    let pds = Pds::start(2593);
+    let pds = Pds::start();
     posts_exactly_once_through_crashes(&pds);
     a_changed_account_logs_in_anew_and_keeps_its_token_home(&pds);
 }
@@ -129,7 +129,7 @@ fn a_changed_account_logs_in_anew_and_keeps_its_token_home(pds: &Pds) {
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert_eq!(posts_linking(&pds.url, &pds.did, alice_url), alice_before + 1);
     // Issue #13: `check --online` logs in with the stored session and posts nothing.
-    let checked = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let checked = crate::common::herald_cmd()
         .args(["-c", config.to_str().unwrap(), "check", "--online"])
         .env("HERALD_TEST_BSKY_PASSWORD", &pds.password)
         .output()
@@ -143,7 +143,7 @@ fn a_changed_account_logs_in_anew_and_keeps_its_token_home(pds: &Pds) {
     // Same name, another identifier: a new issue goes to bob, not to alice.
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace(&format!("{:?}", pds.handle), "\"bob.test\"")).unwrap();
-    let second = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let second = crate::common::herald_cmd()
         .args(["-c", config.to_str().unwrap(), "announce", "--issue", "664"])
         .env("HERALD_TEST_BSKY_PASSWORD", "bob-pass-1234")
         .output()
@@ -187,7 +187,7 @@ fn a_changed_account_logs_in_anew_and_keeps_its_token_home(pds: &Pds) {
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace(&format!("{:?}", pds.url), &format!("{other:?}")))
         .unwrap();
-    let third = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let third = crate::common::herald_cmd()
         .args(["-c", config.to_str().unwrap(), "announce", "--issue", "663"])
         .env("HERALD_TEST_BSKY_PASSWORD", "bob-pass-1234")
         .output()

@@ -18,9 +18,6 @@ use herald::announce::{Platform, Post, SendError};
 use herald::secret::Secret;
 use serde_json::{Value, json};
 
-/// Not the script's default (2583), so a PDS someone else runs is left alone.
-const PORT: u16 = 2593;
-
 /// The test store keeps one session whatever its binding.
 fn binding() -> SessionBinding {
     SessionBinding { service: String::new(), identifier: String::new() }
@@ -81,7 +78,7 @@ async fn raw_record(pds: &Pds, rkey: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posts_to_a_real_pds_exactly_once() {
     let started = Instant::now();
-    let pds = Pds::start(PORT);
+    let pds = Pds::start();
     eprintln!("PDS up after {:?}; log: {}", started.elapsed(), pds.log().display());
     let store = Arc::new(MemStore::default());
     let bsky = client(&pds, store.clone());

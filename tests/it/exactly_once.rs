@@ -10,7 +10,6 @@
 //! reply, and a request held so long that it lands after herald sent the post again.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use crate::common::*;
@@ -44,7 +43,7 @@ fn setup() -> Setup {
 }
 
 fn announce(config: &Path, failpoint: Option<&str>) -> std::process::ExitStatus {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    let mut cmd = crate::common::herald_cmd();
     cmd.args(["-c", config.to_str().unwrap(), "announce", "--issue", "665"]);
     match failpoint {
         Some(p) => cmd.env("HERALD_FAILPOINTS", p),
@@ -88,7 +87,7 @@ fn killed_at_random_moments_posts_once() {
     // Kill at a spread of moments (including during start-up, the state writes and the
     // sink's fsync), restarting each time.
     for delay_ms in [0u64, 2, 5, 8, 12, 16, 20, 25, 30, 40, 55, 70] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        let mut child = crate::common::herald_cmd()
             .args(["-c", s.config.to_str().unwrap(), "announce", "--issue", "665"])
             .env_remove("HERALD_FAILPOINTS")
             .stdout(std::process::Stdio::null())
@@ -116,7 +115,7 @@ fn concurrent_announces_post_once() {
     assert_eq!(posts(&s.sink), (0, 0));
     let children: Vec<_> = (0..6)
         .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_herald"))
+            crate::common::herald_cmd()
                 .args(["-c", s.config.to_str().unwrap(), "announce", "--issue", "665"])
                 .env_remove("HERALD_FAILPOINTS")
                 .stdout(std::process::Stdio::null())
@@ -172,7 +171,7 @@ pub(crate) mod field {
         pub fn start(&self) -> Child {
             let log =
                 std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-            Command::new(env!("CARGO_BIN_EXE_herald"))
+            crate::common::herald_cmd()
                 .args(["-c", self.config.to_str().unwrap(), "run"])
                 .env("HERALD_LOG", "info")
                 .stdout(Stdio::null())
@@ -182,12 +181,7 @@ pub(crate) mod field {
         }
 
         pub fn herald(&self, args: &[&str]) -> std::process::Output {
-            Command::new(env!("CARGO_BIN_EXE_herald"))
-                .arg("-c")
-                .arg(&self.config)
-                .args(args)
-                .output()
-                .unwrap()
+            crate::common::herald_cmd().arg("-c").arg(&self.config).args(args).output().unwrap()
         }
 
         pub fn log_text(&self) -> String {
@@ -264,7 +258,7 @@ pub(crate) mod field {
         first_cycle(&site);
         for args in [&["run"][..], &["run", "--once"][..]] {
             let started = Instant::now();
-            let mut second = Command::new(env!("CARGO_BIN_EXE_herald"))
+            let mut second = crate::common::herald_cmd()
                 .arg("-c")
                 .arg(&site.config)
                 .args(args)

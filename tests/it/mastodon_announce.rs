@@ -3,7 +3,7 @@
 
 use crate::common;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use crate::common::fake_mastodon::{FakeMastodon, Mode};
@@ -30,7 +30,7 @@ fn setup(server: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 async fn announce(config: &Path, failpoint: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    let mut cmd = crate::common::herald_cmd();
     cmd.args(["-c", config.to_str().unwrap(), "announce", "--issue", "665"])
         .env("HERALD_LOG", "debug");
     match failpoint {
@@ -87,7 +87,7 @@ async fn killed_while_the_server_holds_the_request() {
     let fake = FakeMastodon::start(false).await;
     fake.state.lock().unwrap().delay = Duration::from_secs(3);
     let (_dir, config) = setup(&fake.server.uri());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let mut child = crate::common::herald_cmd()
         .args(["-c", config.to_str().unwrap(), "announce", "--issue", "665"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -183,12 +183,8 @@ async fn the_token_never_appears_in_output_or_state() {
     let db = std::fs::read(dir.path().join("state/herald.db")).unwrap();
     assert!(!String::from_utf8_lossy(&db).contains(TOKEN));
     for args in [&["status"][..], &["status", "--json"]] {
-        let status = Command::new(env!("CARGO_BIN_EXE_herald"))
-            .arg("-c")
-            .arg(&config)
-            .args(args)
-            .output()
-            .unwrap();
+        let status =
+            crate::common::herald_cmd().arg("-c").arg(&config).args(args).output().unwrap();
         let shown = text(&status);
         assert!(shown.contains("toot"), "{shown}");
         assert!(!shown.contains(TOKEN));
@@ -201,7 +197,7 @@ async fn status_shows_posted_and_failed_rows() {
     let (_dir, config) = setup(&fake.server.uri());
     assert!(announce(&config, None).await.status.success());
     let status = |json: bool| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+        let mut cmd = crate::common::herald_cmd();
         cmd.arg("-c").arg(&config).arg("status");
         if json {
             cmd.arg("--json");
@@ -219,7 +215,7 @@ async fn status_shows_posted_and_failed_rows() {
 
     // A rejection that a re-fit cannot help: failed, with the server's message, exit 1.
     fake.state.lock().unwrap().mode = Mode::RejectLongerThan(5);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    let mut cmd = crate::common::herald_cmd();
     cmd.args(["-c", config.to_str().unwrap(), "announce", "--issue", "665", "--force-new"]);
     tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
     let failed = status(true);
@@ -257,7 +253,7 @@ async fn a_fixed_title_edits_the_status_once() {
         let config = config.clone();
         async move {
             let out = tokio::task::spawn_blocking(move || {
-                Command::new(env!("CARGO_BIN_EXE_herald"))
+                crate::common::herald_cmd()
                     .args(["-c", config.to_str().unwrap(), "run", "--once"])
                     .output()
                     .unwrap()
@@ -303,7 +299,7 @@ async fn a_fixed_title_edits_the_status_once() {
     run().await;
     assert_eq!(fake.state.lock().unwrap().edit_requests, 2);
     assert!(!log.contains(TOKEN));
-    let status = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let status = crate::common::herald_cmd()
         .args(["-c", config.to_str().unwrap(), "status"])
         .output()
         .unwrap();

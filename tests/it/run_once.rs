@@ -2,7 +2,6 @@
 //! publish/revert/re-add, edits after posting, restarts — one post per account per issue.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::common::*;
@@ -78,12 +77,8 @@ fn baseline_then_a_new_issue_is_posted_once_after_settling() {
     let site = Site::new(1);
     let first = site.run();
     assert!(first.contains("recorded (baseline: not announced)"), "{first}");
-    let status = Command::new(env!("CARGO_BIN_EXE_herald"))
-        .arg("-c")
-        .arg(&site.config)
-        .arg("status")
-        .output()
-        .unwrap();
+    let status =
+        crate::common::herald_cmd().arg("-c").arg(&site.config).arg("status").output().unwrap();
     let status = String::from_utf8_lossy(&status.stdout).to_string();
     assert!(status.starts_with("last scan: 20") && status.contains(" ok\n"), "{status}");
     assert_eq!(site.posts("\"account\""), 0);
@@ -213,7 +208,7 @@ fn too_old_then_its_date_fixed_is_announced() {
 fn announce_latest_on_first_start() {
     let site = Site::new(0);
     site.publish(703);
-    let out = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let out = crate::common::herald_cmd()
         .args(["-c", site.config.to_str().unwrap(), "run", "--once", "--announce-latest"])
         .output()
         .unwrap();

@@ -70,7 +70,7 @@ async fn the_look_reaches_back_past_any_number_of_later_statuses() {
     let site = site(&fake.server.uri(), 1);
     let needle = site.publish(902);
     fake.state.lock().unwrap().post_modes.push_back(Mode::CreateThen502);
-    let child = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let child = crate::common::herald_cmd()
         .arg("-c")
         .arg(&site.config)
         .args(["announce", "--issue", "902"])
@@ -235,12 +235,7 @@ fn dry_run_site(dir: &std::path::Path, name: &str, sink: &str) -> std::path::Pat
 }
 
 fn run(config: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_herald"))
-        .arg("-c")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap();
+    let out = crate::common::herald_cmd().arg("-c").arg(config).args(args).output().unwrap();
     let text =
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.code(), text)
@@ -312,7 +307,7 @@ async fn a_fixed_title_edits_the_post_by_itself_once_settled() {
         2,
     );
     let log = dir.join("herald.log");
-    let mut service = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let mut service = crate::common::herald_cmd()
         .args(["-c", config.to_str().unwrap(), "run"])
         .env("HERALD_LOG", "info")
         .stderr(std::fs::File::create(&log).unwrap())

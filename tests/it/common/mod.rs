@@ -60,9 +60,19 @@ pub fn write_config(dir: &Path, archive: &Path, output: &Path, extra_feeds: &str
     path
 }
 
+/// The herald binary under test. `check` run as root judges what the service's user (herald)
+/// can write; where the package was installed that user exists and cannot write the tests'
+/// temporary directories, so the tests name root's view, which is the same on every machine.
+/// A test of the service user's view names its own.
+pub fn herald_cmd() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    cmd.env("HERALD_SERVICE_USER", "root");
+    cmd
+}
+
 /// Runs the herald binary with `args`.
 pub fn herald(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_herald"))
+    crate::common::herald_cmd()
         .args(args)
         .env_remove("HERALD_CONFIG")
         .output()
@@ -106,7 +116,7 @@ fn run_in(
     cwd: Option<&Path>,
     log: Option<&str>,
 ) -> (std::process::ExitStatus, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+    let mut command = crate::common::herald_cmd();
     command.args(args).env_remove("HERALD_CONFIG");
     if let Some(level) = log {
         command.env("HERALD_LOG", level);

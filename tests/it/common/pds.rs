@@ -42,11 +42,30 @@ fn shared_home() -> PathBuf {
     cache.join("herald-test-pds")
 }
 
+/// A port that is free on 127.0.0.1, with the one below it free too.
+fn free_port_pair() -> u16 {
+    let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+    for _ in 0..100 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a port");
+        let port = listener.local_addr().expect("its address").port();
+        drop(listener);
+        if port > 1024 && free(port) && free(port - 1) {
+            return port;
+        }
+    }
+    panic!("no two adjacent free ports on 127.0.0.1");
+}
+
 impl Pds {
-    /// Starts a fresh PDS (empty data) on `port` (the PLC directory on `port - 1`).
-    /// The first run installs the server, which takes a few minutes.
-    pub fn start(port: u16) -> Pds {
+    /// Starts a fresh PDS (empty data) on a free port, or `PDS_PORT` when set (the PLC
+    /// directory on the port below). The first run installs the server, which takes a few
+    /// minutes.
+    pub fn start() -> Pds {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        let port = std::env::var("PDS_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(free_port_pair);
         let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pds");
         std::fs::create_dir_all(&home).expect("creating the PDS home");
         let shared = shared_home();

@@ -64,7 +64,7 @@ async fn idle_connections_do_not_starve_the_service() {
     let dir = tmp.path().to_path_buf();
     let config = site_with_health(&dir);
     let log = dir.join("herald.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    let mut cmd = crate::common::herald_cmd();
     cmd.args(["-c", config.to_str().unwrap(), "run"])
         .env("HERALD_LOG", "info")
         .stdout(Stdio::null())

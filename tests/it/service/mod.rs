@@ -58,7 +58,7 @@ fn start(config: &Path) -> Child {
 }
 
 fn start_logging(config: &Path, stderr: impl Into<Stdio>) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_herald"))
+    crate::common::herald_cmd()
         .args(["-c", config.to_str().unwrap(), "run"])
         .env("HERALD_LOG", "info")
         .stdout(Stdio::null())
@@ -176,7 +176,7 @@ fn notices_a_new_issue_updates_feeds_and_posts_once() {
 /// Starts the service of the site at `dir` from inside it, with `-c herald.toml` (as README's
 /// commands do from a checkout): paths in the config are then relative too.
 fn start_relative(dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_herald"))
+    crate::common::herald_cmd()
         .args(["-c", "herald.toml", "run"])
         .current_dir(dir)
         .stdout(Stdio::null())
@@ -326,7 +326,7 @@ async fn sigterm_while_posting_stops_cleanly_and_the_post_is_not_repeated() {
     tokio::task::spawn_blocking(move || {
         // Once the stopped run's lease (3 × 8 s) has run out, the post is looked for.
         wait_for("the row to be recorded as posted", Duration::from_secs(40), || {
-            let out = Command::new(env!("CARGO_BIN_EXE_herald"))
+            let out = crate::common::herald_cmd()
                 .args(["-c", cfg.to_str().unwrap(), "status", "--json"])
                 .output()
                 .unwrap();
@@ -511,7 +511,7 @@ async fn tells_systemd_ready_status_watchdog_and_stopping() {
             }
         }
     });
-    let mut service = Command::new(env!("CARGO_BIN_EXE_herald"))
+    let mut service = crate::common::herald_cmd()
         .args(["-c", config.to_str().unwrap(), "run"])
         .env("NOTIFY_SOCKET", &socket_path)
         .env("WATCHDOG_USEC", "1000000")
