@@ -23,18 +23,25 @@ pub fn run(
         None => vec![Platform::Bluesky, Platform::Mastodon],
     };
     let announcements = announce::prepare(&article, &url, &config.announce, &platforms)?;
+    if args.json {
+        // One document, as `status --json` prints: the issue, then a post per platform.
+        let document = serde_json::json!({
+            "file": article.source.display().to_string(),
+            "title": article.title,
+            "number": article.number,
+            "url": url,
+            "posts": announcements.iter().map(preview_json).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     for a in &announcements {
-        if args.json {
-            serde_json::to_writer(&mut *out, &preview_json(a))?;
-            writeln!(out)?;
-        } else {
-            write_human(out, a)?;
-        }
+        write_human(out, a)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The `--json` form: one object per platform.
+/// The `--json` form of one platform's post (`posts` of the document `--json` prints).
 pub fn preview_json(a: &Announcement) -> serde_json::Value {
     let p = &a.post;
     serde_json::json!({

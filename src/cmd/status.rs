@@ -47,6 +47,7 @@ pub fn run(
     view.undeliverable = db.undeliverable(&names)?.iter().map(|r| r.id).collect();
     view.service = crate::state::StateLock::holder(&config.state_path);
     view.now = Utc::now();
+    view.timezone = config.parse.timezone;
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&render_json(&view))?)?;
     } else {
@@ -79,6 +80,9 @@ pub struct StatusView {
     pub service: Option<String>,
     /// The time the view was taken.
     pub now: DateTime<Utc>,
+    /// The site's time zone: the text shows times and dates in it, as the files, URLs and
+    /// feeds do (JSON keeps UTC).
+    pub timezone: chrono_tz::Tz,
 }
 
 /// How late a planned cycle may be before `status` says the service records none: a cycle
@@ -152,6 +156,7 @@ pub fn gather(db: &Db) -> anyhow::Result<StatusView> {
         undeliverable: Vec::new(),
         service: None,
         now: Utc::now(),
+        timezone: chrono_tz::UTC,
     })
 }
 
@@ -211,6 +216,11 @@ fn at(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// `t` in the site's time zone, with its offset: `2026-08-19T14:00:00-04:00`.
+fn local(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 fn announce_command(issue: &IssueRecord) -> Option<String> {
     issue.number.map(|n| format!("herald announce --issue {n}"))
 }
@@ -221,6 +231,7 @@ fn rows_of<'a>(view: &'a StatusView, issue: &IssueRecord) -> Vec<&'a OutboxRow> 
 
 /// The text form. Without `all`, only the newest baseline issues are listed.
 pub fn render_text(view: &StatusView, all: bool) -> String {
+    let at = |t: DateTime<Utc>| local(t, view.timezone);
     let mut out = String::new();
     let mut line = |s: String| {
         out.push_str(&s);
@@ -261,7 +272,9 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
             baseline_shown += 1;
         }
         let number = issue.number.map_or("#?".into(), |n| format!("#{n}"));
-        let date = issue.date.map_or("undated".into(), |d| d.format("%Y-%m-%d").to_string());
+        let date = issue.date.map_or("undated".into(), |d| {
+            d.with_timezone(&view.timezone).format("%Y-%m-%d").to_string()
+        });
         let since = issue.since.map(|t| format!(" since {}", at(t))).unwrap_or_default();
         let what = match state {
             Shown::Baseline => "baseline: present at the first start, not announced".to_string(),
@@ -288,14 +301,16 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
         for reason in reasons(issue) {
             line(format!("    {reason}"));
         }
-        if matches!(state, Shown::Held | Shown::Delayed | Shown::Failed | Shown::TooOld) {
+        let findings = state == Shown::Waiting && reasons(issue).len() > 1;
+        if findings || matches!(state, Shown::Held | Shown::Delayed | Shown::Failed | Shown::TooOld)
+        {
             line(format!("    file: {}", issue.source));
         }
         let stuck = view.stuck();
         for r in rows {
             let text = match stuck.iter().find(|(s, _)| s.id == r.id) {
                 Some((_, what)) => what.clone(),
-                None => row_text(r, issue),
+                None => row_text(r, issue, view.timezone),
             };
             line(format!("    {} ({}): {text}", r.account, r.platform));
         }
@@ -309,7 +324,8 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
     out
 }
 
-fn row_text(r: &OutboxRow, issue: &IssueRecord) -> String {
+fn row_text(r: &OutboxRow, issue: &IssueRecord, tz: chrono_tz::Tz) -> String {
+    let at = |t: DateTime<Utc>| local(t, tz);
     match r.status {
         RowStatus::Posted => {
             let link = r.remote.as_ref().map(|p| p.link().to_string());

@@ -207,8 +207,13 @@ pub async fn run_cycle(
     for (key, decision) in plan(&candidates, first_start, now, policy) {
         let article = by_key[&key];
         // What every account's post is made from, prepared once.
-        let announcing = (decision == Decision::Announce)
-            .then(|| Announcing::new(article, key.clone(), &settings.announce));
+        // A settling issue is inspected too, so that its findings show before it is due.
+        let inspect = match decision {
+            Decision::Announce => true,
+            Decision::WaitUntil(t) => t - now <= chrono::Duration::from_std(policy.settle)?,
+            _ => false,
+        };
+        let announcing = inspect.then(|| Announcing::new(article, key.clone(), &settings.announce));
         // Only an issue being announced needs when it was first seen (for the grace period):
         // not a query for every issue of the archive on every cycle.
         let first_seen = match decision {
@@ -227,7 +232,9 @@ pub async fn run_cycle(
             continue;
         };
         let (until, reasons) = match &verdict {
-            Verdict::Waiting { until, why } => (*until, vec![why.clone()]),
+            Verdict::Waiting { until, why, findings } => {
+                (*until, std::iter::once(why.clone()).chain(findings.iter().cloned()).collect())
+            }
             Verdict::Held { reasons } => (None, reasons.clone()),
             Verdict::Delayed { until, reasons } => (Some(*until), reasons.clone()),
             Verdict::Announce { left } => (None, left.clone()),
@@ -247,13 +254,17 @@ pub async fn run_cycle(
                 lock().decide_issue(&key, false)?;
                 tracing::warn!(issue = %key, %file, date = %article.date, "not announced: older than max_age when first seen; `herald announce --issue {number}` posts it");
             }
-            Verdict::Waiting { until, why } => {
+            Verdict::Waiting { until, why, findings } => {
                 if matches!(decision, Decision::NextCycle) {
                     report.more_due = true;
                 }
                 if changed {
                     let until = until.map_or("the next cycle".into(), |t| t.to_rfc3339());
-                    tracing::info!(issue = %key, %until, %why, "waiting");
+                    if findings.is_empty() {
+                        tracing::info!(issue = %key, %until, %why, "waiting");
+                    } else {
+                        tracing::info!(issue = %key, %file, %until, %why, findings = %findings.join("; "), "waiting; the draft guard finds what to fix before it is due");
+                    }
                 }
             }
             Verdict::Held { reasons } => {

@@ -127,6 +127,9 @@ pub enum Verdict {
         until: Option<DateTime<Utc>>,
         /// Why, for the operator.
         why: String,
+        /// What the guard already finds in it (settling issues), each saying what it will
+        /// do: the editor can fix them before the issue is due.
+        findings: Vec<String>,
     },
     /// The guard holds it (or two files claim it) until it is fixed.
     Held {
@@ -161,6 +164,15 @@ impl Verdict {
     }
 }
 
+/// The line a finding's text names (`line 58: …`), for putting findings in file order.
+fn line_of(finding: &str) -> usize {
+    finding
+        .strip_prefix("line ")
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Turns the plan's `decision` for an issue into a verdict. For [`Decision::Announce`] the
 /// draft guard's findings (`guard`), a clash with another file (`clash`), when the issue was
 /// first seen and the grace period decide. `None` for an issue already decided.
@@ -174,13 +186,18 @@ pub fn judge(
     settle: Duration,
 ) -> Option<Verdict> {
     use crate::announce::Effect;
-    let texts = |effect: Effect| -> Vec<String> {
+    let labelled = |effect: Effect, label: &str| -> Vec<String> {
         guard
             .map(|g| {
-                g.findings.iter().filter(|f| f.effect == effect).map(|f| f.to_string()).collect()
+                g.findings
+                    .iter()
+                    .filter(|f| f.effect == effect)
+                    .map(|f| format!("{f}{label}"))
+                    .collect()
             })
             .unwrap_or_default()
     };
+    let texts = |effect: Effect| labelled(effect, "");
     Some(match decision {
         Decision::Known => return None,
         Decision::Baseline => Verdict::Baseline,
@@ -191,11 +208,16 @@ pub fn judge(
             } else {
                 format!("settling: announced once unchanged for {} s", settle.as_secs())
             };
-            Verdict::Waiting { until: Some(*t), why }
+            let mut findings = labelled(Effect::Hold, " (will hold the issue)");
+            findings.extend(labelled(Effect::Delay, " (will delay the announcement)"));
+            // In file order, as the guard found them.
+            findings.sort_by_key(|f| line_of(f));
+            Verdict::Waiting { until: Some(*t), why, findings }
         }
         Decision::NextCycle => Verdict::Waiting {
             until: None,
             why: "over the per-cycle limit (max_posts_per_cycle): the next cycle".into(),
+            findings: Vec::new(),
         },
         Decision::Announce => {
             let mut held = texts(Effect::Hold);
@@ -203,6 +225,8 @@ pub fn judge(
                 held.insert(0, clash.to_string());
             }
             if !held.is_empty() {
+                // What only delays is said too: the editor fixes everything in one round.
+                held.extend(labelled(Effect::Delay, " (would only delay the announcement)"));
                 return Some(Verdict::Held { reasons: held });
             }
             let left = texts(Effect::Delay);
@@ -349,14 +373,42 @@ mod verdict_tests {
                 finding(360, "REDDIT_LINK_HERE", Effect::Delay),
             ],
         };
+        // The delaying placeholder too, so that the editor fixes everything in one round.
         let held = Verdict::Held {
             reasons: vec![
                 "line 58: placeholder `COTW`".into(),
                 "line 143: placeholder `Rust updates`".into(),
+                "line 360: placeholder `REDDIT_LINK_HERE` (would only delay the announcement)"
+                    .into(),
             ],
         };
         assert_eq!(judged(&guard, None, "2026-08-20T12:30:00Z"), held);
         assert_eq!(judged(&guard, None, "2026-09-20T12:30:00Z"), held, "no grace for a hold");
+    }
+
+    /// An issue still settling already shows what the guard finds in it.
+    #[test]
+    fn a_settling_issue_shows_the_guard_s_findings() {
+        let guard = Inspection {
+            findings: vec![
+                finding(58, "COTW", Effect::Hold),
+                finding(360, "REDDIT_LINK_HERE", Effect::Delay),
+            ],
+        };
+        let now = t("2026-08-20T12:00:00Z");
+        let until = t("2026-08-20T12:10:00Z");
+        let v = judge(&Decision::WaitUntil(until), Some(&guard), None, now, now, GRACE, SETTLE);
+        assert_eq!(
+            v,
+            Some(Verdict::Waiting {
+                until: Some(until),
+                why: "settling: announced once unchanged for 600 s".into(),
+                findings: vec![
+                    "line 58: placeholder `COTW` (will hold the issue)".into(),
+                    "line 360: placeholder `REDDIT_LINK_HERE` (will delay the announcement)".into(),
+                ],
+            })
+        );
     }
 
     #[test]

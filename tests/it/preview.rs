@@ -158,15 +158,16 @@ fn a_template_comment_beside_filled_in_content_does_not_hold() {
 }
 
 #[test]
-fn preview_command_prints_json_per_platform() {
+fn preview_command_prints_one_json_document() {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml");
     let run = herald(&["-c", config.to_str().unwrap(), "preview", "--json"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let lines: Vec<serde_json::Value> = String::from_utf8(run.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    // One document (before: one object per line, which no JSON parser reads whole).
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(doc["number"], 665);
+    assert_eq!(doc["url"], "https://this-week-in-rust.org/blog/2026/08/19/this-week-in-rust-665/");
+    assert!(doc["file"].as_str().unwrap().ends_with(".md"), "{doc}");
+    let lines = doc["posts"].as_array().unwrap();
     assert_eq!(lines.len(), 2);
     for (v, platform, limit) in [(&lines[0], "bluesky", 300), (&lines[1], "mastodon", 500)] {
         assert_eq!(v["platform"], platform);

@@ -190,3 +190,24 @@ fn status_json_is_structured() {
         serde_json::to_string_pretty(&render_json(&view)).unwrap()
     );
 }
+
+/// The text speaks the site's time zone: an issue's date is the one its file, URL and feeds
+/// say, and times carry their offset. Before: UTC, a day off for an evening issue.
+#[test]
+fn status_text_speaks_the_site_s_time_zone() {
+    let (_dir, db) = every_kind();
+    // The State of Rust 0.9: `Date: 2014-01-12 22:00` in New York.
+    let key = "https://this-week-in-rust.org/blog/2014/01/12/the-state-of-rust-0-9/";
+    let date = t("2014-01-13T03:00:00Z");
+    db.observe_issue(key, None, "The State of Rust 0.9", "content/rust-0.9.md", date, "h", date)
+        .unwrap();
+    db.set_issue_status(key, "too_old", None, None, date).unwrap();
+    let mut view = served(&db);
+    view.timezone = chrono_tz::America::New_York;
+    let text = render_text(&view, true);
+    assert!(text.contains("The State of Rust 0.9 — 2014-01-12"), "{text}");
+    assert!(text.contains("next scan: 2026-08-27T08:05:00-04:00 at the latest"), "{text}");
+    view.timezone = chrono_tz::UTC;
+    let text = render_text(&view, true);
+    assert!(text.contains("The State of Rust 0.9 — 2014-01-13"), "{text}");
+}
