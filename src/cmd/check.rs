@@ -327,6 +327,8 @@ impl Writer {
         }
         let name = std::env::var("HERALD_SERVICE_USER").unwrap_or_else(|_| SERVICE_USER.into());
         match user_ids(&name) {
+            // A service run as root writes what this process writes: tried for real.
+            Some((0, _)) => Self::Me,
             Some((uid, gid)) => Self::Service { name, uid, gid },
             None => Self::RootOnly(name),
         }
