@@ -315,9 +315,10 @@ fn a_renamed_account_does_not_spin_and_a_removed_lock_stops_the_service() {
     std::thread::sleep(Duration::from_secs(3));
     let before = cycles(&log);
     std::thread::sleep(Duration::from_secs(4));
-    // The other account's retries (1, 2, 4 s …) make a few cycles; a spin makes dozens.
+    // Both accounts' retries (1, 2, 4 s …, with jitter) make a few cycles: 7 to 9 measured
+    // on the 2-core machine; a spin makes dozens.
     let spun = cycles(&log) - before;
-    assert!(spun <= 8, "{spun} cycles in 4 s: spinning on rows nobody can deliver");
+    assert!(spun <= 12, "{spun} cycles in 4 s: spinning on rows nobody can deliver");
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(text.matches("earlier name moved to it").count(), 1, "{text}");
     assert!(!text.contains("which is no longer configured"), "{text}");
