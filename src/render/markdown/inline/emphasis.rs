@@ -27,7 +27,14 @@ pub(super) fn word_at(data: &str, p: usize) -> bool {
 pub(super) fn em_match(data: &str, s: usize, ch: u8, index: usize) -> Option<EmMatch> {
     let b = data.as_bytes();
     let at = |p: usize, n: usize| p + n <= b.len() && b[p..p + n].iter().all(|&c| c == ch);
-    let find_run = |from: usize, n: usize| (from..b.len()).find(|&p| at(p, n));
+    // These scans run from every `*` and `_` to the end of the text when nothing closes: each
+    // position looked at is charged to the article's work budget (a few steps each).
+    let scan = |from: usize, pred: &dyn Fn(usize) -> bool| -> Option<usize> {
+        let found = (from..b.len()).find(|&p| pred(p));
+        budget::charge(4 * found.map_or(b.len().saturating_sub(from), |p| p - from) + 8);
+        found
+    };
+    let find_run = |from: usize, n: usize| scan(from, &|p| at(p, n));
     let not_ch = |p: usize| b.get(p) != Some(&ch);
     match index {
         // `(c)\1{2}(.+?)\1(.*?)\1{2}`
@@ -65,9 +72,8 @@ pub(super) fn em_match(data: &str, s: usize, ch: u8, index: usize) -> Option<EmM
             if word_before(data, s) || !at(s, 2) || !not_ch(s + 2) {
                 return None;
             }
-            let a =
-                (s + 3..b.len()).find(|&a| b[a] == ch && !word_before(data, a) && not_ch(a + 1))?;
-            let z = (a + 2..b.len()).find(|&z| at(z, 3) && !word_at(data, z + 3))?;
+            let a = scan(s + 3, &|a| b[a] == ch && !word_before(data, a) && not_ch(a + 1))?;
+            let z = scan(a + 2, &|z| at(z, 3) && !word_at(data, z + 3))?;
             Some(EmMatch { end: z + 3, g2: (s + 2, a), g3: Some((a + 1, z)) })
         }
         3 if ch == b'*' => {
@@ -83,8 +89,7 @@ pub(super) fn em_match(data: &str, s: usize, ch: u8, index: usize) -> Option<EmM
             if word_before(data, s) || !at(s, 2) || !not_ch(s + 2) {
                 return None;
             }
-            let a =
-                (s + 3..b.len()).find(|&a| at(a, 2) && b[a - 1] != ch && !word_at(data, a + 2))?;
+            let a = scan(s + 3, &|a| at(a, 2) && b[a - 1] != ch && !word_at(data, a + 2))?;
             Some(EmMatch { end: a + 2, g2: (s + 2, a), g3: None })
         }
         4 if ch == b'*' => {
@@ -100,8 +105,7 @@ pub(super) fn em_match(data: &str, s: usize, ch: u8, index: usize) -> Option<EmM
             if word_before(data, s) || !at(s, 1) || !not_ch(s + 1) {
                 return None;
             }
-            let a = (s + 2..b.len())
-                .find(|&a| b[a] == ch && b[a - 1] != ch && !word_at(data, a + 1))?;
+            let a = scan(s + 2, &|a| b[a] == ch && b[a - 1] != ch && !word_at(data, a + 1))?;
             Some(EmMatch { end: a + 1, g2: (s + 1, a), g3: None })
         }
         _ => None,
