@@ -137,15 +137,31 @@ pub struct PreviewArgs {
     /// The issue whose `Number:` header is N (default: the newest article).
     #[arg(long, value_name = "N", conflicts_with = "file")]
     pub issue: Option<u32>,
-    /// An article file, in the archive or not (a draft).
+    /// An article file, in the archive or not (a draft). Repeat it to preview several files
+    /// in one output (one comment for a pull request that changes several issues).
     #[arg(long, value_name = "PATH")]
-    pub file: Option<PathBuf>,
+    pub file: Vec<PathBuf>,
     /// Only this platform.
     #[arg(long, value_enum)]
     pub platform: Option<PlatformArg>,
-    /// One JSON object per platform instead of text.
+    /// How to print it: `text` for a terminal, `json` (one document; an array of them for
+    /// several files), or `markdown`, one document made for a pull request comment.
+    #[arg(long, value_enum, default_value_t = PreviewFormat::Text, conflicts_with = "json")]
+    pub format: PreviewFormat,
+    /// The same as `--format json`.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What `herald preview` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PreviewFormat {
+    /// For a terminal.
+    Text,
+    /// Structured, for programs.
+    Json,
+    /// GitHub-flavoured Markdown, for a pull request comment.
+    Markdown,
 }
 
 /// Options of `herald feeds`.

@@ -99,6 +99,31 @@ pub enum FacetKind {
     Tag(String),
 }
 
+impl Post {
+    /// The text cut at its facets, in order: plain text, and the text each facet covers with
+    /// what it is — how a reader sees it (links and tags marked), for previews.
+    pub fn segments(&self) -> Vec<(&str, Option<&FacetKind>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        let mut facets: Vec<&Facet> = self.facets.iter().collect();
+        facets.sort_by_key(|f| f.byte_start);
+        for f in facets {
+            let covered =
+                (f.byte_start >= at).then(|| self.text.get(f.byte_start..f.byte_end)).flatten();
+            let Some(covered) = covered else { continue };
+            if f.byte_start > at {
+                out.push((&self.text[at..f.byte_start], None));
+            }
+            out.push((covered, Some(&f.kind)));
+            at = f.byte_end;
+        }
+        if at < self.text.len() {
+            out.push((&self.text[at..], None));
+        }
+        out
+    }
+}
+
 /// A link card: `app.bsky.embed.external`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Embed {

@@ -96,6 +96,8 @@ pub struct Finding {
     pub line: Option<usize>,
     /// What it does.
     pub effect: Effect,
+    /// What the editor changes to settle it.
+    pub fix: String,
 }
 
 impl std::fmt::Display for Finding {
@@ -154,6 +156,7 @@ pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSetti
                 reason: format!("placeholder `{}` in the title", re.as_str()),
                 line: None,
                 effect: Effect::Hold,
+                fix: "write the issue's real title in its `Title:` header".into(),
             });
         }
     }
@@ -173,21 +176,33 @@ pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSetti
             let block_line = blocks.iter().map(|b| b.line).filter(|l| *l <= line).max();
             let in_post = block_line.is_some_and(|l| post_lines.contains(&l))
                 || post_texts.iter().any(|t| t.contains(m.as_str()));
-            let (effect, reason) = if anywhere {
-                (Effect::Hold, format!("placeholder `{}`", m.as_str()))
+            let replace = format!("replace `{}` with the link or text it stands for", m.as_str());
+            let (effect, reason, fix) = if anywhere {
+                (Effect::Hold, format!("placeholder `{}`", m.as_str()), replace)
             } else if in_post {
                 (
                     Effect::Hold,
                     format!("placeholder `{}` in a highlight the post is made from", m.as_str()),
+                    replace,
                 )
             } else {
-                (Effect::Delay, format!("placeholder `{}` (not in the post's text)", m.as_str()))
+                (
+                    Effect::Delay,
+                    format!("placeholder `{}` (not in the post's text)", m.as_str()),
+                    format!(
+                        "{replace}; left in, it delays the announcement by {} after publishing, \
+                         then the issue is announced all the same",
+                        humantime::format_duration(settings.grace)
+                    ),
+                )
             };
             if body_findings.iter().any(|(at, f)| *at == m.start() && f.effect == Effect::Hold) {
                 continue; // matched by a hold-anywhere pattern already
             }
-            body_findings
-                .push((m.start(), Finding { reason, line: Some(file_line(m.start())), effect }));
+            body_findings.push((
+                m.start(),
+                Finding { reason, line: Some(file_line(m.start())), effect, fix },
+            ));
         }
     }
     for re in &settings.section_placeholders {
@@ -210,9 +225,13 @@ pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSetti
                 heading.title,
                 kind.name()
             );
+            let fix = format!(
+                "fill in “{}” (the comment may stay beside what you write), or remove the comment if the section stays empty",
+                heading.title
+            );
             body_findings.push((
                 m.start(),
-                Finding { reason, line: Some(file_line(m.start())), effect: Effect::Hold },
+                Finding { reason, line: Some(file_line(m.start())), effect: Effect::Hold, fix },
             ));
         }
     }
@@ -226,6 +245,7 @@ pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSetti
             reason: "the Crate of the Week section names no crate".into(),
             line: None,
             effect: Effect::Hold,
+            fix: "name the week's crate in its section, or set `empty_crate_of_the_week = \"skip\"` in [announce] to announce without it".into(),
         });
     }
     Inspection { findings }

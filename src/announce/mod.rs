@@ -27,6 +27,7 @@ pub mod settings;
 pub mod stores;
 pub mod thumb;
 pub mod verify;
+pub mod view;
 
 pub use account::Account;
 pub use compose::{Composer, Embed, Facet, FacetKind, Post};

@@ -6,8 +6,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::announce::{self, Announcement, FacetKind, Platform};
-use crate::cli::PreviewArgs;
+use crate::cli::{PreviewArgs, PreviewFormat};
 use crate::feeds::Entry;
+
+pub mod markdown;
 
 /// Runs `herald preview`, writing to `out`.
 pub fn run(
@@ -16,27 +18,76 @@ pub fn run(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let config = crate::config::load(config_path)?;
-    let article = super::select_article(&config, args.issue, args.file.as_deref())?;
-    let url = Entry::new(&article, &config.feeds).url;
     let platforms = match args.platform {
         Some(p) => vec![p.into()],
         None => vec![Platform::Bluesky, Platform::Mastodon],
     };
-    let announcements = announce::prepare(&article, &url, &config.announce, &platforms)?;
-    if args.json {
-        // One document, as `status --json` prints: the issue, then a post per platform.
-        let document = serde_json::json!({
-            "file": article.source.display().to_string(),
-            "title": article.title,
-            "number": article.number,
-            "url": url,
-            "posts": announcements.iter().map(preview_json).collect::<Vec<_>>(),
-        });
-        writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+    let format = if args.json { PreviewFormat::Json } else { args.format };
+    let prepare = |article: crate::archive::Article| -> anyhow::Result<_> {
+        let url = Entry::new(&article, &config.feeds).url;
+        let announcements = announce::prepare(&article, &url, &config.announce, &platforms)?;
+        Ok((article, url, announcements))
+    };
+    if format == PreviewFormat::Markdown {
+        // Every file gets its section, an unreadable one too: the comment is where its
+        // editor learns that herald cannot read it.
+        let previewed: Vec<markdown::Previewed> = args
+            .file
+            .iter()
+            .map(|path| markdown::Previewed {
+                file: path.display().to_string(),
+                result: super::select_article(&config, None, Some(path))
+                    .and_then(prepare)
+                    .map(|(article, url, announcements)| markdown::Issue {
+                        title: article.title,
+                        url,
+                        announcements,
+                    })
+                    .map_err(|e| crate::report::describe_any(&e)),
+            })
+            .collect();
+        let previewed = if args.file.is_empty() {
+            let (article, url, announcements) =
+                prepare(super::select_article(&config, args.issue, None)?)?;
+            vec![markdown::Previewed {
+                file: article.source.display().to_string(),
+                result: Ok(markdown::Issue { title: article.title, url, announcements }),
+            }]
+        } else {
+            previewed
+        };
+        out.write_all(markdown::document(&previewed, &config).as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
-    for a in &announcements {
-        write_human(out, a)?;
+    let files: Vec<Option<&Path>> = match args.file.as_slice() {
+        [] => vec![None],
+        files => files.iter().map(|f| Some(f.as_path())).collect(),
+    };
+    let mut documents = Vec::new();
+    for file in files {
+        let (article, url, announcements) =
+            prepare(super::select_article(&config, args.issue, file)?)?;
+        if format == PreviewFormat::Json {
+            // One document, as `status --json` prints: the issue, then a post per platform.
+            documents.push(serde_json::json!({
+                "file": article.source.display().to_string(),
+                "title": article.title,
+                "number": article.number,
+                "url": url,
+                "posts": announcements.iter().map(preview_json).collect::<Vec<_>>(),
+            }));
+            continue;
+        }
+        for a in &announcements {
+            write_human(out, a)?;
+        }
+    }
+    if format == PreviewFormat::Json {
+        let document = match documents.len() {
+            1 => documents.pop().unwrap_or_default(),
+            _ => serde_json::Value::Array(documents),
+        };
+        writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -56,6 +107,7 @@ pub fn preview_json(a: &Announcement) -> serde_json::Value {
         "highlights": { "kept": p.highlights_kept, "total": p.highlights_total },
         "held": a.guard.holds().map(|f| f.to_string()).collect::<Vec<_>>(),
         "delayed": a.guard.delays().map(|f| f.to_string()).collect::<Vec<_>>(),
+        "findings": a.guard.findings,
     })
 }
 

@@ -333,7 +333,12 @@ mod verdict_tests {
     }
 
     fn finding(line: usize, text: &str, effect: Effect) -> Finding {
-        Finding { reason: format!("placeholder `{text}`"), line: Some(line), effect }
+        Finding {
+            reason: format!("placeholder `{text}`"),
+            line: Some(line),
+            effect,
+            fix: String::new(),
+        }
     }
 
     const GRACE: Duration = Duration::from_secs(3600);

@@ -203,3 +203,51 @@ fn preview_command_prints_one_json_document() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no issue with `Number: 1`"));
 }
+
+/// `herald preview --format markdown` run from `dir` on `files`, with the bundled config.
+fn markdown_preview(dir: &Path, files: &[&str]) -> String {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml");
+    let mut cmd = herald_cmd();
+    cmd.current_dir(dir).args(["-c", config.to_str().unwrap(), "preview", "--format", "markdown"]);
+    for f in files {
+        cmd.args(["--file", f]);
+    }
+    let run = cmd.output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    String::from_utf8(run.stdout).unwrap()
+}
+
+#[test]
+fn markdown_preview_of_the_666_draft_and_a_published_issue() {
+    let twir = shared().join("twir");
+    let draft = markdown_preview(&twir, &["draft/2026-08-26-this-week-in-rust.md"]);
+    assert!(draft.starts_with("<!-- herald-preview -->\n"), "{draft}");
+    assert!(draft.contains("**Held:** herald will not announce this issue until the 3 findings"));
+    insta::assert_snapshot!("markdown-draft-666", draft);
+    let published = markdown_preview(&twir, &["content/2025-05-28-this-week-in-rust.md"]);
+    assert!(published.contains("> [!NOTE]\n> **Ready:**"), "{published}");
+    insta::assert_snapshot!("markdown-issue-601", published);
+}
+
+#[test]
+fn a_markdown_preview_keeps_its_layout_whatever_the_article_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "Title: Issue `x` | <script>alert(1)</script> @ferris #12\nNumber: 700\n\
+        Date: 2026-09-02\nCategory: This Week in Rust\n\n\
+        ## Crate of the Week\n\nThis week's crate is [a|b](https://x.org/) by @octocat, see #1 \
+        and :tada: ![img](https://x.org/i.png) | cell\n\n## Call for Testing\n\n* [x](INSERT_LINK_HERE `|`)\n";
+    std::fs::write(dir.path().join("hostile.md"), hostile).unwrap();
+    std::fs::write(dir.path().join("broken.md"), "no header at all\n").unwrap();
+    let doc = markdown_preview(dir.path(), &["hostile.md", "broken.md", "missing.md"]);
+    // Escaped (`\<script`), it shows as text.
+    assert!(!doc.replace("\\<", "").contains("<script"), "{doc}");
+    assert!(!doc.contains("@ferris") && !doc.contains("@octocat"), "{doc}");
+    assert!(!doc.contains("#12") && !doc.contains(":tada:"), "{doc}");
+    // Every finding is one table row of four cells: no `|` from the article ends a cell.
+    for row in doc.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| Line")) {
+        let cells = row.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 5, "{row}");
+    }
+    assert!(doc.contains("### `broken.md`") && doc.contains("### `missing.md`"), "{doc}");
+    assert_eq!(doc.matches("**herald cannot read this file**").count(), 2, "{doc}");
+}
