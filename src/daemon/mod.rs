@@ -7,6 +7,7 @@ pub mod health;
 pub mod schedule;
 pub mod service;
 pub mod settings;
+pub mod status;
 pub mod watch;
 
 pub use settings::Settings;
