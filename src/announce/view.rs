@@ -66,6 +66,16 @@ pub fn mastodon_instance(accounts: &[super::Account]) -> Option<&str> {
     })
 }
 
+/// How many highlights made it in, in words.
+pub fn highlights_fit(p: &Post) -> String {
+    match (p.highlights_kept, p.highlights_total) {
+        (_, 0) => "no highlight could be drawn from the issue".into(),
+        (1, 1) => "its one highlight fits".into(),
+        (k, t) if k == t => format!("all {t} highlights fit"),
+        (k, t) => format!("{k} of {t} highlights fit (the lowest ranked are left out)"),
+    }
+}
+
 /// `used` of `limit` as a bar of `cells` cells (`▰▰▰▱▱`), full when over.
 pub fn bar(used: usize, limit: usize, cells: usize) -> String {
     let filled = match limit {

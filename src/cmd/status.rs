@@ -40,4 +40,3 @@ pub fn run(
     }
     Ok(if view.troubled() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
-

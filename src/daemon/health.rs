@@ -1,4 +1,5 @@
-//! `[daemon] listen`: `/healthz` and `/metrics` over HTTP.
+//! `[daemon] listen`: `/healthz`, `/metrics`, and the status page (`/`, with `/status.json`
+//! and the card's image at `/card-image`) over HTTP. Every route only reads.
 //!
 //! `/healthz` answers 200 while the last cycle succeeded and the next one is not overdue
 //! (its planned time plus [`OVERDUE_GRACE`]), else 503 with the reason — so a wedged service
@@ -22,7 +23,9 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Metric, Registry};
 use std::sync::atomic::AtomicU64;
 
+use super::Settings;
 use super::cycle::CycleReport;
+use super::page::Previews;
 use crate::announce::deliver::Delivery;
 use crate::state::{Db, RowStatus};
 
@@ -58,9 +61,47 @@ struct Health {
     degraded: Vec<String>,
 }
 
+/// What the status page is made from: the service's state and configuration.
+pub struct PageSource {
+    db: Arc<Mutex<Db>>,
+    config: Settings,
+    previews: Previews,
+}
+
+impl PageSource {
+    /// The page of the state in `db`, under `config`.
+    pub fn new(db: Arc<Mutex<Db>>, config: Settings) -> Self {
+        Self { db, config, previews: Previews::default() }
+    }
+
+    fn view(&self) -> anyhow::Result<super::status::StatusView> {
+        super::status::look(&Db::lock(&self.db), &self.config)
+    }
+
+    /// The status page, as HTML.
+    pub fn html(&self) -> anyhow::Result<String> {
+        let view = self.view()?;
+        let posts = self.previews.for_view(&view, &self.config);
+        Ok(super::page::render(&view, &posts, &self.config))
+    }
+
+    /// `status --json`'s document.
+    pub fn json(&self) -> anyhow::Result<String> {
+        Ok(serde_json::to_string_pretty(&super::status::render_json(&self.view()?))?)
+    }
+
+    /// The Bluesky card's image, as posted: its type and bytes.
+    pub fn card_image(&self) -> Option<(String, Vec<u8>)> {
+        let path = self.config.announce.bluesky.card_image.as_deref()?;
+        let thumb = crate::announce::thumb::prepare_thumbnail(path).ok()?;
+        Some((thumb.mime, thumb.bytes))
+    }
+}
+
 /// The service's metrics and health, shared with the HTTP server.
 pub struct Telemetry {
     registry: Registry,
+    page: Mutex<Option<Arc<PageSource>>>,
     health: Mutex<Health>,
     issues_known: Gauge,
     articles: Gauge,
@@ -136,6 +177,7 @@ impl Default for Telemetry {
                 Histogram::new(exponential_buckets(0.001, 2.0, 13)),
             ),
             health: Mutex::default(),
+            page: Mutex::default(),
             registry,
         }
     }
@@ -257,6 +299,16 @@ impl Telemetry {
         Ok(format!("ok: last scan at {}", at.to_rfc3339()))
     }
 
+    /// Serves the status page from `source` (the service's state and configuration, again
+    /// after each reload).
+    pub fn set_page(&self, source: PageSource) {
+        *self.page.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(source));
+    }
+
+    fn page(&self) -> Option<Arc<PageSource>> {
+        self.page.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// The metrics in the OpenMetrics text format.
     pub fn encode(&self) -> String {
         let mut text = String::new();
@@ -278,6 +330,84 @@ async fn metrics(State(t): State<Arc<Telemetry>>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         t.encode(),
     )
+}
+
+/// Headers of every page: nothing runs, nothing is framed or fetched from elsewhere, no
+/// referrer leaves.
+const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+];
+
+/// Runs `make` on the page source off the runtime's threads (it reads the state and may
+/// render an article): 503 before the service has one, 500 with the cause if it fails.
+async fn from_page<T: Send + 'static>(
+    t: &Telemetry,
+    make: impl FnOnce(&PageSource) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, (StatusCode, String)> {
+    let Some(source) = t.page() else {
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "starting: no status yet\n".into()));
+    };
+    match tokio::task::spawn_blocking(move || make(&source)).await {
+        Ok(Ok(made)) => Ok(made),
+        Ok(Err(e)) => Err((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot read the state: {}\n", crate::report::describe_any(&e)),
+        )),
+        Err(_) => Err((StatusCode::INTERNAL_SERVER_ERROR, "the page failed\n".into())),
+    }
+}
+
+/// A text document `make` makes of the page source, as `kind`, with [`PAGE_HEADERS`].
+async fn document(
+    t: &Telemetry,
+    kind: &'static str,
+    make: fn(&PageSource) -> anyhow::Result<String>,
+) -> axum::response::Response {
+    let mut headers: Vec<(header::HeaderName, &str)> = PAGE_HEADERS.to_vec();
+    match from_page(t, make).await {
+        Ok(text) => {
+            headers.push((header::CONTENT_TYPE, kind));
+            (StatusCode::OK, headers_of(&headers), text).into_response()
+        }
+        Err((code, text)) => (code, headers_of(&headers), text).into_response(),
+    }
+}
+
+async fn page(State(t): State<Arc<Telemetry>>) -> axum::response::Response {
+    document(&t, "text/html; charset=utf-8", PageSource::html).await
+}
+
+async fn status_json(State(t): State<Arc<Telemetry>>) -> axum::response::Response {
+    document(&t, "application/json", PageSource::json).await
+}
+
+async fn card_image(State(t): State<Arc<Telemetry>>) -> axum::response::Response {
+    match from_page(&t, |s| Ok(s.card_image())).await {
+        Ok(Some((mime, bytes))) => {
+            let mut headers: Vec<(header::HeaderName, &str)> = PAGE_HEADERS.to_vec();
+            headers.push((header::CONTENT_TYPE, &mime));
+            (StatusCode::OK, headers_of(&headers), bytes).into_response()
+        }
+        Ok(None) => (StatusCode::NOT_FOUND, "no card image is configured\n").into_response(),
+        Err((code, text)) => (code, text).into_response(),
+    }
+}
+
+fn headers_of(pairs: &[(header::HeaderName, &str)]) -> axum::http::HeaderMap {
+    let mut map = axum::http::HeaderMap::new();
+    for (name, value) in pairs {
+        if let Ok(v) = axum::http::HeaderValue::from_str(value) {
+            map.insert(name.clone(), v);
+        }
+    }
+    map
 }
 
 /// At most this many connections are served at once; more are closed as they come, so
@@ -302,6 +432,9 @@ pub async fn serve(
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/", get(page))
+        .route("/status.json", get(status_json))
+        .route("/card-image", get(card_image))
         .with_state(telemetry);
     let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let task = tokio::spawn(async move {

@@ -4,6 +4,7 @@
 
 pub mod cycle;
 pub mod health;
+pub mod page;
 pub mod schedule;
 pub mod service;
 pub mod settings;

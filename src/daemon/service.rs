@@ -20,7 +20,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Settings;
 use super::cycle::{CycleReport, CycleState, run_cycle};
-use super::health::{self, Telemetry};
+use super::health::{self, PageSource, Telemetry};
 use super::schedule::Decision;
 use super::watch::ArchiveWatch;
 use crate::announce::Outlet;
@@ -95,6 +95,7 @@ pub async fn serve(
     let mut first = true;
     let mut cycle_state = CycleState::default();
     let telemetry = Arc::new(Telemetry::default());
+    telemetry.set_page(PageSource::new(loaded.db.clone(), loaded.config.clone()));
     let mut server = match loaded.config.listen {
         Some(addr) => Some(listen(addr, &telemetry).await?),
         None => None,
@@ -185,6 +186,8 @@ pub async fn serve(
                             server = relisten(server, new.config.listen, &telemetry).await;
                         }
                         loaded = new;
+                        telemetry
+                            .set_page(PageSource::new(loaded.db.clone(), loaded.config.clone()));
                         cycle_state = CycleState::default();
                         match ArchiveWatch::start(&loaded.config.archive_dir) {
                             Ok((w, e)) => (watch, events) = (w, e),

@@ -160,7 +160,8 @@ pub enum Shown {
     Failed,
 }
 
-fn shown(issue: &IssueRecord, rows: &[&OutboxRow]) -> Shown {
+/// What `status` calls `issue`'s state, given its rows.
+pub fn shown(issue: &IssueRecord, rows: &[&OutboxRow]) -> Shown {
     if rows.iter().any(|r| r.status == RowStatus::Failed || r.ambiguous.is_some()) {
         return Shown::Failed;
     }
@@ -186,7 +187,8 @@ fn shown(issue: &IssueRecord, rows: &[&OutboxRow]) -> Shown {
     }
 }
 
-fn reasons(issue: &IssueRecord) -> Vec<String> {
+/// The reasons recorded for `issue`'s state (the guard's findings, what it waits for).
+pub fn reasons(issue: &IssueRecord) -> Vec<String> {
     issue.reasons.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default()
 }
 
@@ -195,7 +197,7 @@ fn at(t: DateTime<Utc>) -> String {
 }
 
 /// `t` in the site's time zone, with its offset: `2026-08-19T14:00:00-04:00`.
-fn local(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+pub fn local(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -203,7 +205,8 @@ fn announce_command(issue: &IssueRecord) -> Option<String> {
     issue.number.map(|n| format!("herald announce --issue {n}"))
 }
 
-fn rows_of<'a>(view: &'a StatusView, issue: &IssueRecord) -> Vec<&'a OutboxRow> {
+/// `issue`'s outbox rows.
+pub fn rows_of<'a>(view: &'a StatusView, issue: &IssueRecord) -> Vec<&'a OutboxRow> {
     view.rows.iter().filter(|r| r.issue_key == issue.key).collect()
 }
 
@@ -253,27 +256,7 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
         let date = issue.date.map_or("undated".into(), |d| {
             d.with_timezone(&view.timezone).format("%Y-%m-%d").to_string()
         });
-        let since = issue.since.map(|t| format!(" since {}", at(t))).unwrap_or_default();
-        let what = match state {
-            Shown::Baseline => "baseline: present at the first start, not announced".to_string(),
-            Shown::Waiting => match issue.until {
-                Some(t) => format!("waiting until {}", at(t)),
-                None => "waiting for the next cycle".to_string(),
-            },
-            Shown::Held => format!("held{since} until fixed"),
-            Shown::Delayed => format!(
-                "delayed{since}: announced at {} unless the placeholders are fixed first",
-                issue.until.map_or("the end of the grace period".into(), at)
-            ),
-            Shown::TooOld => format!(
-                "too old to announce automatically (first seen {}){}",
-                issue.first_seen.map_or("?".into(), at),
-                announce_command(issue).map(|c| format!("; `{c}` posts it")).unwrap_or_default()
-            ),
-            Shown::Announcing => "announcing".to_string(),
-            Shown::Announced => "announced".to_string(),
-            Shown::Failed => "FAILED".to_string(),
-        };
+        let what = state_text(issue, state, view.timezone);
         let gone = if issue.present { "" } else { " (no longer in the archive)" };
         line(format!("{number} {} — {date} — {what}{gone}", issue.title));
         for reason in reasons(issue) {
@@ -302,7 +285,34 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
     out
 }
 
-fn row_text(r: &OutboxRow, issue: &IssueRecord, tz: chrono_tz::Tz) -> String {
+/// `issue`'s state in words: since and until when, what to run where it waits for the operator.
+pub fn state_text(issue: &IssueRecord, state: Shown, tz: chrono_tz::Tz) -> String {
+    let at = |t: DateTime<Utc>| local(t, tz);
+    let since = issue.since.map(|t| format!(" since {}", at(t))).unwrap_or_default();
+    match state {
+        Shown::Baseline => "baseline: present at the first start, not announced".to_string(),
+        Shown::Waiting => match issue.until {
+            Some(t) => format!("waiting until {}", at(t)),
+            None => "waiting for the next cycle".to_string(),
+        },
+        Shown::Held => format!("held{since} until fixed"),
+        Shown::Delayed => format!(
+            "delayed{since}: announced at {} unless the placeholders are fixed first",
+            issue.until.map_or("the end of the grace period".into(), at)
+        ),
+        Shown::TooOld => format!(
+            "too old to announce automatically (first seen {}){}",
+            issue.first_seen.map_or("?".into(), at),
+            announce_command(issue).map(|c| format!("; `{c}` posts it")).unwrap_or_default()
+        ),
+        Shown::Announcing => "announcing".to_string(),
+        Shown::Announced => "announced".to_string(),
+        Shown::Failed => "FAILED".to_string(),
+    }
+}
+
+/// What a row's state is, in a sentence, with what to do where something is wrong.
+pub fn row_text(r: &OutboxRow, issue: &IssueRecord, tz: chrono_tz::Tz) -> String {
     let at = |t: DateTime<Utc>| local(t, tz);
     match r.status {
         RowStatus::Posted => {
@@ -417,4 +427,4 @@ fn row_json(r: &OutboxRow) -> Value {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

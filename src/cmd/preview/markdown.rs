@@ -177,7 +177,7 @@ fn write_post(out: &mut String, a: &Announcement, config: &Settings, instance: O
         view::bar(p.graphemes, p.limit, 20),
         p.graphemes,
         p.limit,
-        highlights_fit(p)
+        view::highlights_fit(p)
     );
     let _ =
         writeln!(out, "<sub>{}</sub>\n", inline(&view::length_note(p, &config.announce), false));
@@ -211,16 +211,6 @@ fn write_post(out: &mut String, a: &Announcement, config: &Settings, instance: O
         (None, Platform::Bluesky) => {
             let _ = writeln!(out, "**Link card:** none.\n");
         }
-    }
-}
-
-/// How many highlights made it in, in words.
-pub fn highlights_fit(p: &crate::announce::Post) -> String {
-    match (p.highlights_kept, p.highlights_total) {
-        (_, 0) => "no highlight could be drawn from the issue".into(),
-        (1, 1) => "its one highlight fits".into(),
-        (k, t) if k == t => format!("all {t} highlights fit"),
-        (k, t) => format!("{k} of {t} highlights fit (the lowest ranked are left out)"),
     }
 }
 

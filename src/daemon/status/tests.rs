@@ -9,7 +9,7 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 /// A state holding every kind of issue, at fixed times.
-fn every_kind() -> (tempfile::TempDir, Db) {
+pub(crate) fn every_kind() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("herald.db")).unwrap();
     let start = t("2026-08-01T10:00:00Z");

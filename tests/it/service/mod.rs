@@ -574,3 +574,4 @@ fn cycles(log: &Path) -> usize {
 
 mod field;
 mod in_process;
+mod page;
