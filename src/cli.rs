@@ -53,6 +53,9 @@ pub enum Command {
     /// Check the installation: config, secrets, state, card image, directories, every article
     /// (exit 1 on problems).
     Check(CheckArgs),
+    /// The notification channels (`[[notify]]`) and what waits to be sent to them;
+    /// `--test` sends each a test message.
+    Notify(NotifyArgs),
     /// Print the systemd drop-in that fits this configuration: a LoadCredential= for each
     /// secret file under /run/credentials/herald.service/, write access to the feed output,
     /// read access to the archive. `--install` writes it to
@@ -83,6 +86,14 @@ pub struct CheckArgs {
     /// Mastodon instance's limits; nothing is posted.
     #[arg(long)]
     pub online: bool,
+}
+
+/// Options of `herald notify`.
+#[derive(Debug, clap::Args)]
+pub struct NotifyArgs {
+    /// Send a test message to every channel now (nothing is recorded in the state).
+    #[arg(long)]
+    pub test: bool,
 }
 
 /// Options of `herald status`.

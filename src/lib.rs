@@ -32,6 +32,7 @@ pub mod config;
 pub mod daemon;
 pub mod failpoint;
 pub mod feeds;
+pub mod notify;
 pub mod parallel;
 pub mod render;
 pub mod report;

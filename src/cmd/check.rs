@@ -76,6 +76,20 @@ pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow
         }
     }
 
+    // The notification channels' secrets (nothing is sent: `herald notify --test` does).
+    for channel in &config.notify {
+        for (what, source) in channel.secrets() {
+            match source.read() {
+                Ok(_) => report(true, format!("notify {}: {what} readable", channel.name), out)?,
+                Err(e) => report(
+                    false,
+                    format!("notify {}: {what}: {}", channel.name, crate::report::describe_any(&e)),
+                    out,
+                )?,
+            }
+        }
+    }
+
     // The state database: opens read-only, with a schema this herald knows.
     if config.state_path.exists() {
         match crate::state::Db::open_read_only(&config.state_path) {

@@ -4,6 +4,7 @@ pub mod announce;
 pub mod assets;
 pub mod check;
 pub mod feeds;
+pub mod notify;
 pub mod preview;
 pub mod run;
 pub mod status;
@@ -23,6 +24,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&config, &args, &mut std::io::stdout().lock()),
         Command::Status(args) => status::run(&config, &args, &mut std::io::stdout().lock()),
         Command::Check(args) => check::run(&config, &args, &mut std::io::stdout().lock()),
+        Command::Notify(args) => notify::run(&config, &args, &mut std::io::stdout().lock()),
         Command::SystemdDropin(args) => {
             systemd::run(&config, args.install, &mut std::io::stdout().lock())
         }

@@ -48,6 +48,22 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
     let report =
         runtime.block_on(run_cycle(&config, &db, &outlets, &policy, &mut state, &owner, now));
     crate::daemon::service::record_scan(&db, now, report.as_ref(), None);
+    // The notices this cycle calls for, and one try at every due one (a failed one is
+    // retried by the next run).
+    if let Err(e) = crate::daemon::tell::record(&db, &config, report.as_ref(), now) {
+        tracing::error!(cause = %crate::report::describe_any(&e), "notices not recorded; the next run records them");
+    }
+    match runtime.block_on(crate::notify::sender::send_due(&db, &config.notify)) {
+        Ok(pass) if pass.failed > 0 => {
+            tracing::warn!(
+                sent = pass.sent,
+                failed = pass.failed,
+                "some notices were not sent; the next run tries them again"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(cause = %crate::report::describe_any(&e), "notices not sent"),
+    }
     let report = report?;
 
     writeln!(

@@ -86,28 +86,34 @@ pub fn dropin(config: &Settings, config_path: &Path) -> String {
          [Service]\n",
         absolute(config_path).display()
     );
+    let mut secrets: Vec<(String, &SecretSource)> = Vec::new();
     for account in &config.accounts {
         let source = match account {
             Account::Bluesky { password, .. } => password,
             Account::Mastodon { token, .. } => token,
             Account::DryRun { .. } => continue,
         };
+        secrets.push((format!("account {}", account.name()), source));
+    }
+    for channel in &config.notify {
+        for (what, source) in channel.secrets() {
+            secrets.push((format!("notify {}: {what}", channel.name), source));
+        }
+    }
+    for (owner, source) in secrets {
         match source {
             SecretSource::File(path) if path.starts_with(CREDENTIALS_DIR) => {
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
                 text.push_str(&format!(
-                    "# account {}\nLoadCredential={name}:{CREDENTIAL_SOURCES}/{name}\n",
-                    account.name()
+                    "# {owner}\nLoadCredential={name}:{CREDENTIAL_SOURCES}/{name}\n"
                 ));
             }
             SecretSource::File(path) => text.push_str(&format!(
-                "# account {}: its secret file {} is read directly (not a systemd credential)\n",
-                account.name(),
+                "# {owner}: its secret file {} is read directly (not a systemd credential)\n",
                 path.display()
             )),
             SecretSource::Env(var) => text.push_str(&format!(
-                "# account {}: its secret comes from ${var}; set it with Environment= or EnvironmentFile=\n",
-                account.name()
+                "# {owner}: its secret comes from ${var}; set it with Environment= or EnvironmentFile=\n"
             )),
         }
     }

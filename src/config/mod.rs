@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod file;
+mod notify;
 mod raw;
 
 use file::{refuse_inline_secrets, refuse_renamed_keys, toml_error};
@@ -105,6 +106,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> anyhow::Result<Settings> {
     let announce = validate_announce(raw.announce, base)?;
     let state_path = resolve(base, &raw.state.path);
     let accounts = validate_accounts(raw.bluesky, raw.mastodon, raw.dry_run, base, &state_path)?;
+    let notify = notify::validate(raw.notify, base)?;
     if raw.daemon.max_posts_per_cycle == 0 {
         bail!("daemon.max_posts_per_cycle: must be at least 1");
     }
@@ -161,6 +163,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> anyhow::Result<Settings> {
     };
     Ok(Settings {
         source: None,
+        notify,
         listen,
         rescan,
         debounce: raw.daemon.debounce,

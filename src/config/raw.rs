@@ -49,6 +49,9 @@ pub struct RawConfig {
     /// `[[dry_run]]` sinks: write what would be posted to a file or the log.
     #[serde(default)]
     pub dry_run: Vec<RawDryRun>,
+    /// `[[notify]]` channels: webhooks and email for the operator.
+    #[serde(default)]
+    pub notify: Vec<super::notify::RawNotify>,
 }
 
 /// `[daemon]`: when issues are announced.
@@ -318,6 +321,14 @@ impl Default for RawArchive {
 fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+/// An optional [`duration`].
+pub(super) fn optional_duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    text.map(|t| parse_duration(&t).map_err(serde::de::Error::custom)).transpose()
 }
 
 /// See [`duration`].

@@ -30,6 +30,8 @@ pub struct CycleReport {
     pub feeds_written: usize,
     /// Feed files whose bytes were already right.
     pub feeds_unchanged: usize,
+    /// The feed files written, relative to the output directory (their WebSub hubs are told).
+    pub feeds_changed: Vec<String>,
     /// How long rendering and writing the feeds took.
     pub feeds_duration: std::time::Duration,
     /// The decision for each issue that was not already decided.
@@ -115,9 +117,12 @@ pub async fn run_cycle(
     let started = std::time::Instant::now();
     match feeds::update(&scan.articles, &settings.feeds, &mut state.renderings) {
         Ok(outcomes) => {
-            for (_, outcome) in outcomes {
+            for (path, outcome) in outcomes {
                 match outcome {
-                    WriteOutcome::Written => report.feeds_written += 1,
+                    WriteOutcome::Written => {
+                        report.feeds_written += 1;
+                        report.feeds_changed.push(path);
+                    }
                     WriteOutcome::Unchanged => report.feeds_unchanged += 1,
                 }
             }

@@ -59,6 +59,8 @@ struct Health {
     next: Option<DateTime<Utc>>,
     /// The parts the last cycle could not do (feeds, announcements), with why.
     degraded: Vec<String>,
+    /// Notification channels that keep failing, described.
+    channels: Vec<String>,
 }
 
 /// What the status page is made from: the service's state and configuration.
@@ -243,8 +245,9 @@ impl Telemetry {
             }
             Err(_) => Vec::new(),
         };
-        *self.health.lock().unwrap_or_else(|p| p.into_inner()) =
-            Health { last: Some((at, error)), next: Some(next), degraded };
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        let channels = std::mem::take(&mut health.channels);
+        *health = Health { last: Some((at, error)), next: Some(next), degraded, channels };
     }
 
     /// Refreshes the state gauges: issues known and outbox rows for every configured
@@ -271,6 +274,17 @@ impl Telemetry {
         }
     }
 
+    /// Records the notification channels that keep failing (after each cycle).
+    pub fn set_failing_channels(&self, failing: &[(String, u32, String, u32)]) {
+        let described = failing
+            .iter()
+            .map(|(c, attempts, error, unsent)| {
+                format!("notify {c}: {unsent} unsent after {attempts} attempts: {error}")
+            })
+            .collect();
+        self.health.lock().unwrap_or_else(|p| p.into_inner()).channels = described;
+    }
+
     /// `/healthz` at `now`: healthy or the reason it is not.
     pub fn health(&self, now: DateTime<Utc>) -> Result<String, String> {
         let h = self.health.lock().unwrap_or_else(|p| p.into_inner());
@@ -280,11 +294,13 @@ impl Telemetry {
         if let Some(e) = error {
             return Err(format!("last scan at {} failed: {e}", at.to_rfc3339()));
         }
-        if !h.degraded.is_empty() {
+        if !h.degraded.is_empty() || !h.channels.is_empty() {
+            let parts: Vec<&str> =
+                h.degraded.iter().chain(&h.channels).map(String::as_str).collect();
             return Err(format!(
                 "degraded since the scan at {}: {}",
                 at.to_rfc3339(),
-                h.degraded.join("; ")
+                parts.join("; ")
             ));
         }
         if let Some(next) = h.next

@@ -9,6 +9,7 @@ pub mod schedule;
 pub mod service;
 pub mod settings;
 pub mod status;
+pub mod tell;
 pub mod watch;
 
 pub use settings::Settings;

@@ -116,12 +116,15 @@ pub fn render(view: &StatusView, posts: &HashMap<String, Posts>, config: &Settin
                     }
                 }
                 main {
-                    @if !view.problems.is_empty() || !view.stuck().is_empty() {
+                    @if !view.problems.is_empty() || !view.stuck().is_empty() || !view.failing_channels.is_empty() {
                         section.problems {
                             h2 { "Needs you" }
                             ul {
                                 @for p in &view.problems { li { "archive: " (p) } }
                                 @for (r, what) in view.stuck() { li { (r.account) ": " (what) } }
+                                @for (c, attempts, error, unsent) in &view.failing_channels {
+                                    li { "notifications to " (c) " fail: " (unsent) " unsent after " (attempts) " attempts; last: " (error) }
+                                }
                             }
                         }
                     }

@@ -25,6 +25,7 @@ use super::schedule::Decision;
 use super::watch::ArchiveWatch;
 use crate::announce::Outlet;
 use crate::announce::deliver::Owner;
+use crate::notify::sender;
 use crate::state::{Db, StateLock};
 
 /// What the service is told while it runs.
@@ -96,6 +97,10 @@ pub async fn serve(
     let mut cycle_state = CycleState::default();
     let telemetry = Arc::new(Telemetry::default());
     telemetry.set_page(PageSource::new(loaded.db.clone(), loaded.config.clone()));
+    // Notices are sent beside the cycles, woken after each one that records some.
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let mut notifier =
+        tokio::spawn(sender::run(loaded.db.clone(), loaded.config.notify.clone(), wake.clone()));
     let mut server = match loaded.config.listen {
         Some(addr) => Some(listen(addr, &telemetry).await?),
         None => None,
@@ -149,13 +154,23 @@ pub async fn serve(
             let _ = sd_notify::notify(&[NotifyState::Ready]);
             first = false;
         }
-        let wake = next_wake(&loaded, report.as_ref().ok(), now, watchdog);
-        record_scan(&loaded.db, now, report.as_ref(), Some(wake));
-        telemetry.record(now, report.as_ref(), wake);
+        let wake_at = next_wake(&loaded, report.as_ref().ok(), now, watchdog);
+        record_scan(&loaded.db, now, report.as_ref(), Some(wake_at));
+        match super::tell::record(&loaded.db, &loaded.config, report.as_ref(), now) {
+            Ok(0) => {}
+            Ok(_) => wake.notify_one(),
+            Err(e) => {
+                tracing::error!(cause = %crate::report::describe_any(&e), "notices not recorded; the next cycle records them")
+            }
+        }
+        telemetry.record(now, report.as_ref(), wake_at);
         {
             let accounts: Vec<String> =
                 loaded.config.accounts.iter().map(|a| a.name().to_string()).collect();
-            telemetry.refresh_state(&Db::lock(&loaded.db), &accounts);
+            let db = Db::lock(&loaded.db);
+            telemetry.refresh_state(&db, &accounts);
+            let failing = db.failing_channels(super::status::CHANNEL_FAILING_AFTER);
+            telemetry.set_failing_channels(&failing.unwrap_or_default());
         }
         if watchdog.is_some() {
             let _ = sd_notify::notify(&[NotifyState::Watchdog]);
@@ -167,7 +182,7 @@ pub async fn serve(
         let debounce = loaded.config.debounce;
         let ceiling = debounce_ceiling(debounce);
         let planned =
-            tokio::time::Instant::now() + (wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            tokio::time::Instant::now() + (wake_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         let mut burst: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
         loop {
             if std::mem::take(&mut reload_asked) {
@@ -188,6 +203,12 @@ pub async fn serve(
                         loaded = new;
                         telemetry
                             .set_page(PageSource::new(loaded.db.clone(), loaded.config.clone()));
+                        notifier.abort();
+                        notifier = tokio::spawn(sender::run(
+                            loaded.db.clone(),
+                            loaded.config.notify.clone(),
+                            wake.clone(),
+                        ));
                         cycle_state = CycleState::default();
                         match ArchiveWatch::start(&loaded.config.archive_dir) {
                             Ok((w, e)) => (watch, events) = (w, e),
@@ -234,6 +255,8 @@ pub async fn serve(
     if let Some((_, task)) = server {
         task.abort();
     }
+    // A notice being sent is sent again at the next start (at least once).
+    notifier.abort();
     let _ = sd_notify::notify(&[NotifyState::Stopping]);
     tracing::info!("stopped");
     Ok(())

@@ -43,4 +43,6 @@ pub struct Settings {
     pub debounce: Duration,
     /// Where `/healthz` and `/metrics` are served, if anywhere.
     pub listen: Option<SocketAddr>,
+    /// The operator's channels.
+    pub notify: Vec<crate::notify::Channel>,
 }

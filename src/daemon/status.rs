@@ -41,7 +41,13 @@ pub struct StatusView {
     /// The site's time zone: the text shows times and dates in it, as the files, URLs and
     /// feeds do (JSON keeps UTC).
     pub timezone: chrono_tz::Tz,
+    /// Notification channels (and WebSub hubs) that keep failing: (channel, attempts, last
+    /// error, unsent notices).
+    pub failing_channels: Vec<(String, u32, String, u32)>,
 }
+
+/// A channel is shown as failing once its oldest unsent notice failed this often.
+pub const CHANNEL_FAILING_AFTER: u32 = 3;
 
 /// How late a planned cycle may be before `status` says the service records none: a cycle
 /// that posts may take a few request timeouts.
@@ -60,6 +66,7 @@ impl StatusView {
         self.rows.iter().any(|r| r.status == RowStatus::Failed)
             || !self.stuck().is_empty()
             || self.overdue()
+            || !self.failing_channels.is_empty()
     }
 
     /// The rows that wait for the operator, each with what is wrong and what to do: set
@@ -105,6 +112,7 @@ pub fn look(db: &Db, config: &super::Settings) -> anyhow::Result<StatusView> {
     view.service = crate::state::StateLock::holder(&config.state_path);
     view.now = Utc::now();
     view.timezone = config.parse.timezone;
+    view.failing_channels = db.failing_channels(CHANNEL_FAILING_AFTER)?;
     Ok(view)
 }
 
@@ -135,6 +143,7 @@ pub fn gather(db: &Db) -> anyhow::Result<StatusView> {
         service: None,
         now: Utc::now(),
         timezone: chrono_tz::UTC,
+        failing_channels: Vec::new(),
     })
 }
 
@@ -236,6 +245,11 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
     }
     for p in &view.problems {
         line(format!("archive problem: {p}"));
+    }
+    for (channel, attempts, error, unsent) in &view.failing_channels {
+        line(format!(
+            "PROBLEM: notification channel {channel:?} fails: {unsent} notices unsent after {attempts} attempts (retried with backoff); last: {error}; `herald notify --test` tries it now"
+        ));
     }
     if view.issues.is_empty() {
         line("no issue recorded yet".into());
@@ -394,6 +408,9 @@ pub fn render_json(view: &StatusView) -> Value {
             "overdue": view.overdue(),
         },
         "archive_problems": view.problems,
+        "failing_channels": view.failing_channels.iter().map(|(channel, attempts, error, unsent)| json!({
+            "channel": channel, "attempts": attempts, "last_error": error, "unsent": unsent,
+        })).collect::<Vec<_>>(),
         "outbox_problems": view.stuck().iter().map(|(r, what)| json!({
             "issue": r.issue_key, "account": r.account, "generation": r.generation,
             "kind": if r.ambiguous.is_some() { "ambiguous" } else { "undeliverable" },

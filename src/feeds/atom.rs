@@ -60,12 +60,21 @@ pub fn build_atom<'f>(
 ) -> Vec<u8> {
     let site_root = format!("{}/", settings.site_url);
     let updated = spec.entries.iter().map(|e| e.article.date).max();
+    let mut links = vec![
+        LinkBuilder::default().href(site_root.clone()).rel("alternate").build(),
+        LinkBuilder::default().href(format!("{site_root}{}", spec.path)).rel("self").build(),
+    ];
+    // WebSub: where subscribers find the hubs (the self link above is the topic).
+    links.extend(
+        settings
+            .files
+            .websub_hubs
+            .iter()
+            .map(|h| LinkBuilder::default().href(h.clone()).rel("hub").build()),
+    );
     let feed = FeedBuilder::default()
         .title(Text::plain(spec.title.clone()))
-        .links(vec![
-            LinkBuilder::default().href(site_root.clone()).rel("alternate").build(),
-            LinkBuilder::default().href(format!("{site_root}{}", spec.path)).rel("self").build(),
-        ])
+        .links(links)
         .id(site_root)
         .updated(updated.unwrap_or_default())
         .build();

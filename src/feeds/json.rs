@@ -34,7 +34,7 @@ pub fn build_json_feed<'r>(
             })
         })
         .collect();
-    let feed = json!({
+    let mut feed = json!({
         "version": "https://jsonfeed.org/version/1.1",
         "title": spec.title,
         "home_page_url": format!("{}/", settings.site_url),
@@ -43,6 +43,11 @@ pub fn build_json_feed<'r>(
         "authors": [{ "name": settings.author }],
         "items": items,
     });
+    let hubs = &settings.files.websub_hubs;
+    if !hubs.is_empty() {
+        let hubs: Vec<Value> = hubs.iter().map(|h| json!({"type": "WebSub", "url": h})).collect();
+        feed["hubs"] = Value::Array(hubs);
+    }
     // Serializing a `Value` into memory cannot fail.
     let mut out = serde_json::to_vec_pretty(&feed).expect("serializing JSON Feed");
     out.push(b'\n');

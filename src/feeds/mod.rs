@@ -49,6 +49,9 @@ pub struct FeedFiles {
     pub translation_atom: String,
     /// The JSON Feed, written when `json_feed` is on.
     pub json: String,
+    /// WebSub hubs: each feed names them (`<link rel="hub">`) and is pinged there when its
+    /// bytes change. None by default, so that the feeds stay as Pelican writes them.
+    pub websub_hubs: Vec<String>,
 }
 
 impl Default for FeedFiles {
@@ -66,6 +69,7 @@ impl Default for FeedFiles {
             author_rss: "feeds/{slug}.rss.xml".into(),
             translation_atom: "feeds/all-{lang}.atom.xml".into(),
             json: "feed.json".into(),
+            websub_hubs: Vec::new(),
         }
     }
 }
@@ -99,6 +103,12 @@ impl FeedFiles {
             }
             if value.starts_with('/') || value.split('/').any(|part| part == "..") {
                 return Err(format!("feeds.{key}: {value:?} must be a path inside feeds.output"));
+            }
+        }
+        for hub in &self.websub_hubs {
+            let web = hub.starts_with("https://") || hub.starts_with("http://");
+            if !web || hub.contains(['"', '<', '>', ' ']) {
+                return Err(format!("feeds.websub_hubs: {hub:?} is not an http(s) URL"));
             }
         }
         Ok(())

@@ -4,6 +4,7 @@
 //! rather than escaped text, and `dc:creator`'s namespace is declared on the root element.
 //! As for Atom, each `<item>` is serialized once ([`item_xml`]) and shared by the feeds.
 
+use rss::extension::atom::{AtomExtension, Link, NAMESPACE as ATOM_NAMESPACE};
 use rss::extension::dublincore::{DublinCoreExtensionBuilder, NAMESPACE as DC_NAMESPACE};
 use rss::{CategoryBuilder, ChannelBuilder, GuidBuilder, ItemBuilder};
 
@@ -43,16 +44,32 @@ pub fn build_rss<'f>(
     fragment: impl Fn(usize) -> &'f [u8],
 ) -> Vec<u8> {
     let last_build = spec.entries.iter().map(|e| e.article.date).max();
+    let hubs = &settings.files.websub_hubs;
+    let mut namespaces = std::collections::BTreeMap::new();
+    namespaces.insert("dc".to_string(), DC_NAMESPACE.to_string());
+    // WebSub in RSS: `atom:link` names the feed itself (the topic) and the hubs. Pelican
+    // writes neither; they are there only when hubs are configured.
+    let atom_ext = (!hubs.is_empty()).then(|| {
+        namespaces.insert("atom".to_string(), ATOM_NAMESPACE.to_string());
+        let link = |href: String, rel: &str| {
+            let mut l = Link::default();
+            l.set_href(href);
+            l.set_rel(rel);
+            l
+        };
+        let mut links = vec![link(format!("{}/{}", settings.site_url, spec.path), "self")];
+        links.extend(hubs.iter().map(|h| link(h.clone(), "hub")));
+        let mut ext = AtomExtension::default();
+        ext.set_links(links);
+        ext
+    });
     let channel = ChannelBuilder::default()
         .title(spec.title.clone())
         .link(format!("{}/", settings.site_url))
         .description(String::new())
         .last_build_date(last_build.map(|d| rfc822(&d)))
-        .namespaces(
-            [("dc".to_string(), DC_NAMESPACE.to_string())]
-                .into_iter()
-                .collect::<std::collections::BTreeMap<_, _>>(),
-        )
+        .namespaces(namespaces)
+        .atom_ext(atom_ext)
         .build();
     // Writing into a Vec cannot fail; an error here would be a bug in the XML writer.
     let doc = channel.write_to(Vec::new()).expect("writing RSS into memory");

@@ -123,6 +123,23 @@ const MIGRATIONS: &[&str] = &[
      WHERE platform = 'bluesky';
     CREATE INDEX outbox_identity ON outbox (identity, issue_key);
     ",
+    // 8: notices to the operator's channels and WebSub hubs, each sent once, retried.
+    "
+    CREATE TABLE notices (
+        id              INTEGER PRIMARY KEY,
+        channel         TEXT NOT NULL,   -- a [[notify]] channel's name, or `websub <hub>`
+        key             TEXT NOT NULL,   -- what is notified: one notice per channel and key
+        event           TEXT NOT NULL,
+        body            TEXT NOT NULL,   -- the message (JSON)
+        created_at      TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        sent_at         TEXT,
+        last_error      TEXT,
+        UNIQUE (channel, key)
+    );
+    CREATE INDEX notices_due ON notices (sent_at, next_attempt_at);
+    ",
 ];
 
 /// The open state database.
@@ -293,6 +310,14 @@ impl Db {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Removes a meta value.
+    pub fn delete_meta(&self, key: &str) -> Result<(), DbError> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = ?1", [key])
+            .map(drop)
             .map_err(|e| self.err(e))
     }
 

@@ -8,10 +8,12 @@
 pub mod db;
 pub mod issues;
 pub mod lock;
+pub mod notices;
 pub mod outbox;
 pub mod sessions;
 
 pub use db::{Db, DbError};
 pub use issues::IssueRecord;
 pub use lock::StateLock;
+pub use notices::Notice;
 pub use outbox::{NewRow, OutboxRow, Posted, RowStatus};

@@ -1,0 +1,211 @@
+//! Notices: what herald tells the operator's channels (`[[notify]]`) and the feeds' WebSub
+//! hubs. Each is recorded once per channel and key before anything is sent — so nothing is
+//! lost to a crash or a restart — then sent, retried with backoff while the channel fails,
+//! and marked sent. A notice whose sending was cut short by a kill is sent again at the next
+//! start: at least once, with a stable id a receiver can drop a repeat by.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::db::{Db, DbError, parse_ts, ts};
+
+/// A notice recorded for a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Its row id: stable, the id receivers see.
+    pub id: i64,
+    /// The channel's name.
+    pub channel: String,
+    /// What it is about (one notice per channel and key).
+    pub key: String,
+    /// The event's name.
+    pub event: String,
+    /// The message, as JSON.
+    pub body: String,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+    /// Sending attempts made.
+    pub attempts: u32,
+    /// When it is next tried.
+    pub next_attempt_at: DateTime<Utc>,
+    /// When it was sent.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, channel, key, event, body, created_at, attempts, next_attempt_at, sent_at, last_error";
+
+fn notice(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notice> {
+    let time = |i: usize| -> rusqlite::Result<DateTime<Utc>> {
+        Ok(parse_ts(&r.get::<_, String>(i)?).unwrap_or_default())
+    };
+    Ok(Notice {
+        id: r.get(0)?,
+        channel: r.get(1)?,
+        key: r.get(2)?,
+        event: r.get(3)?,
+        body: r.get(4)?,
+        created_at: time(5)?,
+        attempts: r.get(6)?,
+        next_attempt_at: time(7)?,
+        sent_at: r.get::<_, Option<String>>(8)?.as_deref().and_then(parse_ts),
+        last_error: r.get(9)?,
+    })
+}
+
+impl Db {
+    /// Records a notice for each of `channels` (none twice for a channel and `key`), in one
+    /// transaction. Returns how many were new.
+    pub fn record_notices(
+        &mut self,
+        channels: &[&str],
+        key: &str,
+        event: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, DbError> {
+        let path = self.path().to_path_buf();
+        let err = |source| DbError { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut added = 0;
+        for channel in channels {
+            added += tx
+                .execute(
+                    "INSERT INTO notices (channel, key, event, body, created_at, next_attempt_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (channel, key) DO NOTHING",
+                    params![channel, key, event, body, ts(now)],
+                )
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(added)
+    }
+
+    /// Whether `key` was ever recorded for any channel.
+    pub fn notice_recorded(&self, key: &str) -> Result<bool, DbError> {
+        self.conn
+            .query_row("SELECT 1 FROM notices WHERE key = ?1 LIMIT 1", [key], |_| Ok(()))
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The unsent notices due at `now`, oldest first.
+    pub fn due_notices(&self, now: DateTime<Utc>) -> Result<Vec<Notice>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM notices WHERE sent_at IS NULL AND next_attempt_at <= ?1
+                 ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([ts(now)], notice).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// When the next unsent notice comes due, if any.
+    pub fn next_notice_due(&self) -> Result<Option<DateTime<Utc>>, DbError> {
+        self.conn
+            .query_row("SELECT MIN(next_attempt_at) FROM notices WHERE sent_at IS NULL", [], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .map(|t| t.as_deref().and_then(parse_ts))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every notice, newest first (for `status` and the tests), at most `limit`.
+    pub fn notices(&self, limit: usize) -> Result<Vec<Notice>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM notices ORDER BY id DESC LIMIT ?1"))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([limit as i64], notice).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Records that notice `id` was sent at `now`.
+    pub fn notice_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "UPDATE notices SET sent_at = ?2, attempts = attempts + 1, last_error = NULL
+                 WHERE id = ?1",
+                params![id, ts(now)],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a failed attempt at notice `id`: tried again at `retry_at`.
+    pub fn notice_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "UPDATE notices SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                 WHERE id = ?1",
+                params![id, error, ts(retry_at)],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Channels whose oldest unsent notice has failed `at_least` times: (channel, attempts,
+    /// last error, unsent notices).
+    pub fn failing_channels(
+        &self,
+        at_least: u32,
+    ) -> Result<Vec<(String, u32, String, u32)>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT channel, MAX(attempts), COALESCE(MAX(last_error), ''), COUNT(*)
+                 FROM notices WHERE sent_at IS NULL GROUP BY channel HAVING MAX(attempts) >= ?1
+                 ORDER BY channel",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([at_least], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn a_notice_is_recorded_once_per_channel_and_retried_until_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("herald.db")).unwrap();
+        let now = t("2026-12-01T10:00:00Z");
+        let key = "held https://x/665/ 2026-12-01T09:00:00Z";
+        assert_eq!(db.record_notices(&["mail", "hook"], key, "held", "{}", now).unwrap(), 2);
+        assert_eq!(db.record_notices(&["mail", "hook"], key, "held", "{}", now).unwrap(), 0);
+        assert!(db.notice_recorded(key).unwrap());
+        let due = db.due_notices(now).unwrap();
+        assert_eq!(due.len(), 2);
+        db.notice_sent(due[0].id, now).unwrap();
+        db.notice_failed(due[1].id, "connection refused", now + chrono::Duration::minutes(1))
+            .unwrap();
+        assert!(db.due_notices(now).unwrap().is_empty());
+        assert_eq!(db.next_notice_due().unwrap(), Some(now + chrono::Duration::minutes(1)));
+        let failing = db.failing_channels(1).unwrap();
+        assert_eq!(failing, vec![(due[1].channel.clone(), 1, "connection refused".into(), 1)]);
+        // Reopened (a restart): the unsent one is still there, the sent one is not due.
+        drop(db);
+        let db = Db::open(&dir.path().join("herald.db")).unwrap();
+        let later = db.due_notices(now + chrono::Duration::minutes(2)).unwrap();
+        assert_eq!(later.iter().map(|n| n.id).collect::<Vec<_>>(), vec![due[1].id]);
+        assert_eq!(later[0].attempts, 1);
+    }
+}
