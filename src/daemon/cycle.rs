@@ -209,7 +209,12 @@ pub async fn run_cycle(
     }
 
     let mut baseline: Vec<&Article> = Vec::new();
-    for (key, decision) in plan(&candidates, first_start, now, policy) {
+    // The per-cycle limit counts the issues actually posted: `plan` offers every due issue,
+    // and one the guard holds or delays takes no place (it would stand in front of the
+    // issues behind it in every cycle).
+    let uncapped = Policy { max_posts_per_cycle: usize::MAX, ..policy.clone() };
+    let mut posting = 0;
+    for (key, decision) in plan(&candidates, first_start, now, &uncapped) {
         let article = by_key[&key];
         // What every account's post is made from, prepared once.
         // A settling issue is inspected too, so that its findings show before it is due.
@@ -235,6 +240,26 @@ pub async fn run_cycle(
             policy.settle,
         ) else {
             continue;
+        };
+        let (decision, verdict) = match verdict {
+            Verdict::Announce { .. } if posting >= policy.max_posts_per_cycle => {
+                let next = Decision::NextCycle;
+                let waiting = judge(
+                    &next,
+                    None,
+                    None,
+                    first_seen,
+                    now,
+                    settings.announce.guard.grace,
+                    policy.settle,
+                );
+                (next, waiting.expect("a verdict for the next cycle"))
+            }
+            Verdict::Announce { .. } => {
+                posting += 1;
+                (decision, verdict)
+            }
+            _ => (decision, verdict),
         };
         let (until, reasons) = match &verdict {
             Verdict::Waiting { until, why, findings } => {

@@ -49,6 +49,56 @@ fn feeds_match_golden() {
     assert_eq!(summary_field(&report, "identity_ok"), summary_field(&report, "entries"));
 }
 
+/// With WebSub hubs, each feed names them beside its self link, and nothing else changes:
+/// every entry's identity is still Pelican's, and feedparser reads the hub and self links.
+#[test]
+fn feeds_with_websub_hubs_keep_pelican_s_identities() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let hub = "https://hub.example/websub";
+    let extra = format!("websub_hubs = [\"{hub}\"]\n");
+    let config = write_config(tmp.path(), &twir_content(), &out, &extra);
+    let run = herald(&["--config", config.to_str().unwrap(), "feeds"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (ok, report) = feeddiff(&[&shared().join("golden/feeds"), &out]);
+    assert!(!ok, "the hub link is a difference feeddiff sees:\n{report}");
+    assert_eq!(
+        summary_field(&report, "identity_ok"),
+        summary_field(&report, "entries"),
+        "{report}"
+    );
+    for line in report.lines().filter(|l| !l.starts_with("SUMMARY")) {
+        // The only difference: the feed's links gained the hub.
+        let (golden, ours) = line.split_once(" vs ours ").expect(line);
+        assert!(golden.contains(": feed links: golden "), "{line}");
+        let golden = golden.split(": feed links: golden ").nth(1).unwrap();
+        let without_hub = ours.replace(&format!("('hub', '{hub}'), "), "");
+        assert_eq!(golden, without_hub, "{line}");
+    }
+    let check = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import feedparser, sys\n\
+             for f in sys.argv[2:]:\n\
+             \x20   d = feedparser.parse(f)\n\
+             \x20   assert not d.bozo, (f, d.bozo_exception)\n\
+             \x20   links = {l.rel: l.href for l in d.feed.links}\n\
+             \x20   assert links.get('hub') == sys.argv[1], (f, links)\n\
+             \x20   assert links.get('self', '').endswith(f.split('/out/')[1]), (f, links)\n\
+             \x20   assert d.entries and all(e.id.startswith('tag:this-week-in-rust.org,') for e in d.entries), f\n\
+             print('ok')",
+            hub,
+        ])
+        .args(["atom.xml", "rss.xml", "feeds/all-en.atom.xml", "categories/misc/rss.xml"].map(|f| out.join(f)))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "feedparser (pip install feedparser; .ci/run does): {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
 /// Publishing the issue-666 draft gives Pelican's feeds after that publication.
 #[test]
 fn publishing_the_next_issue_matches_golden() {

@@ -384,3 +384,28 @@ fn announce_after_a_title_fix_does_not_post_again() {
     assert!(ok && again.contains("already announced"), "{again}");
     assert_eq!(site.posts("\"account\""), 2, "{again}");
 }
+
+/// A held or delayed issue takes no place under `max_posts_per_cycle`: an issue behind it
+/// is announced in the same cycle, not never (before, the held draft took the one place in
+/// every cycle and the service ran a cycle a second to wait for it).
+#[test]
+fn held_and_delayed_issues_take_no_place_under_the_per_cycle_limit() {
+    let site = Site::with(0, "max_posts_per_cycle = 1");
+    site.run(); // baseline
+    let yesterday = crate::common::today() - chrono::Days::new(1);
+    let clean = site.publish(705);
+    let text = std::fs::read_to_string(&clean).unwrap();
+    let held = text.replacen(COTW_LINK, "](INSERT_LINK_HERE#", 1).replace("705", "703");
+    let delayed = text.replace("705", "704") + "\n[Discuss on r/rust](REDDIT_LINK_HERE)\n";
+    for (n, body) in [(703, held), (704, delayed)] {
+        let body = body
+            .replace(&format!("Date: {}", crate::common::today()), &format!("Date: {yesterday}"));
+        std::fs::write(site.path(&format!("content/{yesterday}-this-week-in-rust-{n}.md")), body)
+            .unwrap();
+    }
+    let out = site.run();
+    assert_eq!(site.posts(&url_of(705)), 2, "{out}");
+    assert!(!out.contains("next cycle (per-cycle limit)"), "{out}");
+    assert_eq!(site.posts("this-week-in-rust-703"), 0);
+    assert_eq!(site.posts("this-week-in-rust-704"), 0);
+}

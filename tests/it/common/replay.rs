@@ -38,6 +38,8 @@ pub struct Replay {
     pub commits: Vec<Commit>,
     /// Real seconds per replayed second (200: TWiR's 10-minute settle takes 3 s).
     pub scale: f64,
+    /// More configuration, appended to the replayed site's (`[[notify]]` channels).
+    pub extra: String,
 }
 
 /// TWiR's settle time and grace period, in real seconds; the replay divides them by its scale.
@@ -172,7 +174,7 @@ impl Replay {
                 }
             })
             .collect();
-        Replay { _tmp: tmp, dir, repo, commits, scale }
+        Replay { _tmp: tmp, dir, repo, commits, scale, extra: String::new() }
     }
 
     fn show(&self, hash: &str, path: &str) -> Vec<u8> {
@@ -224,7 +226,8 @@ impl Replay {
                  [daemon]\nsettle = \"{settle}s\"\ndebounce = \"50ms\"\nmax_age = \"3650d\"\n\
                  [announce]\nplaceholder_grace = \"{grace}s\"\nrequest_timeout = \"2s\"\n\
                  [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n\
-                 [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = \"posts.jsonl\"\n"
+                 [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = \"posts.jsonl\"\n{}",
+                self.extra
             ),
         )
         .unwrap();
@@ -339,6 +342,21 @@ impl Replay {
                 }
             }
             prev = commit;
+        }
+        // Let the notices of the last cycles go out (the notifier sends right after a cycle).
+        let unsent = || -> i64 {
+            rusqlite::Connection::open_with_flags(
+                &state,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .and_then(|db| {
+                db.query_row("SELECT COUNT(*) FROM notices WHERE sent_at IS NULL", [], |r| r.get(0))
+            })
+            .unwrap_or(0)
+        };
+        let t = Instant::now();
+        while unsent() > 0 && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(50));
         }
         // Stop the service.
         let _ = Command::new("kill").args(["-TERM", &service.id().to_string()]).status();

@@ -210,7 +210,22 @@ fn publish_numbered(dir: &Path, n: u32) {
 /// announced. `cargo bench --bench replay` runs the whole range.
 #[test]
 fn a_slice_of_twirs_real_history_is_announced_exactly_once() {
-    let replay = replay::Replay::new(200.0);
+    // The operator's webhook hears the same history: each issue held or announced after the
+    // grace period with placeholders left is told once.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let receiver = runtime.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(wiremock::ResponseTemplate::new(204))
+            .mount(&server)
+            .await;
+        server
+    });
+    let mut replay = replay::Replay::new(200.0);
+    replay.extra = format!(
+        "[[notify]]\nname = \"ops\"\nurl = \"{}/hook\"\nretry = \"100ms\"\n",
+        receiver.uri()
+    );
     let outcome = replay.run(0..36);
     let accounts = ["sky", "toot"];
     let report = outcome.report(&accounts);
@@ -226,6 +241,71 @@ fn a_slice_of_twirs_real_history_is_announced_exactly_once() {
     assert!(outcome.with_placeholder.is_empty(), "{report}");
     assert!(outcome.baseline_posted.is_empty(), "{report}");
     assert_eq!(outcome.repeated_keys, 0, "{report}");
+    notices_match_the_replay(
+        &replay,
+        &outcome,
+        &runtime.block_on(receiver.received_requests()).unwrap(),
+    );
+}
+
+/// The webhook's notices against what the replay went through (its log and outcome): one
+/// `delayed` per issue announced after the grace, `held` for exactly the issues the service
+/// held (once per spell: never more than it logged them), and no notice sent twice.
+fn notices_match_the_replay(
+    replay: &replay::Replay,
+    outcome: &replay::Outcome,
+    requests: &[wiremock::Request],
+) {
+    let bodies: Vec<serde_json::Value> =
+        requests.iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+    let ids: std::collections::BTreeSet<i64> =
+        bodies.iter().map(|b| b["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), bodies.len(), "a notice was sent twice");
+    let of = |event: &str| -> Vec<String> {
+        let mut urls: Vec<String> = bodies
+            .iter()
+            .filter(|b| b["event"] == event)
+            .map(|b| b["issue"]["url"].as_str().unwrap().to_string())
+            .collect();
+        urls.sort();
+        urls
+    };
+    let mut after_grace: Vec<String> = outcome
+        .after_grace
+        .iter()
+        .map(|a| a.split_once(": ").map_or(a.clone(), |(u, _)| u.to_string()))
+        .collect();
+    after_grace.sort();
+    assert_eq!(
+        of("delayed"),
+        after_grace,
+        "one `delayed` per issue announced with placeholders left"
+    );
+    let log = replay.log();
+    let held_lines: Vec<String> = log
+        .lines()
+        .filter(|l| l.contains("held until fixed"))
+        .filter_map(|l| l.split("issue=").nth(1)?.split_whitespace().next().map(str::to_string))
+        .collect();
+    let mut held_issues: Vec<String> = held_lines.clone();
+    held_issues.sort();
+    held_issues.dedup();
+    let mut told = of("held");
+    told.dedup();
+    assert_eq!(told, held_issues, "`held` told for exactly the issues held");
+    for issue in &held_issues {
+        let spells = of("held").iter().filter(|u| *u == issue).count();
+        let logged = held_lines.iter().filter(|u| *u == issue).count();
+        assert!((1..=logged).contains(&spells), "{issue}: told {spells} times, held {logged}");
+    }
+    assert!(of("failed").is_empty() && of("cycle_failing").is_empty(), "{bodies:#?}");
+    eprintln!(
+        "notices in the replay: {} delayed, {} held ({} issues), {} in all",
+        of("delayed").len(),
+        of("held").len(),
+        held_issues.len(),
+        bodies.len()
+    );
 }
 
 /// Issue #12: when the per-cycle cap leaves issues due, the next cycle follows at once rather

@@ -574,4 +574,5 @@ fn cycles(log: &Path) -> usize {
 
 mod field;
 mod in_process;
+mod notify;
 mod page;
