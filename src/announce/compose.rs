@@ -284,7 +284,7 @@ impl Composer {
             return Ok((text, kept));
         }
         // Not even without highlights: shorten the title.
-        let graphemes = issue.title.graphemes(true).count();
+        let graphemes = issue.title.graphemes(true).take(limits.max_graphemes + 1).count();
         let fits_with = |n: usize| -> Result<Option<String>, ComposeError> {
             let Some(title) = shorten(&issue.title, n) else { return Ok(None) };
             let text = self.render(&IssueFields { title, ..issue.clone() }, &[])?;
@@ -312,8 +312,9 @@ impl Composer {
         highlights: &[Highlight],
     ) -> Result<Option<String>, ComposeError> {
         let Some((last, rest)) = highlights.split_last() else { return Ok(None) };
-        let graphemes = last.text.graphemes(true).count();
         let limits = self.settings.limits;
+        // No cut longer than the whole post's limit can fit: the search stays within it.
+        let graphemes = last.text.graphemes(true).take(limits.max_graphemes + 1).count();
         let try_len = |n: usize| -> Result<Option<String>, ComposeError> {
             let Some(short) = shorten(&last.text, n) else { return Ok(None) };
             let mut list = rest.to_vec();

@@ -108,7 +108,8 @@ const WORD_BACKOFF_GRAPHEMES: usize = 20;
 /// `text` cut to at most `max_graphemes` grapheme clusters, ending in `…`, never inside a URL,
 /// hashtag or mention (the cut moves to before it). Returns `None` if nothing useful is left.
 pub fn shorten(text: &str, max_graphemes: usize) -> Option<String> {
-    if text.graphemes(true).count() <= max_graphemes {
+    // Bounded: a long text is looked at only up to the cut, not counted whole.
+    if text.graphemes(true).nth(max_graphemes).is_none() {
         return Some(text.to_string());
     }
     if max_graphemes < 2 {
@@ -116,7 +117,9 @@ pub fn shorten(text: &str, max_graphemes: usize) -> Option<String> {
     }
     // Room for the ellipsis.
     let mut cut = text.grapheme_indices(true).nth(max_graphemes - 1).map_or(text.len(), |(i, _)| i);
-    for span in protected_spans(text) {
+    // A URL, hashtag or mention the cut falls in ends at the next space at the latest.
+    let token_end = text[cut..].find(char::is_whitespace).map_or(text.len(), |i| cut + i);
+    for span in protected_spans(&text[..token_end]) {
         if span.start < cut && cut < span.end {
             cut = span.start;
         }

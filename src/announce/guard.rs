@@ -148,7 +148,12 @@ impl Inspection {
 /// Everything that holds or delays `article`, all at once.
 pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSettings) -> Inspection {
     let body = &*article.body();
-    let file_line = |offset: usize| article.body_line + body[..offset].matches('\n').count();
+    // Lines by binary search over where each starts: a file with 100,000 placeholders is
+    // judged in linear time, not in 100,000 scans from its top.
+    let line_starts: Vec<usize> =
+        std::iter::once(0).chain(body.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset);
+    let file_line = |offset: usize| article.body_line + line_of(offset) - 1;
     let mut findings = Vec::new();
     for re in settings.hold_anywhere.iter().chain(&settings.placeholders) {
         if re.is_match(&article.title) {
@@ -161,8 +166,13 @@ pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSetti
         }
     }
     let (blocks, headings) = parse_blocks(body);
+    let mut block_lines: Vec<usize> = blocks.iter().map(|b| b.line).collect();
+    block_lines.sort_unstable();
     let post_lines = highlight_lines(highlights);
     let post_texts: Vec<&str> = highlight_texts(highlights);
+    // Whether a placeholder's text is in a highlight, asked once per distinct text.
+    let mut in_texts: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+    let mut held_at: std::collections::HashSet<usize> = std::collections::HashSet::new();
     let mut body_findings: Vec<(usize, Finding)> = Vec::new();
     for (anywhere, re) in settings
         .hold_anywhere
@@ -171,11 +181,14 @@ pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSetti
         .chain(settings.placeholders.iter().map(|re| (false, re)))
     {
         for m in re.find_iter(body) {
-            let line = 1 + body[..m.start()].matches('\n').count();
+            let line = line_of(m.start());
             // The block the placeholder is in: the last one starting at or before its line.
-            let block_line = blocks.iter().map(|b| b.line).filter(|l| *l <= line).max();
-            let in_post = block_line.is_some_and(|l| post_lines.contains(&l))
-                || post_texts.iter().any(|t| t.contains(m.as_str()));
+            let before = block_lines.partition_point(|&l| l <= line);
+            let block_line = before.checked_sub(1).map(|i| block_lines[i]);
+            let in_text = *in_texts
+                .entry(m.as_str())
+                .or_insert_with(|| post_texts.iter().any(|t| t.contains(m.as_str())));
+            let in_post = block_line.is_some_and(|l| post_lines.contains(&l)) || in_text;
             let replace = format!("replace `{}` with the link or text it stands for", m.as_str());
             let (effect, reason, fix) = if anywhere {
                 (Effect::Hold, format!("placeholder `{}`", m.as_str()), replace)
@@ -196,8 +209,11 @@ pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSetti
                     ),
                 )
             };
-            if body_findings.iter().any(|(at, f)| *at == m.start() && f.effect == Effect::Hold) {
+            if held_at.contains(&m.start()) {
                 continue; // matched by a hold-anywhere pattern already
+            }
+            if effect == Effect::Hold {
+                held_at.insert(m.start());
             }
             body_findings.push((
                 m.start(),
@@ -205,13 +221,29 @@ pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSetti
             ));
         }
     }
+    // Each heading's path (outermost first), made once.
+    let paths: Vec<Vec<&str>> = {
+        let mut stack: Vec<&Heading> = Vec::new();
+        headings
+            .iter()
+            .map(|h| {
+                while stack.last().is_some_and(|s| s.level >= h.level) {
+                    stack.pop();
+                }
+                stack.push(h);
+                stack.iter().map(|h| h.title.as_str()).collect()
+            })
+            .collect()
+    };
     for re in &settings.section_placeholders {
         for m in re.find_iter(body) {
-            let line = 1 + body[..m.start()].matches('\n').count();
-            let Some(at) = headings.iter().rposition(|h| h.line <= line) else { continue };
+            let line = line_of(m.start());
+            let Some(at) = headings.partition_point(|h| h.line <= line).checked_sub(1) else {
+                continue;
+            };
             let heading = &headings[at];
-            let path = heading_path(&headings[..=at]);
-            let Some(kind) = settings.highlights.iter().find(|k| feeds(**k, &path)) else {
+            let path = &paths[at];
+            let Some(kind) = settings.highlights.iter().find(|k| feeds(**k, path)) else {
                 continue;
             };
             // Filled in beside the comment (TWiR often leaves it there): not a draft.
@@ -236,7 +268,7 @@ pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSetti
         }
     }
     body_findings.sort_by_key(|(at, _)| *at);
-    findings.extend(body_findings.into_iter().map(|(_, f)| f));
+    findings.extend(capped(body_findings.into_iter().map(|(_, f)| f)));
     if settings.empty_crate == EmptyCrate::Hold
         && settings.highlights.contains(&HighlightKind::CrateOfTheWeek)
         && highlights.crate_of_the_week.is_none()
@@ -249,6 +281,38 @@ pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSetti
         });
     }
     Inspection { findings }
+}
+
+/// At most this many findings of each effect are listed; the rest are counted in one more.
+pub const MAX_FINDINGS: usize = 50;
+
+/// `findings` (in file order) with at most [`MAX_FINDINGS`] of each effect, and for each
+/// effect with more a last finding that counts the rest: a file with thousands of
+/// placeholders is reported, stored and shown in bounded space.
+fn capped(findings: impl Iterator<Item = Finding>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut more = [(Effect::Hold, 0usize, None), (Effect::Delay, 0, None)];
+    for f in findings {
+        let slot = more.iter_mut().find(|(e, _, _)| *e == f.effect).expect("two effects");
+        if out.iter().filter(|o: &&Finding| o.effect == f.effect).count() < MAX_FINDINGS {
+            out.push(f);
+        } else {
+            slot.1 += 1;
+            slot.2.get_or_insert(f.line);
+        }
+    }
+    for (effect, n, first) in more {
+        if n > 0 {
+            let fix = out.iter().rev().find(|f| f.effect == effect).map(|f| f.fix.clone());
+            out.push(Finding {
+                reason: format!("and {n} more like these, from here on"),
+                line: first.flatten(),
+                effect,
+                fix: fix.unwrap_or_default(),
+            });
+        }
+    }
+    out
 }
 
 /// The text and links of every extracted highlight.
@@ -267,18 +331,6 @@ fn highlight_texts(h: &Highlights) -> Vec<&str> {
 fn highlight_lines(h: &Highlights) -> Vec<usize> {
     let singles = [&h.crate_of_the_week, &h.quote_of_the_week, &h.merged_prs];
     singles.into_iter().flatten().chain(&h.official).chain(&h.community).map(|h| h.line).collect()
-}
-
-/// The titles of the headings enclosing the last of `headings` (outermost first).
-fn heading_path(headings: &[Heading]) -> Vec<&str> {
-    let mut stack: Vec<&Heading> = Vec::new();
-    for h in headings {
-        while stack.last().is_some_and(|s| s.level >= h.level) {
-            stack.pop();
-        }
-        stack.push(h);
-    }
-    stack.iter().map(|h| h.title.as_str()).collect()
 }
 
 /// Whether the section at heading path `path` (outermost first) feeds highlight `kind`.

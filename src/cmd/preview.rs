@@ -36,14 +36,16 @@ pub fn run(
             .iter()
             .map(|path| markdown::Previewed {
                 file: path.display().to_string(),
-                result: super::select_article(&config, None, Some(path))
-                    .and_then(prepare)
-                    .map(|(article, url, announcements)| markdown::Issue {
-                        title: article.title,
-                        url,
-                        announcements,
-                    })
-                    .map_err(|e| crate::report::describe_any(&e)),
+                result: match super::select_article(&config, None, Some(path)) {
+                    Err(e) => Err(markdown::Failure::Unreadable(crate::report::describe_any(&e))),
+                    Ok(article) => prepare(article)
+                        .map(|(article, url, announcements)| markdown::Issue {
+                            title: article.title,
+                            url,
+                            announcements,
+                        })
+                        .map_err(|e| markdown::Failure::NoPost(crate::report::describe_any(&e))),
+                },
             })
             .collect();
         let previewed = if args.file.is_empty() {

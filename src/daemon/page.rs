@@ -360,7 +360,8 @@ header h1{font-size:1.4rem;margin:1rem 0 .2rem}
 .scans,.links,footer,.meta{color:#555;font-size:.9rem;margin:.2rem 0}
 footer{margin:2rem auto}
 .issue{background:#fff;border:1px solid #dde;border-left:6px solid #999;border-radius:6px;margin:1rem 0;padding:.6rem 1rem}
-.issue h2{font-size:1.1rem;margin:.2rem 0}
+.issue h2{font-size:1.1rem;margin:.2rem 0;overflow-wrap:anywhere}
+.issue h2 a,.post .text,.card strong{unicode-bidi:isolate}
 .badge{border-radius:3px;color:#fff;font-size:.75rem;padding:.1rem .4rem;text-transform:uppercase;vertical-align:middle;background:#777}
 .held{border-left-color:#c62828}.badge.held{background:#c62828}
 .failed{border-left-color:#8e0000}.badge.failed{background:#8e0000}

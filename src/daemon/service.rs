@@ -426,19 +426,26 @@ pub fn record_scan(
         },
         Err(e) => format!("failed: {}", crate::report::describe_any(e)),
     };
-    if let Ok(r) = report {
-        let _ = db.set_meta("archive_problems", &r.duplicates.join("\n"));
-    }
-    let _ = db.set_meta("last_scan", &format!("{} {outcome}", at.to_rfc3339()));
-    match next {
-        Some(t) => {
-            let _ = db.set_meta("next_scan", &t.to_rfc3339());
+    // One transaction: the scan's outcome, the archive's problems (files claiming the same
+    // issue, files that cannot be read: a typo in a header must not go unseen), the next scan.
+    let _ = db.batch(|db| {
+        if let Ok(r) = report {
+            let mut problems = r.duplicates.clone();
+            problems.extend(r.skipped.iter().map(|e| format!("not read, so not announced: {e}")));
+            let shown = problems.len().min(MAX_PROBLEMS_SHOWN);
+            let mut text = problems[..shown].join("\n");
+            if problems.len() > shown {
+                text.push_str(&format!("\n… and {} more (see the log)", problems.len() - shown));
+            }
+            db.set_meta("archive_problems", &text)?;
         }
-        None => {
-            let _ = db.set_meta("next_scan", "");
-        }
-    }
+        db.set_meta("last_scan", &format!("{} {outcome}", at.to_rfc3339()))?;
+        db.set_meta("next_scan", &next.map(|t| t.to_rfc3339()).unwrap_or_default())
+    });
 }
+
+/// At most this many archive problems are kept for `status` and the page.
+const MAX_PROBLEMS_SHOWN: usize = 50;
 
 fn status_line(r: &CycleReport) -> String {
     let waiting = r.decisions.iter().filter(|(_, d)| matches!(d, Decision::WaitUntil(_))).count();

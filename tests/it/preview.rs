@@ -249,5 +249,23 @@ fn a_markdown_preview_keeps_its_layout_whatever_the_article_says() {
         assert_eq!(cells, 5, "{row}");
     }
     assert!(doc.contains("### `broken.md`") && doc.contains("### `missing.md`"), "{doc}");
-    assert_eq!(doc.matches("**herald cannot read this file**").count(), 2, "{doc}");
+    assert_eq!(
+        doc.matches("**herald cannot read this file, so it would not announce it:**").count(),
+        2,
+        "{doc}"
+    );
+}
+
+/// A file with thousands of placeholders is judged in bounded space: the first 50 of each
+/// effect are listed, then one finding counts the rest with the line they start at.
+#[test]
+fn thousands_of_placeholders_are_listed_in_bounded_space() {
+    let body = "Hello.\n\n".to_string() + &"REDDIT_LINK_HERE\n\n".repeat(3000);
+    let article = article_with(&body);
+    let g = guard(&article, &config(""));
+    assert!(!g.is_held());
+    let delays: Vec<String> = g.delays().map(|f| f.to_string()).collect();
+    assert_eq!(delays.len(), 51, "{delays:?}");
+    assert!(delays[0].starts_with("line 8: placeholder `REDDIT_LINK_HERE`"), "{}", delays[0]);
+    assert_eq!(delays[50], "line 108: and 2950 more like these, from here on");
 }

@@ -409,3 +409,24 @@ fn held_and_delayed_issues_take_no_place_under_the_per_cycle_limit() {
     assert_eq!(site.posts("this-week-in-rust-703"), 0);
     assert_eq!(site.posts("this-week-in-rust-704"), 0);
 }
+
+/// A file that cannot be read (a typo in its date) is an archive problem `status` shows, not
+/// only a line in the log: its issue would never be announced otherwise unnoticed.
+#[test]
+fn an_unreadable_issue_is_shown_by_status() {
+    let site = Site::new(0);
+    site.run();
+    std::fs::write(
+        site.path("content/2026-12-01-this-week-in-rust.md"),
+        "Title: This Week in Rust 707\nNumber: 707\nDate: 2026-13-01\n\nHello.\n",
+    )
+    .unwrap();
+    site.run();
+    let status = herald(&["-c", site.config.to_str().unwrap(), "status"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("archive problem: not read, so not announced:")
+            && text.contains("2026-12-01-this-week-in-rust.md"),
+        "{text}"
+    );
+}

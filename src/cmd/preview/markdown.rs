@@ -22,8 +22,16 @@ pub const MARKER: &str = "<!-- herald-preview -->";
 pub struct Previewed {
     /// The file as given.
     pub file: String,
-    /// The issue, or the error that keeps herald from reading it.
-    pub result: Result<Issue, String>,
+    /// The issue, or what keeps herald from announcing it.
+    pub result: Result<Issue, Failure>,
+}
+
+/// Why a file gets no preview.
+pub enum Failure {
+    /// It cannot be read as an article (why).
+    Unreadable(String),
+    /// It reads, but no post can be made of it (why).
+    NoPost(String),
 }
 
 /// An issue and its posts.
@@ -54,13 +62,20 @@ pub fn document(previewed: &[Previewed], config: &Settings) -> String {
         let _ = writeln!(out, "\n---\n");
         match &p.result {
             Ok(issue) => write_issue(&mut out, &p.file, issue, config),
-            Err(e) => {
+            Err(failure) => {
                 let _ = writeln!(out, "### {}\n", code(&p.file));
-                let _ = writeln!(out, "> [!CAUTION]");
+                let (headline, why) = match failure {
+                    Failure::Unreadable(e) => {
+                        ("herald cannot read this file, so it would not announce it", e)
+                    }
+                    Failure::NoPost(e) => {
+                        ("herald reads this file but cannot make a post of it", e)
+                    }
+                };
                 let _ = writeln!(
                     out,
-                    "> **herald cannot read this file**, so it would not announce it: {}",
-                    inline(e, false)
+                    "> [!CAUTION]\n> **{headline}:** {}",
+                    text(why).replace('\n', " ")
                 );
             }
         }
@@ -148,7 +163,9 @@ fn write_post(out: &mut String, a: &Announcement, config: &Settings, instance: O
         match piece {
             Piece::Text(t) => quoted.push_str(&text(t)),
             Piece::Link(t, url) if is_web(url) => {
-                let _ = write!(quoted, "[{}](<{}>)", text(t), link_target(url));
+                // Inside a link GitHub makes no other link: the scheme stays whole.
+                let shown = text(t).replace(":<!-- -->//", "://");
+                let _ = write!(quoted, "[{shown}](<{}>)", link_target(url));
             }
             Piece::Link(t, _) => quoted.push_str(&text(t)),
             Piece::Tag(t, Some(page)) => {
@@ -237,50 +254,80 @@ fn code(s: &str) -> String {
 }
 
 /// Text as it reads: every Markdown sign that could act escaped (those that act only at the
-/// start of a line, there), mentions, issue references and emoji codes broken.
+/// start of a line, there); mentions, issue and commit references, emoji codes, math and
+/// bare links broken (GitHub finds those in the rendered text, so a backslash would not do:
+/// an empty HTML comment splits them); direction overrides shown rather than obeyed.
 pub fn text(s: &str) -> String {
+    const BREAK: &str = "<!-- -->";
     let mut out = String::with_capacity(s.len() + s.len() / 8);
     let mut chars = s.chars().peekable();
-    let mut line_start = true;
+    // Only digits since the line began (`1.` there starts a list).
+    let mut digits_only = true;
+    // Hex digits in a row (seven make a commit reference).
+    let mut hex_run = 0;
     while let Some(c) = chars.next() {
         let next = chars.peek().copied();
+        hex_run = if c.is_ascii_hexdigit() { hex_run + 1 } else { 0 };
+        if hex_run == 7 {
+            out.push_str(BREAK);
+            hex_run = 1;
+        }
         match c {
-            '@' => out.push_str("@<!-- -->"),
-            '#' if next.is_some_and(|n| n.is_ascii_digit()) => out.push_str("#<!-- -->"),
-            // `:tada:` would be an emoji, not what the post says.
-            ':' if next.is_some_and(|n| n.is_ascii_alphanumeric()) => out.push_str(":<!-- -->"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '#' => {
+            '@' => {
+                out.push('@');
+                out.push_str(BREAK);
+            }
+            '#' if next.is_some_and(|n| n.is_ascii_digit()) => {
+                out.push('#');
+                out.push_str(BREAK);
+            }
+            // `GH-5` would link issue 5.
+            '-' if next.is_some_and(|n| n.is_ascii_digit()) && ends_with_word(&out, "gh") => {
+                out.push_str(BREAK);
+                out.push('-');
+            }
+            // `:tada:` and `:+1:` would be emoji; `ftp://x` a link the post does not have.
+            ':' if next.is_some_and(|n| n.is_ascii_alphanumeric() || "+-_/".contains(n)) => {
+                out.push(':');
+                out.push_str(BREAK);
+            }
+            // `www.x.org` would be a link the post does not have.
+            '.' if ends_with_word(&out, "www") => {
+                out.push_str(BREAK);
+                out.push('.');
+            }
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '#' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
             '!' if next == Some('[') => out.push_str("\\!"),
             // A list, a thematic break, a setext heading, an ordered list's number.
-            '-' | '+' | '=' if line_start => {
+            '-' | '+' | '=' if digits_only && !out.ends_with(|d: char| d.is_ascii_digit()) => {
                 out.push('\\');
                 out.push(c);
             }
-            '.' | ')'
-                if out.ends_with(|d: char| d.is_ascii_digit()) && starts_with_number(&out) =>
-            {
+            '.' | ')' if digits_only && out.ends_with(|d: char| d.is_ascii_digit()) => {
                 out.push('\\');
                 out.push(c);
+            }
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("⟨U+{:04X}⟩", c as u32));
             }
             '\r' => {}
             _ => out.push(c),
         }
         if c == '\n' {
-            line_start = true;
+            digits_only = true;
         } else if !c.is_ascii_digit() {
-            line_start = false;
+            digits_only = false;
         }
     }
     out
 }
 
-/// Whether the last line of `out` so far is only digits (`1` before `.` makes a list).
-fn starts_with_number(out: &str) -> bool {
-    let line = out.rsplit('\n').next().unwrap_or(out);
-    !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit())
+/// Whether `out` ends with `word` (any case).
+fn ends_with_word(out: &str, word: &str) -> bool {
+    out.get(out.len().saturating_sub(word.len())..).is_some_and(|t| t.eq_ignore_ascii_case(word))
 }
 
 /// A message whose `` `quoted` `` parts are code (the guard's findings, an error): those
@@ -320,7 +367,13 @@ mod tests {
         assert_eq!(text("@ferris #42 #rust"), "@<!-- -->ferris #<!-- -->42 \\#rust");
         assert_eq!(text("1. 2 | 3. x"), r"1\. 2 \| 3. x");
         assert_eq!(text("- a\n+ b\n===\n12) c-d"), "\\- a\n\\+ b\n\\===\n12\\) c-d");
-        assert_eq!(text("Week: https://x :tada: ![i]"), r"Week: https://x :<!-- -->tada: \!\[i\]");
+        assert_eq!(
+            text("Week: https://x :tada: :+1: ![i]"),
+            r"Week: https:<!-- -->//x :<!-- -->tada: :<!-- -->+1: \!\[i\]"
+        );
+        assert_eq!(text("GH-5 www.x.org $x^2$"), r"GH<!-- -->-5 www<!-- -->.x.org \$x^2\$");
+        assert_eq!(text("a5c3785ed8"), "a5c378<!-- -->5ed8");
+        assert_eq!(text("evil\u{202E}x"), "evil⟨U+202E⟩x");
     }
 
     #[test]
