@@ -62,6 +62,9 @@ fn assemble(config: Settings) -> anyhow::Result<Loaded> {
 #[error(transparent)]
 pub struct StateGone(pub anyhow::Error);
 
+/// How long a stop waits for the notices being sent (the unit's `TimeoutStopSec` is 15 s).
+const NOTIFIER_GRACE: Duration = Duration::from_secs(8);
+
 /// The exit status of [`StateGone`] (EX_CONFIG; the unit's `RestartPreventExitStatus`).
 pub const STATE_GONE_EXIT: u8 = 78;
 
@@ -100,7 +103,7 @@ pub async fn serve(
     // Notices are sent beside the cycles, woken after each one that records some.
     let wake = Arc::new(tokio::sync::Notify::new());
     let mut notifier =
-        tokio::spawn(sender::run(loaded.db.clone(), loaded.config.notify.clone(), wake.clone()));
+        sender::Notifier::start(loaded.db.clone(), loaded.config.notify.clone(), wake.clone());
     let mut server = match loaded.config.listen {
         Some(addr) => Some(listen(addr, &telemetry).await?),
         None => None,
@@ -203,12 +206,12 @@ pub async fn serve(
                         loaded = new;
                         telemetry
                             .set_page(PageSource::new(loaded.db.clone(), loaded.config.clone()));
-                        notifier.abort();
-                        notifier = tokio::spawn(sender::run(
+                        notifier.stop(NOTIFIER_GRACE).await;
+                        notifier = sender::Notifier::start(
                             loaded.db.clone(),
                             loaded.config.notify.clone(),
                             wake.clone(),
-                        ));
+                        );
                         cycle_state = CycleState::default();
                         match ArchiveWatch::start(&loaded.config.archive_dir) {
                             Ok((w, e)) => (watch, events) = (w, e),
@@ -255,8 +258,9 @@ pub async fn serve(
     if let Some((_, task)) = server {
         task.abort();
     }
-    // A notice being sent is sent again at the next start (at least once).
-    notifier.abort();
+    // A notice being sent is let finish (within the unit's stop timeout); one cut short is
+    // sent again at the next start.
+    notifier.stop(NOTIFIER_GRACE).await;
     let _ = sd_notify::notify(&[NotifyState::Stopping]);
     tracing::info!("stopped");
     Ok(())

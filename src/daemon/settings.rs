@@ -46,3 +46,32 @@ pub struct Settings {
     /// The operator's channels.
     pub notify: Vec<crate::notify::Channel>,
 }
+
+#[cfg(test)]
+impl Settings {
+    /// TWiR's settings over `archive/`, with a dry-run sink per platform (as a configuration
+    /// naming no account gives), for the daemon's own tests.
+    pub fn for_tests() -> Settings {
+        use crate::announce::Platform;
+        Settings {
+            source: None,
+            archive_dir: "archive".into(),
+            parse: ParseSettings::default(),
+            feeds: FeedSettings::default(),
+            announce: AnnounceSettings::default(),
+            state_path: "state/herald.db".into(),
+            accounts: [Platform::Bluesky, Platform::Mastodon]
+                .map(|platform| Account::DryRun {
+                    name: platform.name().into(),
+                    platform,
+                    path: None,
+                })
+                .to_vec(),
+            policy: Policy::default(),
+            rescan: DEFAULT_RESCAN.parse().expect("the default schedule"),
+            debounce: DEFAULT_DEBOUNCE,
+            listen: None,
+            notify: Vec::new(),
+        }
+    }
+}

@@ -89,8 +89,11 @@ pub fn record(
         added += record_logins(&mut db, r, now, &mut tell)?;
     }
     // The issues: held, announced after the grace with placeholders left, announced.
-    let issues = db.issue_records()?;
-    let rows = db.rows()?;
+    // Only what can be notified is read: a handful of issues and their rows, whatever the
+    // archive's size.
+    let issues = db.notable_issues(now - RECENT)?;
+    let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+    let rows = db.rows_of_issues(&keys)?;
     for issue in &issues {
         let since = issue.since.unwrap_or_default();
         let reasons: Vec<String> =

@@ -306,16 +306,34 @@ impl Db {
 
     /// Every issue with what was decided about it, newest first.
     pub fn issue_records(&self) -> Result<Vec<IssueRecord>, DbError> {
+        self.records_where("1", [])
+    }
+
+    /// The issues notifications are about: held now, or announced since `since` (newest
+    /// first) — a handful, whatever the archive's size.
+    pub fn notable_issues(&self, since: DateTime<Utc>) -> Result<Vec<IssueRecord>, DbError> {
+        self.records_where(
+            "status = 'held' OR (status = 'announced' AND status_since >= ?1)
+             OR key IN (SELECT issue_key FROM outbox WHERE status = 'failed' OR ambiguous IS NOT NULL)",
+            [ts(since)],
+        )
+    }
+
+    fn records_where(
+        &self,
+        condition: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<IssueRecord>, DbError> {
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare_cached(&format!(
                 "SELECT key, number, title, source, date, first_seen, state, baseline, status,
                         status_since, status_until, reasons, changed_at IS NOT NULL
-                 FROM issues ORDER BY COALESCE(date, first_seen) DESC, key",
-            )
+                 FROM issues WHERE {condition} ORDER BY COALESCE(date, first_seen) DESC, key"
+            ))
             .map_err(|e| self.err(e))?;
         let opt_ts = |s: Option<String>| s.as_deref().and_then(parse_ts);
-        stmt.query_map([], |r| {
+        stmt.query_map(params, |r| {
             Ok(IssueRecord {
                 key: r.get(0)?,
                 number: r.get(1)?,

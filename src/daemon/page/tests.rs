@@ -8,7 +8,7 @@ use crate::daemon::status::gather;
 use crate::daemon::status::tests::every_kind;
 
 fn config() -> Settings {
-    crate::config::parse("", Path::new(".")).unwrap()
+    Settings::for_tests()
 }
 
 #[test]

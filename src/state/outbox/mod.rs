@@ -521,6 +521,18 @@ impl Db {
             .min())
     }
 
+    /// The rows of `issues` (notifications look at these only).
+    pub fn rows_of_issues(&self, issues: &[&str]) -> Result<Vec<OutboxRow>, DbError> {
+        let mut out = Vec::new();
+        for key in issues {
+            out.extend(self.query(
+                &format!("SELECT {COLUMNS} FROM outbox WHERE issue_key = ?1 ORDER BY id"),
+                [key],
+            )?);
+        }
+        Ok(out)
+    }
+
     fn query<P: rusqlite::Params>(&self, sql: &str, params: P) -> Result<Vec<OutboxRow>, DbError> {
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = stmt.query_map(params, from_row).map_err(|e| self.err(e))?;

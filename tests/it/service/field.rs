@@ -226,11 +226,17 @@ fn a_slice_of_twirs_real_history_is_announced_exactly_once() {
         "[[notify]]\nname = \"ops\"\nurl = \"{}/hook\"\nretry = \"100ms\"\n",
         receiver.uri()
     );
-    let outcome = replay.run(0..36);
+    // Commits 60 to 95: issues 441 to 452, their Reddit links added minutes after publishing
+    // (each delays its announcement), and issue 452, which kept `REDDIT_LINK_HERE` for good.
+    let outcome = replay.run(60..96);
     let accounts = ["sky", "toot"];
     let report = outcome.report(&accounts);
     eprintln!("{report}");
     assert!(outcome.published.len() >= 8, "{report}");
+    assert!(
+        !outcome.after_grace.is_empty(),
+        "the slice holds an issue announced after the grace: {report}"
+    );
     assert_eq!(
         outcome.exactly_once(&accounts),
         outcome.published.len(),
