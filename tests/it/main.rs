@@ -24,3 +24,4 @@ mod service;
 mod shared_account;
 mod summaries_golden;
 mod systemd_unit;
+mod workflow;
