@@ -80,7 +80,37 @@ pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow
     for channel in &config.notify {
         for (what, source) in channel.secrets() {
             match source.read() {
-                Ok(_) => report(true, format!("notify {}: {what} readable", channel.name), out)?,
+                Ok(secret) => {
+                    let bad_url = what == "url"
+                        && !url::Url::parse(secret.expose())
+                            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+                    if bad_url {
+                        report(
+                            false,
+                            format!(
+                                "notify {}: url_file does not hold an http(s) URL",
+                                channel.name
+                            ),
+                            out,
+                        )?;
+                    } else {
+                        report(true, format!("notify {}: {what} readable", channel.name), out)?;
+                    }
+                    if let SecretSource::File(path) = source
+                        && let Some(mode) = loose_mode(path)
+                        && mode & 0o004 != 0
+                    {
+                        report(
+                            false,
+                            format!(
+                                "notify {}: secret file {} is readable by everyone (mode {mode:o}); `chmod 600` it",
+                                channel.name,
+                                path.display()
+                            ),
+                            out,
+                        )?;
+                    }
+                }
                 Err(e) => report(
                     false,
                     format!("notify {}: {what}: {}", channel.name, crate::report::describe_any(&e)),

@@ -53,7 +53,9 @@ pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::
     if let Err(e) = crate::daemon::tell::record(&db, &config, report.as_ref(), now) {
         tracing::error!(cause = %crate::report::describe_any(&e), "notices not recorded; the next run records them");
     }
-    match runtime.block_on(crate::notify::sender::send_due(&db, &config.notify)) {
+    let hubs = &config.feeds.files.websub_hubs;
+    let _ = Db::lock(&db).release_notices(now);
+    match runtime.block_on(crate::notify::sender::send_due(&db, &config.notify, hubs)) {
         Ok(pass) if pass.failed > 0 => {
             tracing::warn!(
                 sent = pass.sent,

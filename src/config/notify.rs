@@ -129,6 +129,10 @@ fn webhook_of(n: &RawNotify, base: &Path) -> anyhow::Result<Webhook> {
                 // The URL may be a secret after all: never echo it.
                 bail!("url: not an http(s) URL (if it carries a token, put it in url_file)");
             }
+            if url::Url::parse(u).is_ok_and(|p| !p.username().is_empty() || p.password().is_some())
+            {
+                bail!("url: carries a user name or password; put the whole URL in url_file");
+            }
             Url::Plain(u.clone())
         }
         (None, file, env) => Url::Secret(secret_source("url", file.clone(), env.clone(), base)?),
@@ -164,8 +168,8 @@ fn email_of(n: &RawNotify, base: &Path) -> anyhow::Result<Email> {
         Some("none") => Tls::None,
         Some(other) => bail!("tls: {other:?} is not starttls, tls or none"),
     };
-    let loopback =
-        host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
     if tls == Tls::None && !loopback {
         bail!(
             "tls: \"none\" would send the mail (and a password) in the clear to {host}; it is only for a server on loopback"

@@ -216,3 +216,33 @@ fn a_long_or_huge_placeholder_pattern_is_refused_by_name_without_being_echoed() 
     let err = parse(&format!("[announce]\n{huge}\n"), Path::new("/etc/herald")).unwrap_err();
     assert!(err.to_string().starts_with("announce.placeholders[0]:"), "{err}");
 }
+
+#[test]
+fn channels_and_hubs_with_credentials_in_their_url_are_refused_without_echoing_them() {
+    let hub =
+        parse("[feeds]\nwebsub_hubs = [\"https://u:hubPASS@hub.example/\"]\n", Path::new("."))
+            .unwrap_err()
+            .to_string();
+    assert!(hub.contains("websub_hubs") && !hub.contains("hubPASS"), "{hub}");
+    let hook = parse("[[notify]]\nurl = \"https://u:PWinURL@hooks.example/x\"\n", Path::new("."))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        hook.contains("notify[0].url") && hook.contains("url_file") && !hook.contains("PWinURL"),
+        "{hook}"
+    );
+    let smtp = parse(
+        "[[notify]]\nsmtp_host = \"mail.example\"\ntls = \"none\"\nfrom = \"a@b.example\"\nto = [\"c@d.example\"]\n",
+        Path::new("."),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(smtp.contains("notify[0].tls") && smtp.contains("loopback"), "{smtp}");
+    let local = "[[notify]]\nsmtp_host = \"LOCALHOST\"\ntls = \"none\"\nfrom = \"a@b.example\"\nto = [\"c@d.example\"]\n";
+    assert!(parse(local, Path::new(".")).is_ok());
+    let events =
+        parse("[[notify]]\nurl = \"https://h.example/\"\nevents = [\"helt\"]\n", Path::new("."))
+            .unwrap_err()
+            .to_string();
+    assert!(events.contains("notify[0].events: \"helt\" is not an event"), "{events}");
+}

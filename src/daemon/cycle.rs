@@ -115,7 +115,19 @@ pub async fn run_cycle(
         );
     }
     let started = std::time::Instant::now();
-    match feeds::update(&scan.articles, &settings.feeds, &mut state.renderings) {
+    // A feed's WebSub ping is recorded before its new bytes replace the old: a crash in
+    // between costs at most a ping for an unchanged feed, never a lost one.
+    let mut record_ping = |path: &str| -> std::io::Result<()> {
+        super::tell::record_ping(&mut lock(), settings, path, now)
+            .map(drop)
+            .map_err(std::io::Error::other)
+    };
+    match feeds::update_then(
+        &scan.articles,
+        &settings.feeds,
+        &mut state.renderings,
+        &mut record_ping,
+    ) {
         Ok(outcomes) => {
             for (path, outcome) in outcomes {
                 match outcome {

@@ -62,6 +62,17 @@ fn assemble(config: Settings) -> anyhow::Result<Loaded> {
 #[error(transparent)]
 pub struct StateGone(pub anyhow::Error);
 
+/// The CPU time this process has used (user and system, every thread).
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 /// How long a stop waits for the notices being sent (the unit's `TimeoutStopSec` is 15 s).
 const NOTIFIER_GRACE: Duration = Duration::from_secs(8);
 
@@ -101,9 +112,27 @@ pub async fn serve(
     let telemetry = Arc::new(Telemetry::default());
     telemetry.set_page(PageSource::new(loaded.db.clone(), loaded.config.clone()));
     // Notices are sent beside the cycles, woken after each one that records some.
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let mut notifier =
-        sender::Notifier::start(loaded.db.clone(), loaded.config.notify.clone(), wake.clone());
+    let (wake, woken) = tokio::sync::watch::channel(0u64);
+    let start_notifier = |loaded: &Loaded| {
+        let (db, telemetry) = (loaded.db.clone(), telemetry.clone());
+        // After each send, the health shows the channels failing now, not at the last cycle.
+        let after_pass: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+            let failing = Db::lock(&db).failing_channels(super::status::CHANNEL_FAILING_AFTER);
+            telemetry.set_failing_channels(&failing.unwrap_or_default());
+        });
+        sender::Notifier::start(
+            loaded.db.clone(),
+            loaded.config.notify.clone(),
+            loaded.config.feeds.files.websub_hubs.clone(),
+            woken.clone(),
+            after_pass,
+        )
+    };
+    // No other process sends (the lock): what one that died had claimed is due now.
+    if let Err(e) = Db::lock(&loaded.db).release_notices(Utc::now()) {
+        tracing::error!(cause = %crate::report::describe(&e), "cannot look at the notices left unsent");
+    }
+    let mut notifier = start_notifier(&loaded);
     let mut server = match loaded.config.listen {
         Some(addr) => Some(listen(addr, &telemetry).await?),
         None => None,
@@ -125,6 +154,7 @@ pub async fn serve(
         let mut policy = loaded.config.policy.clone();
         policy.announce_latest_on_baseline = announce_latest && first;
         let now = Utc::now();
+        let (started, cpu_before) = (std::time::Instant::now(), process_cpu());
         let cycle = run_cycle(
             &loaded.config,
             &loaded.db,
@@ -141,7 +171,9 @@ pub async fn serve(
         match &report {
             Ok(r) => {
                 let status = status_line(r);
-                tracing::info!(%status, "cycle done");
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let cpu_ms = (process_cpu() - cpu_before).as_secs_f64() * 1000.0;
+                tracing::info!(%status, ms = format!("{ms:.1}"), cpu_ms = format!("{cpu_ms:.1}"), "cycle done");
                 let _ = sd_notify::notify(&[NotifyState::Status(&status)]);
             }
             Err(e) => {
@@ -161,7 +193,7 @@ pub async fn serve(
         record_scan(&loaded.db, now, report.as_ref(), Some(wake_at));
         match super::tell::record(&loaded.db, &loaded.config, report.as_ref(), now) {
             Ok(0) => {}
-            Ok(_) => wake.notify_one(),
+            Ok(_) => wake.send_modify(|n| *n += 1),
             Err(e) => {
                 tracing::error!(cause = %crate::report::describe_any(&e), "notices not recorded; the next cycle records them")
             }
@@ -206,12 +238,10 @@ pub async fn serve(
                         loaded = new;
                         telemetry
                             .set_page(PageSource::new(loaded.db.clone(), loaded.config.clone()));
-                        notifier.stop(NOTIFIER_GRACE).await;
-                        notifier = sender::Notifier::start(
-                            loaded.db.clone(),
-                            loaded.config.notify.clone(),
-                            wake.clone(),
-                        );
+                        // The old notifier finishes its sends in the background; the
+                        // claims keep the new one from sending the same.
+                        std::mem::replace(&mut notifier, start_notifier(&loaded))
+                            .retire(NOTIFIER_GRACE);
                         cycle_state = CycleState::default();
                         match ArchiveWatch::start(&loaded.config.archive_dir) {
                             Ok((w, e)) => (watch, events) = (w, e),

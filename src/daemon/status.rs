@@ -247,9 +247,15 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
         line(format!("archive problem: {p}"));
     }
     for (channel, attempts, error, unsent) in &view.failing_channels {
-        line(format!(
-            "PROBLEM: notification channel {channel:?} fails: {unsent} notices unsent after {attempts} attempts (retried with backoff); last: {error}; `herald notify --test` tries it now"
-        ));
+        let what = match channel.strip_prefix("websub ") {
+            Some(hub) => format!(
+                "WebSub hub {hub} fails: {unsent} pings unsent after {attempts} attempts (retried with backoff); last: {error}"
+            ),
+            None => format!(
+                "notification channel {channel:?} fails: {unsent} notices unsent after {attempts} attempts (retried with backoff); last: {error}; `herald notify --test` tries it now"
+            ),
+        };
+        line(format!("PROBLEM: {what}"));
     }
     if view.issues.is_empty() {
         line("no issue recorded yet".into());

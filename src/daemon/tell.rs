@@ -30,11 +30,12 @@ pub fn record(
 ) -> anyhow::Result<usize> {
     let mut db = Db::lock(db);
     let mut added = 0;
-    if let Ok(r) = report {
-        added += record_pings(&mut db, config, r, now)?;
-    }
     if config.notify.is_empty() {
-        return Ok(added);
+        // Hub pings were recorded as the feeds were written; wake the sender for them.
+        return Ok(report.map_or(0, |r| r.feeds_changed.len()));
+    }
+    if let Ok(r) = report {
+        added += r.feeds_changed.len();
     }
     let mut tell = |db: &mut Db, event: Event, key: String, message: Message| {
         let channels: Vec<&str> = config
@@ -207,29 +208,24 @@ pub fn record(
     Ok(added)
 }
 
-/// A ping to each hub for each feed file the cycle changed.
-fn record_pings(
+/// A ping to each hub for the feed file at `path` (relative to the output), about to change.
+pub fn record_ping(
     db: &mut Db,
     config: &Settings,
-    r: &CycleReport,
+    path: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
     let hubs = &config.feeds.files.websub_hubs;
-    let mut added = 0;
     if hubs.is_empty() {
         return Ok(0);
     }
     let channels: Vec<String> = hubs.iter().map(|h| websub::channel(h)).collect();
     let channels: Vec<&str> = channels.iter().map(String::as_str).collect();
-    for path in &r.feeds_changed {
-        let feed_url = format!("{}/{path}", config.feeds.site_url);
-        let body =
-            serde_json::to_string(&crate::notify::sender::Ping { feed_url: feed_url.clone() })?;
-        // One ping per change: the change is this write, at `now`.
-        let key = format!("websub {feed_url} {}", ts(now));
-        added += db.record_notices(&channels, &key, "websub", &body, now)?;
-    }
-    Ok(added)
+    let feed_url = format!("{}/{path}", config.feeds.site_url);
+    let body = serde_json::to_string(&crate::notify::sender::Ping { feed_url: feed_url.clone() })?;
+    // One ping per change: the change is this write, at `now`.
+    let key = format!("websub {feed_url} {}", ts(now));
+    Ok(db.record_notices(&channels, &key, "websub", &body, now)?)
 }
 
 /// Whether a delivery's error says the account's login or token is refused.

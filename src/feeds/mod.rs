@@ -110,6 +110,13 @@ impl FeedFiles {
             if !web || hub.contains(['"', '<', '>', ' ']) {
                 return Err(format!("feeds.websub_hubs: {hub:?} is not an http(s) URL"));
             }
+            // `scheme://user:password@host`: every feed names its hubs to the world.
+            let authority = hub.split("://").nth(1).unwrap_or("").split(['/', '?', '#']).next();
+            if authority.is_some_and(|a| a.contains('@')) {
+                return Err(
+                    "feeds.websub_hubs: a hub's URL carries a user name or password, and every feed names its hubs to its readers; use a hub that needs none".into(),
+                );
+            }
         }
         Ok(())
     }
@@ -358,7 +365,18 @@ pub fn update(
     settings: &FeedSettings,
     renderings: &mut Renderings,
 ) -> Result<Vec<(String, write::WriteOutcome)>, write::WriteError> {
-    write::write_feeds(&settings.files.output, &render_feeds(articles, settings, renderings))
+    update_then(articles, settings, renderings, &mut |_| Ok(()))
+}
+
+/// [`update`], calling `before_replace` with each changed file's path before it is replaced.
+pub fn update_then(
+    articles: &[Article],
+    settings: &FeedSettings,
+    renderings: &mut Renderings,
+    before_replace: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> Result<Vec<(String, write::WriteOutcome)>, write::WriteError> {
+    let files = render_feeds(articles, settings, renderings);
+    write::write_feeds_then(&settings.files.output, &files, before_replace)
 }
 
 /// Builds every configured feed file for `articles` (newest first, as

@@ -37,6 +37,17 @@ pub struct WriteError {
 /// New files get mode 0644 (feeds are public and a web server must read them); a replaced
 /// file keeps its mode.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<WriteOutcome, WriteError> {
+    write_if_changed_then(path, bytes, || Ok(()))
+}
+
+/// [`write_if_changed`], calling `before_replace` once the new bytes are ready and before
+/// they replace the old file (a change recorded there is never lost to a crash: at worst it
+/// is recorded for a file left unchanged).
+pub fn write_if_changed_then(
+    path: &Path,
+    bytes: &[u8],
+    before_replace: impl FnOnce() -> io::Result<()>,
+) -> Result<WriteOutcome, WriteError> {
     let err = |source| WriteError { path: path.to_path_buf(), source };
     let same_size = fs::metadata(path).is_ok_and(|m| m.len() == bytes.len() as u64);
     if same_size && fs::read(path).map_err(err)? == bytes {
@@ -55,6 +66,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<WriteOutcome, Write
         tmp.as_file().set_permissions(permissions).map_err(err)?;
     }
     tmp.as_file().sync_all().map_err(err)?;
+    before_replace().map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
     sync_dir(dir).map_err(err)?;
     Ok(WriteOutcome::Written)
@@ -118,9 +130,23 @@ pub fn write_feeds(
     output: &Path,
     files: &[FeedFile],
 ) -> Result<Vec<(String, WriteOutcome)>, WriteError> {
+    write_feeds_then(output, files, &mut |_| Ok(()))
+}
+
+/// [`write_feeds`], calling `before_replace` with a file's path (relative) before its new
+/// bytes replace the old ones.
+pub fn write_feeds_then(
+    output: &Path,
+    files: &[FeedFile],
+    before_replace: &mut dyn FnMut(&str) -> io::Result<()>,
+) -> Result<Vec<(String, WriteOutcome)>, WriteError> {
     files
         .iter()
-        .map(|f| Ok((f.path.clone(), write_if_changed(&output.join(&f.path), &f.bytes)?)))
+        .map(|f| {
+            let outcome =
+                write_if_changed_then(&output.join(&f.path), &f.bytes, || before_replace(&f.path))?;
+            Ok((f.path.clone(), outcome))
+        })
         .collect()
 }
 

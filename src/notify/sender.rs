@@ -36,8 +36,6 @@ pub struct Pass {
     pub sent: usize,
     /// Notices that failed (to be retried).
     pub failed: usize,
-    /// Notices of channels no longer configured (left unsent).
-    pub orphaned: usize,
 }
 
 /// What a notice of a hub carries.
@@ -47,31 +45,63 @@ pub struct Ping {
     pub feed_url: String,
 }
 
-/// Sends every notice due now: each channel's in order, the channels side by side, so that
-/// one that hangs delays only its own. A channel that fails is not tried again in the same
-/// pass: its other notices wait for its retry.
-pub async fn send_due(db: &Arc<Mutex<Db>>, channels: &[Channel]) -> anyhow::Result<Pass> {
-    let due: Vec<Notice> = Db::lock(db).due_notices(Utc::now())?;
-    let mut by_channel: Vec<(String, Vec<Notice>)> = Vec::new();
-    for notice in due {
-        match by_channel.iter_mut().find(|(c, _)| *c == notice.channel) {
-            Some((_, list)) => list.push(notice),
-            None => by_channel.push((notice.channel.clone(), vec![notice])),
+/// How long a claimed notice is a sender's (a send takes at most [`SEND_TIMEOUT`]): one left
+/// by a sender that died is due again after it.
+pub const CLAIM: Duration = Duration::from_secs(20);
+
+/// A channel as the sender sees it: a configured one, or a WebSub hub.
+#[derive(Clone)]
+enum Target {
+    Channel(Channel),
+    Hub(String),
+}
+
+impl Target {
+    fn name(&self) -> String {
+        match self {
+            Target::Channel(c) => c.name.clone(),
+            Target::Hub(hub) => websub::channel(hub),
         }
     }
+
+    fn retry(&self) -> Duration {
+        match self {
+            Target::Channel(c) => c.retry,
+            Target::Hub(_) => HUB_RETRY,
+        }
+    }
+
+    async fn send(&self, notice: &Notice) -> anyhow::Result<()> {
+        match self {
+            Target::Channel(c) => {
+                let message: Message = serde_json::from_str(&notice.body)?;
+                c.send(notice.id, &message, SEND_TIMEOUT).await
+            }
+            Target::Hub(hub) => {
+                let ping: Ping = serde_json::from_str(&notice.body)?;
+                websub::ping(hub, &ping.feed_url, SEND_TIMEOUT).await
+            }
+        }
+    }
+}
+
+fn targets(channels: &[Channel], hubs: &[String]) -> Vec<Target> {
+    let mut out: Vec<Target> = channels.iter().cloned().map(Target::Channel).collect();
+    out.extend(hubs.iter().cloned().map(Target::Hub));
+    out
+}
+
+/// Sends every notice due now, each channel's in order, the channels side by side (`herald
+/// run --once`). A channel that fails is not tried again in the same pass.
+pub async fn send_due(
+    db: &Arc<Mutex<Db>>,
+    channels: &[Channel],
+    hubs: &[String],
+) -> anyhow::Result<Pass> {
     let mut pass = Pass::default();
     let mut passes = tokio::task::JoinSet::new();
-    for (name, notices) in by_channel {
-        let channel = channels.iter().find(|c| c.name == name).cloned();
-        let retry = match (&channel, websub::hub_of(&name)) {
-            (Some(c), _) => c.retry,
-            (None, Some(_)) => HUB_RETRY,
-            (None, None) => {
-                pass.orphaned += notices.len();
-                continue;
-            }
-        };
-        passes.spawn(send_channel(db.clone(), channel, notices, retry));
+    for target in targets(channels, hubs) {
+        passes.spawn(send_target(db.clone(), target));
     }
     while let Some(done) = passes.join_next().await {
         let (sent, failed) = done??;
@@ -81,35 +111,37 @@ pub async fn send_due(db: &Arc<Mutex<Db>>, channels: &[Channel]) -> anyhow::Resu
     Ok(pass)
 }
 
-/// Sends one channel's `notices` in order; after a failure the rest wait for the retry.
-/// Returns how many were sent and how many failed.
-async fn send_channel(
-    db: Arc<Mutex<Db>>,
-    channel: Option<Channel>,
-    notices: Vec<Notice>,
-    retry: Duration,
-) -> anyhow::Result<(usize, usize)> {
+/// Sends the due notices of one channel in order, each claimed first; after a failure the
+/// rest wait for the retry. Returns how many were sent and how many failed.
+async fn send_target(db: Arc<Mutex<Db>>, target: Target) -> anyhow::Result<(usize, usize)> {
+    let name = target.name();
+    let due = Db::lock(&db).due_notices_of(&name, Utc::now())?;
     let (mut sent, mut failed) = (0, 0);
     let mut down: Option<String> = None;
-    for notice in notices {
+    for notice in due {
+        let now = Utc::now();
+        let claim = now + chrono::Duration::from_std(CLAIM).unwrap_or_default();
+        if !Db::lock(&db).claim_notice(notice.id, now, claim)? {
+            continue; // another sender has it
+        }
         let result = match &down {
             Some(error) => Err(anyhow::anyhow!("{error}")),
-            None => send(&notice, channel.as_ref()).await,
+            None => target.send(&notice).await,
         };
         let now = Utc::now();
         match result {
             Ok(()) => {
                 Db::lock(&db).notice_sent(notice.id, now)?;
-                tracing::info!(channel = %notice.channel, event = %notice.event, id = notice.id, "notice sent");
+                tracing::info!(channel = %name, event = %notice.event, id = notice.id, "notice sent");
                 sent += 1;
             }
             Err(e) => {
                 let error = crate::report::describe_any(&e);
-                let wait = backoff(retry, notice.attempts + 1);
+                let wait = backoff(target.retry(), notice.attempts + 1);
                 let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
                 Db::lock(&db).notice_failed(notice.id, &error, at)?;
                 if down.is_none() {
-                    tracing::warn!(channel = %notice.channel, event = %notice.event, id = notice.id, attempt = notice.attempts + 1, cause = %error, retry_in = ?wait, "notice not sent; retried later");
+                    tracing::warn!(channel = %name, event = %notice.event, id = notice.id, attempt = notice.attempts + 1, cause = %error, retry_in = ?wait, "notice not sent; retried later");
                 }
                 down = Some(error);
                 failed += 1;
@@ -119,69 +151,84 @@ async fn send_channel(
     Ok((sent, failed))
 }
 
-async fn send(notice: &Notice, channel: Option<&Channel>) -> anyhow::Result<()> {
-    match (channel, websub::hub_of(&notice.channel)) {
-        (Some(c), _) => {
-            let message: Message = serde_json::from_str(&notice.body)?;
-            c.send(notice.id, &message, SEND_TIMEOUT).await
-        }
-        (None, Some(hub)) => {
-            let ping: Ping = serde_json::from_str(&notice.body)?;
-            websub::ping(hub, &ping.feed_url, SEND_TIMEOUT).await
-        }
-        (None, None) => Ok(()),
-    }
-}
-
-/// Sends notices until `stop` turns true: at once when `wake` is notified (a cycle recorded
-/// some), else when the next one comes due (at least once a minute). A pass under way when
-/// told to stop is finished first, so a graceful stop does not cut a send short (a kill may:
-/// then the notice is sent again at the next start).
-pub async fn run(
-    db: Arc<Mutex<Db>>,
-    channels: Vec<Channel>,
-    wake: Arc<tokio::sync::Notify>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    while !*stop.borrow() {
-        if let Err(e) = send_due(&db, &channels).await {
-            tracing::error!(cause = %crate::report::describe_any(&e), "notices: cannot read or record them in the state");
-        }
-        let next = Db::lock(&db).next_notice_due().ok().flatten();
-        let wait = next
-            .map_or(Duration::from_secs(60), |t| (t - Utc::now()).to_std().unwrap_or_default())
-            .clamp(Duration::from_millis(10), Duration::from_secs(60));
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => {}
-        }
-    }
-}
-
-/// The notifier of a service: its task and how to stop it.
+/// The notifier of a service: a task per channel and hub, each sending its notices when
+/// woken (a cycle recorded some) or when its next one comes due, so that one that hangs
+/// delays only its own. `after_pass` runs after each of a channel's passes (the service
+/// refreshes its health with it).
 pub struct Notifier {
-    task: tokio::task::JoinHandle<()>,
+    tasks: tokio::task::JoinSet<()>,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Notifier {
-    /// Starts sending the notices of `db` to `channels`, woken by `wake`.
+    /// Starts sending the notices of `db` to `channels` and `hubs`, woken by `wake`. The
+    /// unsent notices of channels no longer configured are dropped first.
     pub fn start(
         db: Arc<Mutex<Db>>,
         channels: Vec<Channel>,
-        wake: Arc<tokio::sync::Notify>,
+        hubs: Vec<String>,
+        wake: tokio::sync::watch::Receiver<u64>,
+        after_pass: Arc<dyn Fn() + Send + Sync>,
     ) -> Notifier {
+        let targets = targets(&channels, &hubs);
+        let names: Vec<String> = targets.iter().map(Target::name).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        match Db::lock(&db).drop_orphaned_notices(&names, Utc::now()) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                notices = n,
+                "notices of channels no longer configured were dropped (a renamed channel is a new one: it is told what holds now)"
+            ),
+            Err(e) => {
+                tracing::error!(cause = %crate::report::describe(&e), "cannot drop the notices of removed channels")
+            }
+        }
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        Notifier { task: tokio::spawn(run(db, channels, wake, stopped)), stop }
+        let mut tasks = tokio::task::JoinSet::new();
+        for target in targets {
+            tasks.spawn(run(db.clone(), target, wake.clone(), stopped.clone(), after_pass.clone()));
+        }
+        Notifier { tasks, stop }
     }
 
-    /// Stops it once the pass under way is done, waiting at most `grace`.
-    pub async fn stop(self, grace: Duration) {
+    /// Stops it once the sends under way are done, waiting at most `grace` (a graceful stop
+    /// does not cut a send short; a kill may, and that notice is sent again later).
+    pub async fn stop(mut self, grace: Duration) {
         let _ = self.stop.send(true);
-        let mut task = self.task;
-        if tokio::time::timeout(grace, &mut task).await.is_err() {
-            task.abort();
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            self.tasks.abort_all();
+        }
+    }
+
+    /// Stops it in the background (a reload: the cycles go on meanwhile; the claims keep the
+    /// next notifier from sending what this one is sending).
+    pub fn retire(self, grace: Duration) {
+        tokio::spawn(self.stop(grace));
+    }
+}
+
+async fn run(
+    db: Arc<Mutex<Db>>,
+    target: Target,
+    mut wake: tokio::sync::watch::Receiver<u64>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    after_pass: Arc<dyn Fn() + Send + Sync>,
+) {
+    let name = target.name();
+    while !*stop.borrow() {
+        if let Err(e) = send_target(db.clone(), target.clone()).await {
+            tracing::error!(channel = %name, cause = %crate::report::describe_any(&e), "notices: cannot read or record them in the state");
+        }
+        after_pass();
+        let next = Db::lock(&db).next_notice_due(&name).ok().flatten();
+        let wait = next
+            .map_or(Duration::from_secs(3600), |t| (t - Utc::now()).to_std().unwrap_or_default())
+            .clamp(Duration::from_millis(10), Duration::from_secs(3600));
+        tokio::select! {
+            _ = wake.changed() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => {}
         }
     }
 }

@@ -71,6 +71,11 @@ impl Webhook {
             Url::Plain(u) => (u.clone(), None),
             Url::Secret(source) => {
                 let s = source.read()?;
+                let web = url::Url::parse(s.expose())
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+                if !web {
+                    anyhow::bail!("url_file: the secret it names is not an http(s) URL");
+                }
                 (s.expose().to_string(), Some(s))
             }
         };
@@ -88,24 +93,36 @@ impl Webhook {
         if let Some(key) = &self.signing {
             request = request.header("X-Herald-Signature-256", signature(&key.read()?, &body));
         }
-        // reqwest's errors carry the URL: a secret one is replaced by its origin.
-        let hide = |text: String| match &secret {
-            Some(s) => text.replace(s.expose(), &self.shown()),
-            None => text,
-        };
-        let response = request
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!(hide(format!("{}", e.without_url()))))?;
+        // Errors never carry a secret URL, whole or in part (a server's error page often
+        // repeats the path it was asked for, and a Slack path is the token).
+        let response = request.body(body).send().await.map_err(|e| {
+            anyhow::Error::from(e.without_url()).context(format!("POST {}", self.shown()))
+        })?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
         }
-        let text = response.text().await.unwrap_or_default();
-        let text: String = text.chars().take(200).collect();
-        anyhow::bail!("HTTP {status}: {}", hide(text.trim().to_string()))
+        match secret {
+            Some(_) => anyhow::bail!("HTTP {status} from {}", self.shown()),
+            None => anyhow::bail!("HTTP {status}: {}", body_start(response).await),
+        }
     }
+}
+
+/// The first 200 characters of an error response's body, read no further than 1 KiB: an
+/// endpoint that answers with megabytes costs nothing.
+pub async fn body_start(mut response: reqwest::Response) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < 1024 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                bytes.extend_from_slice(&chunk[..chunk.len().min(1024 - bytes.len())])
+            }
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    text.trim().chars().take(200).collect()
 }
 
 /// `scheme://host[:port]` of `url`.

@@ -23,11 +23,10 @@ pub async fn ping(hub: &str, feed_url: &str, timeout: Duration) -> anyhow::Resul
         .form(&[("hub.mode", "publish"), ("hub.url", feed_url)])
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("hub {hub}: {}", e.without_url()))?;
+        .map_err(|e| anyhow::Error::from(e.without_url()).context(format!("hub {hub}")))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
     }
-    let text: String = response.text().await.unwrap_or_default().chars().take(200).collect();
-    anyhow::bail!("hub {hub}: HTTP {status}: {}", text.trim())
+    anyhow::bail!("hub {hub}: HTTP {status}: {}", super::webhook::body_start(response).await)
 }

@@ -105,14 +105,80 @@ impl Db {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// When the next unsent notice comes due, if any.
-    pub fn next_notice_due(&self) -> Result<Option<DateTime<Utc>>, DbError> {
+    /// The unsent notices of `channel` due at `now`, oldest first.
+    pub fn due_notices_of(
+        &self,
+        channel: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Notice>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM notices
+                 WHERE channel = ?1 AND sent_at IS NULL AND next_attempt_at <= ?2 ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params![channel, ts(now)], notice).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Claims notice `id` for sending until `until`, if it is still unsent and due at `now`:
+    /// another sender (an old one finishing after a reload) leaves it alone meanwhile, and a
+    /// sender that dies leaves it due again at `until`.
+    pub fn claim_notice(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
         self.conn
-            .query_row("SELECT MIN(next_attempt_at) FROM notices WHERE sent_at IS NULL", [], |r| {
-                r.get::<_, Option<String>>(0)
-            })
+            .execute(
+                "UPDATE notices SET next_attempt_at = ?3
+                 WHERE id = ?1 AND sent_at IS NULL AND next_attempt_at <= ?2",
+                params![id, ts(now), ts(until)],
+            )
+            .map(|n| n == 1)
+            .map_err(|e| self.err(e))
+    }
+
+    /// At a start (this process holds the state's lock, so no other sends): every unsent
+    /// notice is due now — a claim left by a process that died, a backoff, all start over.
+    pub fn release_notices(&self, now: DateTime<Utc>) -> Result<usize, DbError> {
+        self.conn
+            .execute(
+                "UPDATE notices SET next_attempt_at = ?1 WHERE sent_at IS NULL AND next_attempt_at > ?1",
+                [ts(now)],
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// When the next unsent notice of `channel` comes due, if any.
+    pub fn next_notice_due(&self, channel: &str) -> Result<Option<DateTime<Utc>>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT MIN(next_attempt_at) FROM notices WHERE channel = ?1 AND sent_at IS NULL",
+                [channel],
+                |r| r.get::<_, Option<String>>(0),
+            )
             .map(|t| t.as_deref().and_then(parse_ts))
             .map_err(|e| self.err(e))
+    }
+
+    /// Gives up the unsent notices of channels not in `channels` (a channel removed or renamed
+    /// in the configuration): they are marked as dropped, with why. Returns how many.
+    pub fn drop_orphaned_notices(
+        &self,
+        channels: &[&str],
+        now: DateTime<Utc>,
+    ) -> Result<usize, DbError> {
+        let placeholders = vec!["?"; channels.len()].join(", ");
+        let sql = format!(
+            "UPDATE notices SET sent_at = ?, last_error = 'dropped: the channel is no longer configured'
+             WHERE sent_at IS NULL AND channel NOT IN ({placeholders})"
+        );
+        let mut values: Vec<String> = vec![ts(now)];
+        values.extend(channels.iter().map(|c| c.to_string()));
+        self.conn.execute(&sql, rusqlite::params_from_iter(values)).map_err(|e| self.err(e))
     }
 
     /// Every notice, newest first (for `status` and the tests), at most `limit`.
@@ -198,7 +264,10 @@ mod tests {
         db.notice_failed(due[1].id, "connection refused", now + chrono::Duration::minutes(1))
             .unwrap();
         assert!(db.due_notices(now).unwrap().is_empty());
-        assert_eq!(db.next_notice_due().unwrap(), Some(now + chrono::Duration::minutes(1)));
+        assert_eq!(
+            db.next_notice_due(&due[1].channel).unwrap(),
+            Some(now + chrono::Duration::minutes(1))
+        );
         let failing = db.failing_channels(1).unwrap();
         assert_eq!(failing, vec![(due[1].channel.clone(), 1, "connection refused".into(), 1)]);
         // Reopened (a restart): the unsent one is still there, the sent one is not due.
@@ -207,5 +276,15 @@ mod tests {
         let later = db.due_notices(now + chrono::Duration::minutes(2)).unwrap();
         assert_eq!(later.iter().map(|n| n.id).collect::<Vec<_>>(), vec![due[1].id]);
         assert_eq!(later[0].attempts, 1);
+        // Claimed by one sender, it is no other's until the claim runs out.
+        let at = now + chrono::Duration::minutes(2);
+        let until = at + chrono::Duration::seconds(20);
+        assert!(db.claim_notice(due[1].id, at, until).unwrap());
+        assert!(!db.claim_notice(due[1].id, at, until).unwrap());
+        assert!(db.due_notices_of(&due[1].channel, at).unwrap().is_empty());
+        assert_eq!(db.due_notices_of(&due[1].channel, until).unwrap().len(), 1);
+        // Its channel removed from the configuration: dropped, no longer failing.
+        assert_eq!(db.drop_orphaned_notices(&["other"], at).unwrap(), 1);
+        assert!(db.failing_channels(1).unwrap().is_empty());
     }
 }

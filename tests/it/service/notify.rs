@@ -360,24 +360,7 @@ async fn a_notice_cut_short_by_a_kill_is_sent_after_the_restart() {
 async fn a_hub_is_pinged_once_per_changed_feed() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let hub = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hub"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&hub)
-        .await;
-    copy_articles(&fixture_archive(), &dir.join("content"));
-    let config = dir.join("herald.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\nwebsub_hubs = [\"{}/hub\"]\n\
-             [state]\npath = \"state/herald.db\"\n[daemon]\nsettle = \"1s\"\ndebounce = \"100ms\"\n\
-             [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n",
-            hub.uri()
-        ),
-    )
-    .unwrap();
+    let (hub, config) = site_with_hub(dir, "settle = \"1s\"\ndebounce = \"100ms\"").await;
     let pings = async || -> Vec<String> {
         let mut out: Vec<String> = hub
             .received_requests()
@@ -460,4 +443,135 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A webhook URL from `url_file` (a Slack URL is its token) never shows, not even when the
+/// endpoint's error page repeats the path; a channel removed from the configuration while
+/// its notices wait has them dropped at the reload, and nothing stays failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_url_never_shows_and_a_removed_channel_leaves_nothing_failing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let receiver = MockServer::start().await;
+    const TOKEN_PATH: &str = "/services/T0/B0/s3cr3tTOKEN";
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(
+            ResponseTemplate::new(500).set_body_string(format!("Cannot POST {TOKEN_PATH}")),
+        )
+        .mount(&receiver)
+        .await;
+    copy_articles(&fixture_archive(), &dir.join("content"));
+    std::fs::write(dir.join("slack-url"), format!("{}{TOKEN_PATH}\n", receiver.uri())).unwrap();
+    let base = "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
+                [daemon]\nsettle = \"1s\"\ndebounce = \"100ms\"\n\
+                [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n";
+    let config = dir.join("herald.toml");
+    std::fs::write(
+        &config,
+        format!("{base}[[notify]]\nname = \"slack\"\nurl_file = \"slack-url\"\nformat = \"slack\"\nretry = \"50ms\"\n"),
+    )
+    .unwrap();
+    let log = dir.join("herald.log");
+    let mut service = start_logging(&config, std::fs::File::create(&log).unwrap());
+    wait_async("the first cycle", Duration::from_secs(20), {
+        let out = dir.join("out/atom.xml");
+        move || out.exists()
+    })
+    .await;
+    publish(dir, 711, "## Crate of the Week\n\nThis week's crate is [ferris](INSERT_LINK_HERE).\n");
+    let status = |dir: &Path| {
+        let out = herald(&["-c", dir.join("herald.toml").to_str().unwrap(), "status"]);
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    wait_async("the channel shown failing", Duration::from_secs(30), {
+        let dir = dir.to_path_buf();
+        move || status(&dir).1.contains("notification channel \"slack\" fails")
+    })
+    .await;
+    let (ok, text) = status(dir);
+    assert!(!ok, "a failing channel is a problem: {text}");
+    let listed = herald(&["-c", config.to_str().unwrap(), "notify"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(listed.contains("(secret URL)") && listed.contains("FAILING"), "{listed}");
+    for shown in [&text, &listed, &std::fs::read_to_string(&log).unwrap()] {
+        assert!(!shown.contains("s3cr3tTOKEN"), "the secret URL shows:\n{shown}");
+    }
+    // The channel removed, the service reloaded: its waiting notice is dropped.
+    std::fs::write(&config, base).unwrap();
+    Command::new("kill").args(["-HUP", &service.id().to_string()]).status().unwrap();
+    wait_async("nothing failing after the reload", Duration::from_secs(30), {
+        let dir = dir.to_path_buf();
+        move || status(&dir).0
+    })
+    .await;
+    assert!(std::fs::read_to_string(&log).unwrap().contains("no longer configured were dropped"));
+    assert!(sigterm(&mut service).success());
+}
+
+/// A process killed after a feed changed but before its cycle ended still leaves the hub's
+/// ping recorded: it was recorded before the new bytes replaced the old, and the next run
+/// sends it (the next cycle finds the feed unchanged and would record none).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ping_survives_a_kill_right_after_the_feed_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (hub, config) = site_with_hub(dir, "settle = \"0s\"").await;
+    let once = |failpoint: Option<&str>| {
+        let mut cmd = herald_cmd();
+        cmd.args(["-c", config.to_str().unwrap(), "run", "--once"]);
+        if let Some(f) = failpoint {
+            cmd.env("HERALD_FAILPOINTS", f);
+        }
+        cmd.output().unwrap()
+    };
+    assert!(once(None).status.success());
+    let atom_pings = async || {
+        hub.received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| {
+                String::from_utf8_lossy(&r.body)
+                    .contains("hub.url=https%3A%2F%2Fthis-week-in-rust.org%2Fatom.xml")
+            })
+            .count()
+    };
+    let before = atom_pings().await;
+    // A new issue: the feeds change, and the process dies before it posts.
+    publish(dir, 710, "Hello.\n");
+    let died = once(Some("before-call"));
+    assert!(!died.status.success(), "the failpoint kills it");
+    assert!(
+        std::fs::read_to_string(dir.join("out/atom.xml"))
+            .unwrap()
+            .contains("this-week-in-rust-710")
+    );
+    assert_eq!(atom_pings().await, before, "no ping yet: the process died first");
+    assert!(once(None).status.success());
+    assert_eq!(atom_pings().await, before + 1, "the recorded ping was sent by the next run");
+}
+
+/// A hub recording its pings, and a site over the sample archive that names it, with
+/// `daemon` in `[daemon]`; returns the hub and the config.
+async fn site_with_hub(dir: &Path, daemon: &str) -> (MockServer, PathBuf) {
+    let hub = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hub"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&hub)
+        .await;
+    copy_articles(&fixture_archive(), &dir.join("content"));
+    let config = dir.join("herald.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\nwebsub_hubs = [\"{}/hub\"]\n\
+             [state]\npath = \"state/herald.db\"\n[daemon]\n{daemon}\n\
+             [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n",
+            hub.uri()
+        ),
+    )
+    .unwrap();
+    (hub, config)
 }
