@@ -210,7 +210,7 @@ pub async fn run_cycle(
             by_key.insert(url.clone(), article);
         }
         let present: Vec<&str> = by_key.keys().map(String::as_str).collect();
-        db.mark_absent(&present)
+        db.mark_absent(&present, now)
     })?;
     // An announced issue whose title or date was edited has a new URL: the same issue.
     for (old, new) in lock().adopt_renamed()? {

@@ -87,7 +87,10 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(bool, DateTime<Utc>), DbError> {
         let now_s = ts(now);
-        // Run for every issue on every cycle: prepared once.
+        // Run for every issue on every cycle: prepared once, and writing nothing for an issue
+        // whose file is as it was (a cycle over an unchanged archive rewrites no page of the
+        // database). `last_seen` is its last change here, and the time it went away in
+        // `mark_absent`.
         self.conn
             .prepare_cached(
                 "INSERT INTO issues (key, number, title, source, first_seen, last_seen, content_hash, changed_at, state, date)
@@ -95,7 +98,9 @@ impl Db {
                  ON CONFLICT (key) DO UPDATE SET
                      number = ?2, title = ?3, source = ?4, last_seen = ?5, date = ?7,
                      changed_at = CASE WHEN changed_at IS NULL OR content_hash IS NOT ?6 THEN ?5 ELSE changed_at END,
-                     content_hash = ?6",
+                     content_hash = ?6
+                 WHERE number IS NOT ?2 OR title IS NOT ?3 OR source IS NOT ?4 OR date IS NOT ?7
+                    OR content_hash IS NOT ?6 OR changed_at IS NULL",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![key, number, title, source, now_s, content_hash, ts(date)])
@@ -148,7 +153,7 @@ impl Db {
 
     /// Marks issues that are not in `present` as absent: if a waiting one comes back, its
     /// settle time starts again (a publication reverted and re-added is new again).
-    pub fn mark_absent(&self, present: &[&str]) -> Result<(), DbError> {
+    pub fn mark_absent(&self, present: &[&str], now: DateTime<Utc>) -> Result<(), DbError> {
         let present: std::collections::HashSet<&str> = present.iter().copied().collect();
         let mut stmt = self
             .conn
@@ -161,7 +166,10 @@ impl Db {
             .map_err(|e| self.err(e))?;
         for key in known.iter().filter(|k| !present.contains(k.as_str())) {
             self.conn
-                .execute("UPDATE issues SET changed_at = NULL WHERE key = ?1", [key])
+                .execute(
+                    "UPDATE issues SET changed_at = NULL, last_seen = ?2 WHERE key = ?1",
+                    params![key, ts(now)],
+                )
                 .map_err(|e| self.err(e))?;
         }
         Ok(())
@@ -396,8 +404,12 @@ mod tests {
             db.observe_issue("k", None, "T", "a.md", t0, "h2", t1).unwrap().1,
             parse_ts(&ts(t1)).unwrap()
         );
+        // Seen again unchanged: nothing is written (the database's change counter stays).
+        let changes = db.conn.total_changes();
+        db.observe_issue("k", None, "T", "a.md", t0, "h2", t2).unwrap();
+        assert_eq!(db.conn.total_changes(), changes, "an unchanged issue rewrote its row");
         // Gone and back: it restarts too.
-        db.mark_absent(&[]).unwrap();
+        db.mark_absent(&[], t2).unwrap();
         assert_eq!(
             db.observe_issue("k", None, "T", "a.md", t0, "h2", t2).unwrap().1,
             parse_ts(&ts(t2)).unwrap()
@@ -447,7 +459,7 @@ mod tests {
             db.set_issue_status(&old, status, None, None, t0).unwrap();
         }
         // Every issue renamed: the old URLs gone, new ones waiting.
-        db.mark_absent(&[]).unwrap();
+        db.mark_absent(&[], t0).unwrap();
         for n in 1..=3u32 {
             let new = format!("https://x/new-{n}/");
             db.observe_issue(&new, Some(n), "T2", &format!("{n}.md"), t1, "h2", t1).unwrap();
