@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::bail;
 use serde::Deserialize;
 
-use super::{resolve, secret_source};
+use super::secret_source;
 use crate::notify::email::{Email, Tls};
 use crate::notify::webhook::{Format, Url, Webhook};
 use crate::notify::{Channel, Event, Transport};
@@ -129,8 +129,7 @@ fn webhook_of(n: &RawNotify, base: &Path) -> anyhow::Result<Webhook> {
                 // The URL may be a secret after all: never echo it.
                 bail!("url: not an http(s) URL (if it carries a token, put it in url_file)");
             }
-            if url::Url::parse(u).is_ok_and(|p| !p.username().is_empty() || p.password().is_some())
-            {
+            if crate::feeds::has_userinfo(u) {
                 bail!("url: carries a user name or password; put the whole URL in url_file");
             }
             Url::Plain(u.clone())
@@ -199,6 +198,5 @@ fn email_of(n: &RawNotify, base: &Path) -> anyhow::Result<Email> {
             bail!("to: {to:?} is not an email address");
         }
     }
-    let _ = resolve;
     Ok(Email { host, port, tls, login, from, to: n.to.clone() })
 }

@@ -322,7 +322,7 @@ fn post(a: &Announcement, config: &Settings, instance: Option<&str>) -> Markup {
                         div {
                             strong { (e.title) }
                             p { (e.description) }
-                            small { (host(&e.uri)) }
+                            small { (crate::feeds::host_of(&e.uri).unwrap_or_default()) }
                         }
                     }
                 },
@@ -347,10 +347,6 @@ fn quoted(s: &str) -> Markup {
             }
         }
     }
-}
-
-fn host(url: &str) -> String {
-    url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default()
 }
 
 const STYLE: &str = r#"

@@ -15,6 +15,7 @@ use super::Settings;
 use super::cycle::CycleReport;
 use crate::announce::deliver::Delivery;
 use crate::notify::{Event, IssueRef, Message, websub};
+use crate::state::db::ts;
 use crate::state::{Db, IssueRecord, RowStatus};
 
 /// Issues announced or announced after the grace period longer ago than this are not
@@ -314,8 +315,4 @@ fn issue_ref(issue: &IssueRecord) -> IssueRef {
         url: issue.key.clone(),
         file: issue.source.clone(),
     }
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

@@ -111,8 +111,7 @@ impl FeedFiles {
                 return Err(format!("feeds.websub_hubs: {hub:?} is not an http(s) URL"));
             }
             // `scheme://user:password@host`: every feed names its hubs to the world.
-            let authority = hub.split("://").nth(1).unwrap_or("").split(['/', '?', '#']).next();
-            if authority.is_some_and(|a| a.contains('@')) {
+            if has_userinfo(hub) {
                 return Err(
                     "feeds.websub_hubs: a hub's URL carries a user name or password, and every feed names its hubs to its readers; use a hub that needs none".into(),
                 );
@@ -198,6 +197,12 @@ impl<'de> Deserialize<'de> for MaxItems {
             Repr::Word(w) => w.parse().map_err(serde::de::Error::custom),
         }
     }
+}
+
+/// Whether a `scheme://…` URL carries a user name or password (`user:pw@host`).
+pub fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or("", |(_, r)| r);
+    rest.split(['/', '?', '#']).next().is_some_and(|authority| authority.contains('@'))
 }
 
 /// The host of an `http(s)://host[:port]/…` URL (the site URL's, for tag URIs).
