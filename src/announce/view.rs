@@ -76,6 +76,28 @@ pub fn highlights_fit(p: &Post) -> String {
     }
 }
 
+/// A message's parts, in order, each with whether it is code: the `` `quoted` `` parts of
+/// the guard's findings and of errors are. A backtick left unpaired, or a pair around
+/// nothing, stays in the text.
+pub fn quoted_parts(s: &str) -> Vec<(std::borrow::Cow<'_, str>, bool)> {
+    let parts: Vec<&str> = s.split('`').collect();
+    // An odd number of backticks leaves the last one unpaired.
+    let paired = parts.len() % 2 == 1;
+    let mut out = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let quoted = i % 2 == 1;
+        if quoted && (paired || i + 1 < parts.len()) && !part.is_empty() {
+            out.push((std::borrow::Cow::Borrowed(*part), true));
+        } else if quoted {
+            let ticks = if part.is_empty() && paired { "``" } else { "`" };
+            out.push((std::borrow::Cow::Owned(format!("{ticks}{part}")), false));
+        } else {
+            out.push((std::borrow::Cow::Borrowed(*part), false));
+        }
+    }
+    out
+}
+
 /// `used` of `limit` as a bar of `cells` cells (`▰▰▰▱▱`), full when over.
 pub fn bar(used: usize, limit: usize, cells: usize) -> String {
     let filled = match limit {
@@ -145,6 +167,20 @@ mod tests {
             })
             .collect();
         assert_eq!(text, "#ab cd");
+    }
+
+    #[test]
+    fn quoted_parts_are_code_and_stray_backticks_stay_text() {
+        let parts = |s| -> Vec<(String, bool)> {
+            quoted_parts(s).into_iter().map(|(t, c)| (t.into_owned(), c)).collect()
+        };
+        let t = |s: &str, code| (s.to_string(), code);
+        assert_eq!(parts("a `b` c"), vec![t("a ", false), t("b", true), t(" c", false)]);
+        assert_eq!(
+            parts("a `b` c `d"),
+            vec![t("a ", false), t("b", true), t(" c ", false), t("`d", false)]
+        );
+        assert_eq!(parts("x `` y"), vec![t("x ", false), t("``", false), t(" y", false)]);
     }
 
     #[test]

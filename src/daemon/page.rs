@@ -334,17 +334,9 @@ fn post(a: &Announcement, config: &Settings, instance: Option<&str>) -> Markup {
 
 /// A message whose `` `quoted` `` parts are code (the guard's findings): those in `<code>`.
 fn quoted(s: &str) -> Markup {
-    let parts: Vec<&str> = s.split('`').collect();
-    // An odd number of backticks leaves the last one unpaired: it stays text.
-    let paired = parts.len() % 2 == 1;
     html! {
-        @for (i, part) in parts.iter().enumerate() {
-            @if i % 2 == 1 && (paired || i + 1 < parts.len()) {
-                code { (part) }
-            } @else {
-                @if i % 2 == 1 { "`" }
-                (part)
-            }
+        @for (part, is_code) in view::quoted_parts(s) {
+            @if is_code { code { (part) } } @else { (part) }
         }
     }
 }

@@ -335,23 +335,13 @@ fn ends_with_word(out: &str, word: &str) -> bool {
 /// row: `|` is escaped inside code spans too, and lines are joined.
 fn inline(s: &str, cell: bool) -> String {
     let s = s.replace(['\n', '\r'], " ");
-    let parts: Vec<&str> = s.split('`').collect();
-    // An odd number of backticks leaves the last one unpaired: it stays text.
-    let paired = parts.len() % 2 == 1;
     let mut out = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        let is_code = i % 2 == 1 && (paired || i + 1 < parts.len()) && !part.is_empty();
+    for (part, is_code) in view::quoted_parts(&s) {
         if is_code {
-            let span = code(part);
+            let span = code(&part);
             out.push_str(&if cell { span.replace('|', "\\|") } else { span });
         } else {
-            if i % 2 == 1 {
-                out.push_str("\\`");
-                if part.is_empty() && paired {
-                    out.push_str("\\`");
-                }
-            }
-            out.push_str(&text(part));
+            out.push_str(&text(&part));
         }
     }
     out
