@@ -13,6 +13,7 @@ use crate::announce::Account;
 use crate::archive;
 use crate::cli::CheckArgs;
 use crate::daemon::Settings;
+use crate::notify::webhook::is_web_url;
 use crate::secret::SecretSource;
 
 /// Runs `herald check`, writing to `out`.
@@ -43,35 +44,10 @@ pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow
             None => report(true, format!("account {name}: dry run"), out)?,
             Some((source, Ok(_))) => {
                 report(true, format!("account {name} ({}): secret readable", account.kind()), out)?;
-                if let SecretSource::File(path) = source
-                    && let Some(mode) = loose_mode(path)
-                {
-                    let what = format!(
-                        "account {name}: secret file {} is readable by {} (mode {mode:o}); `chmod 600` it",
-                        path.display(),
-                        if mode & 0o004 != 0 { "everyone" } else { "its group" }
-                    );
-                    if mode & 0o004 != 0 {
-                        report(false, what, out)?;
-                    } else {
-                        writeln!(out, "warning: {what}")?;
-                    }
-                }
+                loose_secret(&format!("account {name}"), source, &mut report, out)?;
             }
             Some((source, Err(e))) => {
-                let mut what = format!("account {name}: {}", crate::report::describe_any(&e));
-                if let SecretSource::File(path) = source
-                    && path.starts_with("/run/credentials")
-                    && std::env::var_os("CREDENTIALS_DIRECTORY").is_none()
-                {
-                    let file = path.file_name().unwrap_or_default().to_string_lossy();
-                    what.push_str(&format!(
-                        ". That path exists only inside the running service (systemd's LoadCredential=); \
-                         check as the service does: `sudo systemd-run --pipe --wait --property=LoadCredential={file}:/etc/herald/credentials/{file} herald --config {} check`",
-                        config_path.display()
-                    ));
-                }
-                report(false, what, out)?
+                report(false, unreadable(&format!("account {name}"), source, &e, config_path), out)?
             }
         }
     }
@@ -79,41 +55,19 @@ pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow
     // The notification channels' secrets (nothing is sent: `herald notify --test` does).
     for channel in &config.notify {
         for (what, source) in channel.secrets() {
+            let who = format!("notify {}", channel.name);
             match source.read() {
-                Ok(secret) => {
-                    let bad_url = what == "url"
-                        && !url::Url::parse(secret.expose())
-                            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-                    if bad_url {
-                        report(
-                            false,
-                            format!(
-                                "notify {}: url_file does not hold an http(s) URL",
-                                channel.name
-                            ),
-                            out,
-                        )?;
-                    } else {
-                        report(true, format!("notify {}: {what} readable", channel.name), out)?;
-                    }
-                    if let SecretSource::File(path) = source
-                        && let Some(mode) = loose_mode(path)
-                        && mode & 0o004 != 0
-                    {
-                        report(
-                            false,
-                            format!(
-                                "notify {}: secret file {} is readable by everyone (mode {mode:o}); `chmod 600` it",
-                                channel.name,
-                                path.display()
-                            ),
-                            out,
-                        )?;
-                    }
+                Ok(secret) if what == "url" && !is_web_url(secret.expose()) => {
+                    report(false, format!("{who}: url_file does not hold an http(s) URL"), out)?;
+                    loose_secret(&who, source, &mut report, out)?;
+                }
+                Ok(_) => {
+                    report(true, format!("{who}: {what} readable"), out)?;
+                    loose_secret(&who, source, &mut report, out)?;
                 }
                 Err(e) => report(
                     false,
-                    format!("notify {}: {what}: {}", channel.name, crate::report::describe_any(&e)),
+                    unreadable(&format!("{who}: {what}"), source, &e, config_path),
                     out,
                 )?,
             }
@@ -327,6 +281,41 @@ fn online(config: &Settings) -> Vec<(bool, String)> {
 }
 
 /// The mode of a file readable by its group or others (a secret should be neither).
+/// A secret file others can read: a problem when everyone can, a warning when its group can.
+fn loose_secret(
+    who: &str,
+    source: &SecretSource,
+    report: &mut impl FnMut(bool, String, &mut dyn Write) -> std::io::Result<()>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let SecretSource::File(path) = source else { return Ok(()) };
+    let Some(mode) = loose_mode(path) else { return Ok(()) };
+    let everyone = mode & 0o004 != 0;
+    let what = format!(
+        "{who}: secret file {} is readable by {} (mode {mode:o}); `chmod 600` it",
+        path.display(),
+        if everyone { "everyone" } else { "its group" }
+    );
+    if everyone { report(false, what, out) } else { writeln!(out, "warning: {what}") }
+}
+
+/// A secret that cannot be read, said with where a systemd credential exists.
+fn unreadable(who: &str, source: &SecretSource, e: &anyhow::Error, config_path: &Path) -> String {
+    let mut what = format!("{who}: {}", crate::report::describe_any(e));
+    if let SecretSource::File(path) = source
+        && path.starts_with("/run/credentials")
+        && std::env::var_os("CREDENTIALS_DIRECTORY").is_none()
+    {
+        let file = path.file_name().unwrap_or_default().to_string_lossy();
+        what.push_str(&format!(
+            ". That path exists only inside the running service (systemd's LoadCredential=); \
+             check as the service does: `sudo systemd-run --pipe --wait --property=LoadCredential={file}:/etc/herald/credentials/{file} herald --config {} check`",
+            config_path.display()
+        ));
+    }
+    what
+}
+
 fn loose_mode(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {

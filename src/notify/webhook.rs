@@ -71,9 +71,7 @@ impl Webhook {
             Url::Plain(u) => (u.clone(), None),
             Url::Secret(source) => {
                 let s = source.read()?;
-                let web = url::Url::parse(s.expose())
-                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-                if !web {
+                if !is_web_url(s.expose()) {
                     anyhow::bail!("url_file: the secret it names is not an http(s) URL");
                 }
                 (s.expose().to_string(), Some(s))
@@ -123,6 +121,11 @@ pub async fn body_start(mut response: reqwest::Response) -> String {
     }
     let text = String::from_utf8_lossy(&bytes);
     text.trim().chars().take(200).collect()
+}
+
+/// Whether `url` is an http(s) URL with a host (what a webhook can be posted to).
+pub fn is_web_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
 }
 
 /// `scheme://host[:port]` of `url`.
