@@ -63,10 +63,11 @@ pub fn run(
         };
         let events: Vec<&str> = channel.events.iter().map(|e| e.name()).collect();
         writeln!(out, "{}: {to}; events: {}", channel.name, events.join(", "))?;
-        if let Some((_, attempts, error, unsent)) = failing.iter().find(|f| f.0 == channel.name) {
+        if let Some(f) = failing.iter().find(|f| f.channel == channel.name) {
             writeln!(
                 out,
-                "    FAILING: {unsent} notices unsent after {attempts} attempts; last: {error}"
+                "    FAILING: {} notices unsent after {} attempts; last: {}",
+                f.unsent, f.attempts, f.last_error
             )?;
         }
     }

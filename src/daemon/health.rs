@@ -275,11 +275,14 @@ impl Telemetry {
     }
 
     /// Records the notification channels that keep failing (after each cycle).
-    pub fn set_failing_channels(&self, failing: &[(String, u32, String, u32)]) {
+    pub fn set_failing_channels(&self, failing: &[crate::state::FailingChannel]) {
         let described = failing
             .iter()
-            .map(|(c, attempts, error, unsent)| {
-                format!("notify {c}: {unsent} unsent after {attempts} attempts: {error}")
+            .map(|f| {
+                format!(
+                    "notify {}: {} unsent after {} attempts: {}",
+                    f.channel, f.unsent, f.attempts, f.last_error
+                )
             })
             .collect();
         self.health.lock().unwrap_or_else(|p| p.into_inner()).channels = described;

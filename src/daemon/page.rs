@@ -122,8 +122,8 @@ pub fn render(view: &StatusView, posts: &HashMap<String, Posts>, config: &Settin
                             ul {
                                 @for p in &view.problems { li { "archive: " (p) } }
                                 @for (r, what) in view.stuck() { li { (r.account) ": " (what) } }
-                                @for (c, attempts, error, unsent) in &view.failing_channels {
-                                    li { "notifications to " (c) " fail: " (unsent) " unsent after " (attempts) " attempts; last: " (error) }
+                                @for f in &view.failing_channels {
+                                    li { "notifications to " (f.channel) " fail: " (f.unsent) " unsent after " (f.attempts) " attempts; last: " (f.last_error) }
                                 }
                             }
                         }

@@ -202,10 +202,7 @@ pub async fn serve(
         {
             let accounts: Vec<String> =
                 loaded.config.accounts.iter().map(|a| a.name().to_string()).collect();
-            let db = Db::lock(&loaded.db);
-            telemetry.refresh_state(&db, &accounts);
-            let failing = db.failing_channels(super::status::CHANNEL_FAILING_AFTER);
-            telemetry.set_failing_channels(&failing.unwrap_or_default());
+            telemetry.refresh_state(&Db::lock(&loaded.db), &accounts);
         }
         if watchdog.is_some() {
             let _ = sd_notify::notify(&[NotifyState::Watchdog]);

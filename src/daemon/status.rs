@@ -43,7 +43,7 @@ pub struct StatusView {
     pub timezone: chrono_tz::Tz,
     /// Notification channels (and WebSub hubs) that keep failing: (channel, attempts, last
     /// error, unsent notices).
-    pub failing_channels: Vec<(String, u32, String, u32)>,
+    pub failing_channels: Vec<crate::state::FailingChannel>,
 }
 
 /// A channel is shown as failing once its oldest unsent notice failed this often.
@@ -246,7 +246,8 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
     for p in &view.problems {
         line(format!("archive problem: {p}"));
     }
-    for (channel, attempts, error, unsent) in &view.failing_channels {
+    for f in &view.failing_channels {
+        let (channel, attempts, error, unsent) = (&f.channel, f.attempts, &f.last_error, f.unsent);
         let what = match channel.strip_prefix("websub ") {
             Some(hub) => format!(
                 "WebSub hub {hub} fails: {unsent} pings unsent after {attempts} attempts (retried with backoff); last: {error}"
@@ -414,8 +415,8 @@ pub fn render_json(view: &StatusView) -> Value {
             "overdue": view.overdue(),
         },
         "archive_problems": view.problems,
-        "failing_channels": view.failing_channels.iter().map(|(channel, attempts, error, unsent)| json!({
-            "channel": channel, "attempts": attempts, "last_error": error, "unsent": unsent,
+        "failing_channels": view.failing_channels.iter().map(|f| json!({
+            "channel": f.channel, "attempts": f.attempts, "last_error": f.last_error, "unsent": f.unsent,
         })).collect::<Vec<_>>(),
         "outbox_problems": view.stuck().iter().map(|(r, what)| json!({
             "issue": r.issue_key, "account": r.account, "generation": r.generation,

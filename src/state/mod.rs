@@ -15,5 +15,5 @@ pub mod sessions;
 pub use db::{Db, DbError};
 pub use issues::IssueRecord;
 pub use lock::StateLock;
-pub use notices::Notice;
+pub use notices::{FailingChannel, Notice};
 pub use outbox::{NewRow, OutboxRow, Posted, RowStatus};

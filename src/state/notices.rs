@@ -34,6 +34,19 @@ pub struct Notice {
     pub last_error: Option<String>,
 }
 
+/// A channel (or WebSub hub) whose notices keep failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingChannel {
+    /// The channel's name (`websub <hub>` for a hub).
+    pub channel: String,
+    /// Attempts at its oldest unsent notice.
+    pub attempts: u32,
+    /// Why the last one failed.
+    pub last_error: String,
+    /// Its notices not sent yet.
+    pub unsent: u32,
+}
+
 const COLUMNS: &str =
     "id, channel, key, event, body, created_at, attempts, next_attempt_at, sent_at, last_error";
 
@@ -220,12 +233,8 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
-    /// Channels whose oldest unsent notice has failed `at_least` times: (channel, attempts,
-    /// last error, unsent notices).
-    pub fn failing_channels(
-        &self,
-        at_least: u32,
-    ) -> Result<Vec<(String, u32, String, u32)>, DbError> {
+    /// Channels whose oldest unsent notice has failed `at_least` times.
+    pub fn failing_channels(&self, at_least: u32) -> Result<Vec<FailingChannel>, DbError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -235,7 +244,14 @@ impl Db {
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([at_least], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_map([at_least], |r| {
+                Ok(FailingChannel {
+                    channel: r.get(0)?,
+                    attempts: r.get(1)?,
+                    last_error: r.get(2)?,
+                    unsent: r.get(3)?,
+                })
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
@@ -269,7 +285,13 @@ mod tests {
             Some(now + chrono::Duration::minutes(1))
         );
         let failing = db.failing_channels(1).unwrap();
-        assert_eq!(failing, vec![(due[1].channel.clone(), 1, "connection refused".into(), 1)]);
+        let expected = FailingChannel {
+            channel: due[1].channel.clone(),
+            attempts: 1,
+            last_error: "connection refused".into(),
+            unsent: 1,
+        };
+        assert_eq!(failing, vec![expected]);
         // Reopened (a restart): the unsent one is still there, the sent one is not due.
         drop(db);
         let db = Db::open(&dir.path().join("herald.db")).unwrap();
