@@ -290,27 +290,34 @@ pub const MAX_FINDINGS: usize = 50;
 /// effect with more a last finding that counts the rest: a file with thousands of
 /// placeholders is reported, stored and shown in bounded space.
 fn capped(findings: impl Iterator<Item = Finding>) -> Vec<Finding> {
+    /// Per effect: how many are listed, how many are left out, the first left out's line.
+    struct Tally {
+        effect: Effect,
+        listed: usize,
+        left: usize,
+        from: Option<Option<usize>>,
+    }
+    let tally = |effect| Tally { effect, listed: 0, left: 0, from: None };
+    let mut tallies = [tally(Effect::Hold), tally(Effect::Delay)];
     let mut out = Vec::new();
-    let mut more = [(Effect::Hold, 0usize, None), (Effect::Delay, 0, None)];
     for f in findings {
-        let slot = more.iter_mut().find(|(e, _, _)| *e == f.effect).expect("two effects");
-        if out.iter().filter(|o: &&Finding| o.effect == f.effect).count() < MAX_FINDINGS {
+        let t = tallies.iter_mut().find(|t| t.effect == f.effect).expect("two effects");
+        if t.listed < MAX_FINDINGS {
+            t.listed += 1;
             out.push(f);
         } else {
-            slot.1 += 1;
-            slot.2.get_or_insert(f.line);
+            t.left += 1;
+            t.from.get_or_insert(f.line);
         }
     }
-    for (effect, n, first) in more {
-        if n > 0 {
-            let fix = out.iter().rev().find(|f| f.effect == effect).map(|f| f.fix.clone());
-            out.push(Finding {
-                reason: format!("and {n} more like these, from here on"),
-                line: first.flatten(),
-                effect,
-                fix: fix.unwrap_or_default(),
-            });
-        }
+    for t in tallies.into_iter().filter(|t| t.left > 0) {
+        let fix = out.iter().rev().find(|f| f.effect == t.effect).map(|f| f.fix.clone());
+        out.push(Finding {
+            reason: format!("and {} more like these, from here on", t.left),
+            line: t.from.flatten(),
+            effect: t.effect,
+            fix: fix.unwrap_or_default(),
+        });
     }
     out
 }
