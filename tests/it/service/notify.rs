@@ -145,16 +145,7 @@ async fn each_state_is_told_once_per_channel_across_restarts() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&receiver)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/hub"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&receiver)
-        .await;
+    answer_hook_and_hub(&receiver).await;
     // The Mastodon instance refuses the token, as a real one does.
     Mock::given(wiremock::matchers::path_regex("^/api/"))
         .respond_with(
@@ -271,16 +262,8 @@ async fn a_notice_cut_short_by_a_kill_is_sent_after_the_restart() {
     let dir = tmp.path();
     let receiver = MockServer::start().await;
     // The receiver takes the first call but answers only after a minute.
-    Mock::given(method("POST"))
-        .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(204).set_delay(Duration::from_secs(60)))
-        .mount(&receiver)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/hub"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&receiver)
-        .await;
+    answer(&receiver, "/hook", ResponseTemplate::new(204).set_delay(Duration::from_secs(60))).await;
+    answer(&receiver, "/hub", ResponseTemplate::new(202)).await;
     let smtp = Smtp::start(dir);
     let config = site_with_channels(dir, &receiver.uri(), smtp.port, false);
     let mut service = start(&config);
@@ -310,16 +293,7 @@ async fn a_notice_cut_short_by_a_kill_is_sent_after_the_restart() {
     service.kill().unwrap();
     service.wait().unwrap();
     receiver.reset().await;
-    Mock::given(method("POST"))
-        .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&receiver)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/hub"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&receiver)
-        .await;
+    answer_hook_and_hub(&receiver).await;
     let mut service = start(&config);
     until_async("the held notice sent after the restart", Duration::from_secs(30), async || {
         hooks(&receiver, KEY).await.iter().any(|b| b["event"] == "held")
@@ -556,11 +530,7 @@ async fn a_ping_survives_a_kill_right_after_the_feed_changed() {
 /// `daemon` in `[daemon]`; returns the hub and the config.
 async fn site_with_hub(dir: &Path, daemon: &str) -> (MockServer, PathBuf) {
     let hub = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hub"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&hub)
-        .await;
+    answer(&hub, "/hub", ResponseTemplate::new(202)).await;
     copy_articles(&fixture_archive(), &dir.join("content"));
     let config = dir.join("herald.toml");
     std::fs::write(
@@ -574,4 +544,15 @@ async fn site_with_hub(dir: &Path, daemon: &str) -> (MockServer, PathBuf) {
     )
     .unwrap();
     (hub, config)
+}
+
+/// `server` answers a POST to `at` with `template`.
+async fn answer(server: &MockServer, at: &str, template: ResponseTemplate) {
+    Mock::given(method("POST")).and(path(at)).respond_with(template).mount(server).await;
+}
+
+/// `server` takes the webhook's calls (`/hook`, 204) and the hub's pings (`/hub`, 202).
+async fn answer_hook_and_hub(server: &MockServer) {
+    answer(server, "/hook", ResponseTemplate::new(204)).await;
+    answer(server, "/hub", ResponseTemplate::new(202)).await;
 }
