@@ -28,43 +28,40 @@ pub fn run(
         let announcements = announce::prepare(&article, &url, &config.announce, &platforms)?;
         Ok((article, url, announcements))
     };
-    if format == PreviewFormat::Markdown {
-        // Every file gets its section, an unreadable one too: the comment is where its
-        // editor learns that herald cannot read it.
-        let previewed: Vec<markdown::Previewed> = args
-            .file
-            .iter()
-            .map(|path| markdown::Previewed {
-                file: path.display().to_string(),
-                result: match super::select_article(&config, None, Some(path)) {
-                    Err(e) => Err(markdown::Failure::Unreadable(crate::report::describe_any(&e))),
-                    Ok(article) => prepare(article)
-                        .map(|(article, url, announcements)| markdown::Issue {
-                            title: article.title,
-                            url,
-                            announcements,
-                        })
-                        .map_err(|e| markdown::Failure::NoPost(crate::report::describe_any(&e))),
-                },
-            })
-            .collect();
-        let previewed = if args.file.is_empty() {
-            let (article, url, announcements) =
-                prepare(super::select_article(&config, args.issue, None)?)?;
-            vec![markdown::Previewed {
-                file: article.source.display().to_string(),
-                result: Ok(markdown::Issue { title: article.title, url, announcements }),
-            }]
-        } else {
-            previewed
-        };
-        out.write_all(markdown::document(&previewed, &config).as_bytes())?;
-        return Ok(ExitCode::SUCCESS);
-    }
     let files: Vec<Option<&Path>> = match args.file.as_slice() {
         [] => vec![None],
         files => files.iter().map(|f| Some(f.as_path())).collect(),
     };
+    if format == PreviewFormat::Markdown {
+        // Every file named gets its section, an unreadable one too: the comment is where its
+        // editor learns that herald cannot read it. (The issue found by number or as the
+        // newest is an error, as in the other formats.)
+        let mut previewed = Vec::new();
+        for &file in &files {
+            let (name, result) = match super::select_article(&config, args.issue, file) {
+                Err(e) if file.is_none() => return Err(e),
+                Err(e) => (
+                    file.map(|f| f.display().to_string()).unwrap_or_default(),
+                    Err(markdown::Failure::Unreadable(crate::report::describe_any(&e))),
+                ),
+                Ok(article) => {
+                    let name = file.unwrap_or(&article.source).display().to_string();
+                    match prepare(article) {
+                        Ok((article, url, announcements)) => {
+                            (name, Ok(markdown::Issue { title: article.title, url, announcements }))
+                        }
+                        Err(e) if file.is_none() => return Err(e),
+                        Err(e) => {
+                            (name, Err(markdown::Failure::NoPost(crate::report::describe_any(&e))))
+                        }
+                    }
+                }
+            };
+            previewed.push(markdown::Previewed { file: name, result });
+        }
+        out.write_all(markdown::document(&previewed, &config).as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut documents = Vec::new();
     for file in files {
         let (article, url, announcements) =
