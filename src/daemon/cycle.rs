@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 
 use super::Settings;
-use super::schedule::{Candidate, Decision, Policy, Verdict, judge, plan};
+use super::schedule::{Candidate, Decision, Policy, Quota, Verdict, judge, plan};
 use crate::announce::deliver::{Delivery, Owner, deliver};
 use crate::announce::send::SendError;
 use crate::announce::verify::{Verification, verify};
@@ -221,12 +221,9 @@ pub async fn run_cycle(
     }
 
     let mut baseline: Vec<&Article> = Vec::new();
-    // The per-cycle limit counts the issues actually posted: `plan` offers every due issue,
-    // and one the guard holds or delays takes no place (it would stand in front of the
-    // issues behind it in every cycle).
-    let uncapped = Policy { max_posts_per_cycle: usize::MAX, ..policy.clone() };
-    let mut posting = 0;
-    for (key, decision) in plan(&candidates, first_start, now, &uncapped) {
+    // The per-cycle limit counts the issues posted (see `Quota`).
+    let mut quota = Quota::new(policy);
+    for (key, decision) in plan(&candidates, first_start, now, policy) {
         let article = by_key[&key];
         // What every account's post is made from, prepared once.
         // A settling issue is inspected too, so that its findings show before it is due.
@@ -253,26 +250,7 @@ pub async fn run_cycle(
         ) else {
             continue;
         };
-        let (decision, verdict) = match verdict {
-            Verdict::Announce { .. } if posting >= policy.max_posts_per_cycle => {
-                let next = Decision::NextCycle;
-                let waiting = judge(
-                    &next,
-                    None,
-                    None,
-                    first_seen,
-                    now,
-                    settings.announce.guard.grace,
-                    policy.settle,
-                );
-                (next, waiting.expect("a verdict for the next cycle"))
-            }
-            Verdict::Announce { .. } => {
-                posting += 1;
-                (decision, verdict)
-            }
-            _ => (decision, verdict),
-        };
+        let (decision, verdict) = quota.admit(decision, verdict);
         let (until, reasons) = match &verdict {
             Verdict::Waiting { until, why, findings } => {
                 (*until, std::iter::once(why.clone()).chain(findings.iter().cloned()).collect())

@@ -9,7 +9,8 @@
 //!   announced automatically.
 //! - An issue already known (announced, baseline, or seen before and deleted and re-added)
 //!   is never announced again.
-//! - At most `max_posts_per_cycle` issues are announced per cycle, oldest first.
+//! - At most `max_posts_per_cycle` issues are announced per cycle, oldest first ([`Quota`]:
+//!   one the guard holds or delays takes no place).
 
 use std::time::Duration;
 
@@ -76,7 +77,8 @@ pub enum Decision {
     Known,
 }
 
-/// Decides for every candidate. `first_start`: the state has never recorded an issue.
+/// Decides for every candidate, oldest first. `first_start`: the state has never recorded an
+/// issue. What is due is offered whole: [`Quota`] applies the per-cycle limit to the verdicts.
 pub fn plan(
     candidates: &[Candidate],
     first_start: bool,
@@ -88,7 +90,6 @@ pub fn plan(
     order.sort_by_key(|c| c.date); // oldest first
     let max_age = chrono::Duration::from_std(policy.max_age).unwrap_or(chrono::Duration::MAX);
     let settle = chrono::Duration::from_std(policy.settle).unwrap_or_default();
-    let mut announced = 0;
     let mut out = Vec::with_capacity(order.len());
     for c in order {
         let decision = if c.known {
@@ -103,15 +104,41 @@ pub fn plan(
             Decision::WaitUntil(c.date)
         } else if now - c.unchanged_since < settle {
             Decision::WaitUntil(c.unchanged_since + settle)
-        } else if announced >= policy.max_posts_per_cycle {
-            Decision::NextCycle
         } else {
-            announced += 1;
             Decision::Announce
         };
         out.push((c.key.clone(), decision));
     }
     out
+}
+
+/// The per-cycle limit (`max_posts_per_cycle`): it counts the issues posted, in `plan`'s
+/// order (oldest first). An issue the guard holds or delays takes no place, so a held draft
+/// never stands in front of the issues behind it.
+pub struct Quota {
+    left: usize,
+}
+
+impl Quota {
+    /// A cycle's quota under `policy`.
+    pub fn new(policy: &Policy) -> Self {
+        Quota { left: policy.max_posts_per_cycle }
+    }
+
+    /// `verdict` (judged on `decision`) as the limit leaves it: an announcement over the
+    /// limit waits for the next cycle.
+    pub fn admit(&mut self, decision: Decision, verdict: Verdict) -> (Decision, Verdict) {
+        match verdict {
+            Verdict::Announce { .. } if self.left == 0 => {
+                (Decision::NextCycle, Verdict::next_cycle())
+            }
+            Verdict::Announce { .. } => {
+                self.left -= 1;
+                (decision, verdict)
+            }
+            other => (decision, other),
+        }
+    }
 }
 
 /// What the service records about an issue after deciding, and does.
@@ -151,6 +178,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Waiting for the next cycle: over the per-cycle limit.
+    fn next_cycle() -> Verdict {
+        Verdict::Waiting {
+            until: None,
+            why: "over the per-cycle limit (max_posts_per_cycle): the next cycle".into(),
+            findings: Vec::new(),
+        }
+    }
+
     /// The status recorded for `herald status`.
     pub fn status(&self) -> &'static str {
         match self {
@@ -214,11 +250,7 @@ pub fn judge(
             findings.sort_by_key(|f| line_of(f));
             Verdict::Waiting { until: Some(*t), why, findings }
         }
-        Decision::NextCycle => Verdict::Waiting {
-            until: None,
-            why: "over the per-cycle limit (max_posts_per_cycle): the next cycle".into(),
-            findings: Vec::new(),
-        },
+        Decision::NextCycle => Verdict::next_cycle(),
         Decision::Announce => {
             let mut held = texts(Effect::Hold);
             if let Some(clash) = clash {
@@ -311,7 +343,12 @@ mod tests {
             c("a", "2026-08-17T04:00:00Z", since, false),
             c("b", "2026-08-18T04:00:00Z", since, false),
         ];
-        let got = plan(&issues, false, t(NOW), &p);
+        let mut quota = Quota::new(&p);
+        let post = || Verdict::Announce { left: Vec::new() };
+        let got: Vec<(String, Decision)> = plan(&issues, false, t(NOW), &p)
+            .into_iter()
+            .map(|(key, d)| (key, quota.admit(d, post()).0))
+            .collect();
         assert_eq!(
             got,
             [
@@ -319,6 +356,24 @@ mod tests {
                 ("b".into(), Decision::Announce),
                 ("c".into(), Decision::NextCycle)
             ]
+        );
+    }
+
+    #[test]
+    fn a_held_or_delayed_issue_takes_no_place_under_the_limit() {
+        let mut quota = Quota::new(&Policy { max_posts_per_cycle: 1, ..Policy::default() });
+        let held = Verdict::Held { reasons: vec!["line 3: placeholder".into()] };
+        let delayed = Verdict::Delayed { until: t(NOW), reasons: vec!["line 9".into()] };
+        assert_eq!(quota.admit(Decision::Announce, held.clone()), (Decision::Announce, held));
+        assert_eq!(quota.admit(Decision::Announce, delayed.clone()), (Decision::Announce, delayed));
+        let post = Verdict::Announce { left: Vec::new() };
+        assert_eq!(
+            quota.admit(Decision::Announce, post.clone()),
+            (Decision::Announce, post.clone())
+        );
+        assert_eq!(
+            quota.admit(Decision::Announce, post),
+            (Decision::NextCycle, Verdict::next_cycle())
         );
     }
 }
