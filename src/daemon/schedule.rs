@@ -200,15 +200,6 @@ impl Verdict {
     }
 }
 
-/// The line a finding's text names (`line 58: …`), for putting findings in file order.
-fn line_of(finding: &str) -> usize {
-    finding
-        .strip_prefix("line ")
-        .and_then(|r| r.split(':').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Turns the plan's `decision` for an issue into a verdict. For [`Decision::Announce`] the
 /// draft guard's findings (`guard`), a clash with another file (`clash`), when the issue was
 /// first seen and the grace period decide. `None` for an issue already decided.
@@ -244,10 +235,17 @@ pub fn judge(
             } else {
                 format!("settling: announced once unchanged for {} s", settle.as_secs())
             };
-            let mut findings = labelled(Effect::Hold, " (will hold the issue)");
-            findings.extend(labelled(Effect::Delay, " (will delay the announcement)"));
-            // In file order, as the guard found them.
-            findings.sort_by_key(|f| line_of(f));
+            // In file order (what holds first on a line), each saying what it will do.
+            let mut found: Vec<&crate::announce::Finding> =
+                guard.map(|g| g.findings.iter().collect()).unwrap_or_default();
+            found.sort_by_key(|f| (f.line.unwrap_or(0), f.effect == Effect::Delay));
+            let findings = found
+                .iter()
+                .map(|f| match f.effect {
+                    Effect::Hold => format!("{f} (will hold the issue)"),
+                    Effect::Delay => format!("{f} (will delay the announcement)"),
+                })
+                .collect();
             Verdict::Waiting { until: Some(*t), why, findings }
         }
         Decision::NextCycle => Verdict::next_cycle(),
