@@ -1,6 +1,7 @@
 //! Reading a whole archive directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::article::{
@@ -110,8 +111,24 @@ pub fn scan(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanError> {
 #[derive(Debug, Default)]
 pub struct ScanCache {
     entries: std::collections::HashMap<PathBuf, CacheEntry>,
+    /// The last scan's articles, newest first: handed out again while nothing changes.
+    last: Option<Arc<[Article]>>,
     /// Files parsed in the last scan (the others came from the cache).
     pub parsed_last: usize,
+    /// Whether the last scan found the archive as the one before it left it: the same
+    /// files, none parsed again (each stamp unchanged, or the same bytes). False after the
+    /// first scan.
+    pub unchanged_last: bool,
+}
+
+/// [`Scan`] as [`scan_cached`] hands it out: the articles (newest first) shared with the
+/// cache, the same list for as long as nothing changes.
+#[derive(Debug)]
+pub struct CachedScan {
+    /// Parsed articles, newest first, bodies deflated.
+    pub articles: Arc<[Article]>,
+    /// Files that look like articles but could not be read.
+    pub errors: Vec<ParseError>,
 }
 
 #[derive(Debug)]
@@ -163,16 +180,19 @@ impl Stamp {
 /// some file systems keep times to 1 or 2 seconds.
 const RACY: Duration = Duration::from_secs(2);
 
-/// Like [`scan`], reusing what `cache` holds for unchanged files. An article parsed now is
-/// handed out with its body as text, and kept packed.
+/// Like [`scan`], reusing what `cache` holds for unchanged files. Articles are handed out
+/// with their bodies packed; a scan that finds nothing changed hands out the last list
+/// itself, so that it costs a `stat` per file and nothing per article.
 pub fn scan_cached(
     dir: &Path,
     settings: &ParseSettings,
     cache: &mut ScanCache,
-) -> Result<Scan, ScanError> {
+) -> Result<CachedScan, ScanError> {
     use sha2::Digest;
     let paths = article_paths(dir)?;
     let known = &cache.entries;
+    // Per file: `None` when its stamp says it is as it was, else its entry read now and
+    // whether it was parsed (not only hashed to the same bytes).
     let results = crate::parallel::map(&paths, |path| {
         let stamp = std::fs::metadata(path).ok().as_ref().and_then(Stamp::of);
         let read_at = SystemTime::now();
@@ -180,7 +200,7 @@ pub fn scan_cached(
             && e.stamp.is_some()
             && e.stamp == stamp
         {
-            return Ok((e.article.clone(), None));
+            return Ok(None);
         }
         let bytes = read_limited(path).map_err(|kind| ParseError {
             path: path.into(),
@@ -190,43 +210,58 @@ pub fn scan_cached(
         let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
         let stamp = stamp.and_then(|s| s.trusted(read_at));
         if let Some(e) = known.get(path).filter(|e| e.hash == hash) {
-            let entry = CacheEntry { stamp, hash, article: e.article.clone() };
-            return Ok((e.article.clone(), Some((entry, false))));
+            return Ok(Some((CacheEntry { stamp, hash, article: e.article.clone() }, false)));
         }
         let article = parse_article(path, &bytes, settings)?;
-        let entry = CacheEntry { stamp, hash, article: article.packed() };
-        Ok((article, Some((entry, true))))
+        Ok(Some((CacheEntry { stamp, hash, article: article.packed() }, true)))
     });
-    let mut out = Scan::default();
-    let mut fresh = std::collections::HashMap::with_capacity(paths.len());
+    let mut errors = Vec::new();
     cache.parsed_last = 0;
+    let mut unchanged = cache.last.is_some();
+    let mut read = 0;
     for (path, result) in paths.iter().zip(results) {
         match result {
-            Ok((article, update)) => {
-                let entry = match (update, cache.entries.remove(path)) {
-                    (None, Some(old)) => old,
-                    (Some((entry, parsed)), _) => {
-                        cache.parsed_last += usize::from(parsed);
-                        entry
-                    }
-                    (None, None) => continue,
-                };
-                fresh.insert(path.clone(), entry);
-                out.articles.push(article);
+            Ok(None) => read += 1,
+            Ok(Some((entry, parsed))) => {
+                read += 1;
+                cache.parsed_last += usize::from(parsed);
+                // Read again but the same bytes (its stamp was not trusted): the same article.
+                unchanged &= !parsed;
+                cache.entries.insert(path.clone(), entry);
             }
-            Err(e) => out.errors.push(e),
+            Err(e) => {
+                // No longer readable: its old entry goes (and the list changes).
+                unchanged &= cache.entries.remove(path).is_none();
+                errors.push(e);
+            }
         }
     }
-    cache.entries = fresh;
-    sort_newest_first(&mut out.articles);
-    Ok(out)
+    // A file gone leaves its entry behind: every entry is a file read now, or one went.
+    if cache.entries.len() != read {
+        unchanged = false;
+        let present: std::collections::HashSet<&PathBuf> = paths.iter().collect();
+        cache.entries.retain(|path, _| present.contains(path));
+    }
+    cache.unchanged_last = unchanged;
+    if let (true, Some(last)) = (unchanged, &cache.last) {
+        return Ok(CachedScan { articles: last.clone(), errors });
+    }
+    let mut articles: Vec<Article> = cache.entries.values().map(|e| e.article.clone()).collect();
+    sort_newest_first(&mut articles);
+    let articles: Arc<[Article]> = articles.into();
+    cache.last = Some(articles.clone());
+    Ok(CachedScan { articles, errors })
 }
 
-/// Sorts articles newest first; equal dates fall back to the title, then the slug, so the
-/// order never depends on the directory listing.
+/// Sorts articles newest first; equal dates fall back to the title, then the slug, then the
+/// file, so the order never depends on the directory listing.
 pub fn sort_newest_first(articles: &mut [Article]) {
     articles.sort_by(|a, b| {
-        b.date.cmp(&a.date).then_with(|| a.title.cmp(&b.title)).then_with(|| a.slug.cmp(&b.slug))
+        b.date
+            .cmp(&a.date)
+            .then_with(|| a.title.cmp(&b.title))
+            .then_with(|| a.slug.cmp(&b.slug))
+            .then_with(|| a.source.cmp(&b.source))
     });
 }
 
@@ -250,9 +285,11 @@ mod tests {
         let first = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!((first.articles.len(), cache.parsed_last), (3, 3));
 
+        assert!(!cache.unchanged_last, "a first scan is a change");
         let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!(cache.parsed_last, 0);
         assert_eq!(second.articles, first.articles);
+        assert!(cache.unchanged_last);
 
         // New content: parsed again. Same content rewritten: not.
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -267,7 +304,39 @@ mod tests {
         std::fs::write(dir.path().join("d.md"), "no header").unwrap();
         let fourth = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!((fourth.articles.len(), fourth.errors.len(), cache.entries.len()), (2, 1, 2));
+        assert!(!cache.unchanged_last);
         assert_eq!(scan_cached(dir.path(), &settings, &mut cache).unwrap().errors.len(), 1);
+    }
+
+    #[test]
+    fn a_scan_says_when_nothing_changed_since_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a.md", "b.md"] {
+            write(dir.path(), n, "hello");
+        }
+        let settings = ParseSettings::default();
+        let mut cache = ScanCache::default();
+        scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert!(!cache.unchanged_last);
+        scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert!(cache.unchanged_last, "nothing parsed, nothing gone");
+        // A new file, a changed one, a file gone, a file made unreadable: each a change, once.
+        write(dir.path(), "c.md", "new");
+        scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert!(!cache.unchanged_last);
+        scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert!(cache.unchanged_last);
+        write(dir.path(), "c.md", "changed");
+        scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert!(!cache.unchanged_last);
+        std::fs::remove_file(dir.path().join("c.md")).unwrap();
+        scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert!(!cache.unchanged_last);
+        std::fs::write(dir.path().join("b.md"), "no header").unwrap();
+        let scan = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert_eq!((scan.articles.len(), cache.unchanged_last), (1, false));
+        scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert!(cache.unchanged_last, "a file still unreadable is no change");
     }
 
     #[test]
@@ -324,8 +393,8 @@ mod tests {
         let settings = ParseSettings::default();
         let mut cache = ScanCache::default();
         let first = scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        // Parsed now: handed out as text, kept packed.
-        assert!(first.articles.iter().all(|a| !a.is_body_packed()));
+        // Parsed now: kept and handed out packed.
+        assert!(first.articles.iter().all(|a| a.is_body_packed()));
         assert!(cache.entries.values().all(|e| e.article.is_body_packed()));
         // From the cache: packed, and the same articles, with the same text, HTML and hash.
         let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
@@ -333,8 +402,9 @@ mod tests {
         assert_eq!(second.articles, first.articles);
         assert_eq!(&*second.articles[0].body(), "*hello*\n");
         assert_eq!(second.articles[0].render_html().value, "<p><em>hello</em></p>");
-        let hashes =
-            |s: &Scan| s.articles.iter().map(|a| a.content_hash().to_string()).collect::<Vec<_>>();
+        let hashes = |s: &CachedScan| {
+            s.articles.iter().map(|a| a.content_hash().to_string()).collect::<Vec<_>>()
+        };
         assert_eq!(hashes(&second), hashes(&first));
     }
 }

@@ -16,7 +16,7 @@ use crate::announce::{Announcing, Outlet, Platform, Post, Request, enqueue};
 use crate::archive::Article;
 use crate::archive::duplicates::{Shared, find_duplicates};
 use crate::archive::scan::ScanCache;
-use crate::feeds::{self, Entry, Renderings, write::WriteOutcome};
+use crate::feeds::{self, Renderings, write::WriteOutcome};
 use crate::state::Db;
 
 /// What a cycle did.
@@ -69,6 +69,45 @@ pub struct CycleState {
     pub reported: HashSet<String>,
     /// Held issues whose overstay of `max_hold` was logged.
     pub overdue: HashSet<String>,
+    /// What this process last recorded in the state for each issue present: a fingerprint
+    /// of what `observe_issue` writes (file, `Number:`, content hash). An issue whose
+    /// fingerprint is unchanged costs no statement, so a cycle over an unchanged archive
+    /// makes none per issue.
+    observed: HashMap<String, u64>,
+    /// The feed files the last cycle left in place, with the list they were built from.
+    feeds_done: Option<(Arc<[Article]>, feeds::write::Left)>,
+    /// The list of articles whose issues the state has all recorded (see `observed`).
+    recorded: Option<Arc<[Article]>>,
+    /// The URL of each article of the last scan's list.
+    urls: Option<Urls>,
+}
+
+/// The URLs of a list of articles, in its order.
+struct Urls {
+    list: Arc<[Article]>,
+    urls: Arc<[String]>,
+}
+
+/// An issue's verdict in a cycle, with what recording it found.
+struct Judged<'a> {
+    key: String,
+    article: &'a Article,
+    decision: Decision,
+    verdict: Verdict,
+    /// What its posts are made from, if it was inspected.
+    announcing: Option<Announcing<'a>>,
+    /// Whether its recorded status changed.
+    changed: bool,
+    /// Since when it has had that status (held issues).
+    since: DateTime<Utc>,
+}
+
+/// What `observe_issue` records of an article, as one number (see [`CycleState::observed`]).
+fn fingerprint(article: &Article) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (article.content_hash(), &article.source, article.number).hash(&mut h);
+    h.finish()
 }
 
 impl CycleState {
@@ -122,45 +161,66 @@ pub async fn run_cycle(
             .map(drop)
             .map_err(std::io::Error::other)
     };
-    match feeds::update_then(
-        &scan.articles,
-        &settings.feeds,
-        &mut state.renderings,
-        &mut record_ping,
-    ) {
-        Ok(outcomes) => {
-            for (path, outcome) in outcomes {
-                match outcome {
-                    WriteOutcome::Written => {
-                        report.feeds_written += 1;
-                        report.feeds_changed.push(path);
+    let done = state
+        .feeds_done
+        .take()
+        .filter(|(list, done)| Arc::ptr_eq(list, &scan.articles) && done.still(&settings.feeds));
+    if let Some(done) = done {
+        // Nothing they are built from changed, and no one touched them: nothing to build.
+        report.feeds_unchanged = done.1.len();
+        state.feeds_done = Some(done);
+    } else {
+        match feeds::update_then(
+            &scan.articles,
+            &settings.feeds,
+            &mut state.renderings,
+            &mut record_ping,
+        ) {
+            Ok(outcomes) => {
+                let paths: Vec<String> = outcomes.iter().map(|(p, _)| p.clone()).collect();
+                state.feeds_done =
+                    Some((scan.articles.clone(), feeds::write::Left::new(&settings.feeds, &paths)));
+                for (path, outcome) in outcomes {
+                    match outcome {
+                        WriteOutcome::Written => {
+                            report.feeds_written += 1;
+                            report.feeds_changed.push(path);
+                        }
+                        WriteOutcome::Unchanged => report.feeds_unchanged += 1,
                     }
-                    WriteOutcome::Unchanged => report.feeds_unchanged += 1,
                 }
             }
-        }
-        Err(e) => {
-            let error = crate::report::describe(&e);
-            tracing::error!(cause = %error, "feeds not written; they keep their last good state, announcements go on");
-            report.feeds_error = Some(error);
+            Err(e) => {
+                let error = crate::report::describe(&e);
+                tracing::error!(cause = %error, "feeds not written; they keep their last good state, announcements go on");
+                report.feeds_error = Some(error);
+            }
         }
     }
     report.feeds_duration = started.elapsed();
 
     // Files that claim the same issue: reported once, and not announced (see `duplicates`).
-    let urls: Vec<String> =
-        scan.articles.iter().map(|a| Entry::new(a, &settings.feeds).url).collect();
+    // The articles' URLs: kept while the list is the same.
+    let urls = match &state.urls {
+        Some(kept) if Arc::ptr_eq(&kept.list, &scan.articles) => kept.urls.clone(),
+        _ => {
+            let urls: Arc<[String]> =
+                scan.articles.iter().map(|a| feeds::article_url(a, &settings.feeds)).collect();
+            state.urls = Some(Urls { list: scan.articles.clone(), urls: urls.clone() });
+            urls
+        }
+    };
     let duplicates = find_duplicates(
         scan.articles
             .iter()
-            .zip(&urls)
+            .zip(urls.iter())
             .map(|(a, url)| (url.as_str(), a.number, a.source.as_path())),
     );
     let mut blocked: HashMap<String, String> = HashMap::new();
     let mut seen = HashSet::new();
     for dup in &duplicates {
         state.warn_once(dup.to_string(), &mut seen);
-        for (article, url) in scan.articles.iter().zip(&urls) {
+        for (article, url) in scan.articles.iter().zip(urls.iter()) {
             let concerned = match &dup.shared {
                 Shared::Url(u) => u == url,
                 Shared::Number(n) => article.number == Some(*n),
@@ -172,10 +232,18 @@ pub async fn run_cycle(
     }
     report.duplicates = duplicates.iter().map(ToString::to_string).collect();
 
-    // What the archive holds now, as the state sees it.
+    // What the archive holds now, as the state sees it. Only what changed since this process
+    // last recorded it is written: a new, changed or renamed file, an issue gone.
     let first_start = lock().issue_count()? == 0;
-    let mut by_key: HashMap<String, &Article> = HashMap::new();
-    let mut candidates = Vec::new();
+    let mut by_key: HashMap<&str, &Article> = HashMap::with_capacity(urls.len());
+    for (article, url) in scan.articles.iter().zip(urls.iter()) {
+        // Two files with one URL: the first (by name) stands for it, so that the state does
+        // not see the issue change on every cycle.
+        by_key.entry(url).or_insert(article);
+    }
+    // The same list as one whose every issue is recorded: nothing to note.
+    let same_list = state.recorded.as_ref().is_some_and(|list| Arc::ptr_eq(list, &scan.articles));
+    let mut observed = HashMap::new();
     // One transaction (one sync to disk) for the whole archive, not one per issue.
     lock().batch(|db| {
         let reopened = db.forget_the_future(now)?;
@@ -185,46 +253,66 @@ pub async fn run_cycle(
                 "the clock was set back: issues judged too old while it ran ahead are judged again"
             );
         }
-        for (article, url) in scan.articles.iter().zip(&urls) {
-            // Two files with one URL: the first (by name) stands for it, so that the state
-            // does not see the issue change on every cycle.
-            if by_key.contains_key(url) {
+        if same_list {
+            return Ok(());
+        }
+        observed.reserve(by_key.len());
+        for (&url, &article) in &by_key {
+            let print = fingerprint(article);
+            observed.insert(url.to_string(), print);
+            if state.observed.get(url) == Some(&print) {
                 continue;
             }
-            let source = article.source.display().to_string();
-            let (decided, unchanged_since) = db.observe_issue(
-                url,
-                article.number,
-                &article.plain_title(),
-                &source,
-                article.date.to_utc(),
-                article.content_hash(),
-                now,
-            )?;
-            candidates.push(Candidate {
-                key: url.clone(),
+            let sighting = crate::state::Sighting {
+                key: url,
+                number: article.number,
+                title: &article.plain_title(),
+                source: &article.source.display().to_string(),
                 date: article.date.to_utc(),
-                unchanged_since,
-                known: decided,
-            });
-            by_key.insert(url.clone(), article);
+                content_hash: article.content_hash(),
+            };
+            db.note_issue(&sighting, now)?;
         }
-        let present: Vec<&str> = by_key.keys().map(String::as_str).collect();
-        db.mark_absent(&present, now)
+        let gone = state.observed.len() != observed.len()
+            || state.observed.keys().any(|k| !observed.contains_key(k));
+        if gone || state.observed.is_empty() {
+            let present: Vec<&str> = by_key.keys().copied().collect();
+            db.mark_absent(&present, now)?;
+        }
+        Ok(())
     })?;
     // An announced issue whose title or date was edited has a new URL: the same issue.
     for (old, new) in lock().adopt_renamed()? {
         tracing::info!(issue = %new, was = %old, "issue renamed; its state moves with it and it is not announced again");
-        if let Some(c) = candidates.iter_mut().find(|c| c.key == new) {
-            c.known = true;
-        }
     }
+    // Recorded: the next cycle need not write it again.
+    if !same_list {
+        state.observed = observed;
+        state.recorded = Some(scan.articles.clone());
+    }
+    // The issues still to decide: a handful, whatever the archive's size.
+    let candidates: Vec<Candidate> = lock()
+        .undecided()?
+        .into_iter()
+        .filter_map(|crate::state::Undecided { key, unchanged_since }| {
+            let article = by_key.get(key.as_str())?;
+            let date = article.date.to_utc();
+            Some(Candidate {
+                key,
+                date,
+                unchanged_since: unchanged_since.unwrap_or(now),
+                known: false,
+            })
+        })
+        .collect();
 
-    let mut baseline: Vec<&Article> = Vec::new();
+    // The verdicts: judged first, then recorded together (one transaction for the cycle,
+    // however many files arrived), then acted on.
+    let mut judged = Vec::new();
     // The per-cycle limit counts the issues posted (see `Quota`).
     let mut quota = Quota::new(policy);
     for (key, decision) in plan(&candidates, first_start, now, policy) {
-        let article = by_key[&key];
+        let article = by_key[key.as_str()];
         // What every account's post is made from, prepared once.
         // A settling issue is inspected too, so that its findings show before it is due.
         let inspect = match decision {
@@ -251,27 +339,53 @@ pub async fn run_cycle(
             continue;
         };
         let (decision, verdict) = quota.admit(decision, verdict);
-        let (until, reasons) = match &verdict {
-            Verdict::Waiting { until, why, findings } => {
-                (*until, std::iter::once(why.clone()).chain(findings.iter().cloned()).collect())
+        judged.push(Judged {
+            key,
+            article,
+            decision,
+            verdict,
+            announcing,
+            changed: false,
+            since: now,
+        });
+    }
+    lock().batch(|db| {
+        for j in &mut judged {
+            let (until, reasons) = match &j.verdict {
+                Verdict::Waiting { until, why, findings } => {
+                    (*until, std::iter::once(why.clone()).chain(findings.iter().cloned()).collect())
+                }
+                Verdict::Held { reasons } => (None, reasons.clone()),
+                Verdict::Delayed { until, reasons } => (Some(*until), reasons.clone()),
+                Verdict::Announce { left } => (None, left.clone()),
+                Verdict::Baseline | Verdict::TooOld => (None, Vec::new()),
+            };
+            let reasons_json =
+                (!reasons.is_empty()).then(|| serde_json::json!(reasons).to_string());
+            j.changed = db.set_issue_status(
+                &j.key,
+                j.verdict.status(),
+                until,
+                reasons_json.as_deref(),
+                now,
+            )?;
+            match &j.verdict {
+                Verdict::Baseline => db.decide_issue(&j.key, true)?,
+                Verdict::TooOld => db.decide_issue(&j.key, false)?,
+                Verdict::Held { .. } => j.since = db.issue_status_since(&j.key)?.unwrap_or(now),
+                _ => {}
             }
-            Verdict::Held { reasons } => (None, reasons.clone()),
-            Verdict::Delayed { until, reasons } => (Some(*until), reasons.clone()),
-            Verdict::Announce { left } => (None, left.clone()),
-            Verdict::Baseline | Verdict::TooOld => (None, Vec::new()),
-        };
-        let reasons_json = (!reasons.is_empty()).then(|| serde_json::json!(reasons).to_string());
-        let changed =
-            lock().set_issue_status(&key, verdict.status(), until, reasons_json.as_deref(), now)?;
+        }
+        Ok(())
+    })?;
+
+    let mut baseline: Vec<&Article> = Vec::new();
+    for Judged { key, article, decision, verdict, announcing, changed, since } in judged {
         let number = article.number.map_or("?".to_string(), |n| n.to_string());
         let file = article.source.display().to_string();
         match &verdict {
-            Verdict::Baseline => {
-                lock().decide_issue(&key, true)?;
-                baseline.push(article);
-            }
+            Verdict::Baseline => baseline.push(article),
             Verdict::TooOld => {
-                lock().decide_issue(&key, false)?;
                 tracing::warn!(issue = %key, %file, date = %article.date, "not announced: older than max_age when first seen; `herald announce --issue {number}` posts it");
             }
             Verdict::Waiting { until, why, findings } => {
@@ -289,7 +403,6 @@ pub async fn run_cycle(
             }
             Verdict::Held { reasons } => {
                 report.held.push((key.clone(), reasons.join("; ")));
-                let since = lock().issue_status_since(&key)?.unwrap_or(now);
                 let max_hold =
                     chrono::Duration::from_std(policy.max_hold).unwrap_or(chrono::Duration::MAX);
                 let overdue = now - since > max_hold;
@@ -392,7 +505,7 @@ pub async fn run_cycle(
             );
             continue;
         };
-        let article = by_key.get(&row.issue_key).copied();
+        let article = by_key.get(row.issue_key.as_str()).copied();
         // Only a post rejected as too long is composed again.
         let refit = |post: &Post, limit: Option<usize>| {
             let article = article?;
@@ -432,7 +545,7 @@ async fn edit_changed_titles(
     settings: &Settings,
     db: &Mutex<Db>,
     outlets: &[Outlet],
-    by_key: &HashMap<String, &Article>,
+    by_key: &HashMap<&str, &Article>,
     settled_before: DateTime<Utc>,
     report: &mut CycleReport,
 ) -> anyhow::Result<()> {
@@ -442,7 +555,7 @@ async fn edit_changed_titles(
         let Some(outlet) = outlets.iter().find(|o| o.account.name() == row.account) else {
             continue;
         };
-        let Some(article) = by_key.get(&row.issue_key) else { continue };
+        let Some(article) = by_key.get(row.issue_key.as_str()) else { continue };
         if outlet.account.platform() != Platform::Mastodon {
             // A Bluesky record cannot be edited in the apps; deleting and posting anew would
             // take the post's replies, likes and reposts with it and announce the issue twice.
@@ -479,3 +592,6 @@ async fn edit_changed_titles(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

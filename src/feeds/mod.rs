@@ -252,11 +252,19 @@ pub struct Entry<'a> {
 impl<'a> Entry<'a> {
     /// Derives an article's identity under `settings`.
     pub fn new(article: &'a Article, settings: &FeedSettings) -> Self {
-        let path = article_path(article, &settings.article_url, &settings.lang);
-        let url = format!("{}/{}", settings.site_url, path);
+        let url = article_url(article, settings);
         let tag_uri = tag_uri(&settings.site_url, &url, &article.date);
         Self { index: 0, article, url, tag_uri, title: article.plain_title() }
     }
+}
+
+/// The article's absolute URL (its identity in the feeds and the state).
+pub fn article_url(article: &Article, settings: &FeedSettings) -> String {
+    format!(
+        "{}/{}",
+        settings.site_url,
+        article_path(article, &settings.article_url, &settings.lang)
+    )
 }
 
 /// The article's path below the site root, from the `article_url` pattern.

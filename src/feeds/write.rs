@@ -72,6 +72,73 @@ pub fn write_if_changed_then(
     Ok(WriteOutcome::Written)
 }
 
+/// The feed files a build left in place, with the settings they were built under. While
+/// the articles they were built from are unchanged, the settings the same and every file's
+/// stamp as it was, building them again would give the same bytes: a caller that knows the
+/// articles unchanged skips the build.
+#[derive(Debug)]
+pub struct Left {
+    settings: super::FeedSettings,
+    files: Vec<(PathBuf, Option<FileStamp>)>,
+}
+
+/// What says a feed file is as herald left it: a write by anyone else changes one of these.
+#[derive(Debug, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    mtime: std::time::SystemTime,
+    ctime: (i64, i64),
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(path).ok()?;
+        Some(Self {
+            len: meta.len(),
+            mtime: meta.modified().ok()?,
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            inode: meta.ino(),
+        })
+    }
+}
+
+impl Left {
+    /// The files at `paths` (as [`super::update`] returns them, relative to the output
+    /// directory) as they are now.
+    pub fn new(settings: &super::FeedSettings, paths: &[String]) -> Self {
+        let files = paths
+            .iter()
+            .map(|p| {
+                let path = settings.files.output.join(p);
+                let stamp = FileStamp::of(&path);
+                (path, stamp)
+            })
+            .collect();
+        Self { settings: settings.clone(), files }
+    }
+
+    /// How many files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Whether every file stands as it was left, under the same `settings`.
+    pub fn still(&self, settings: &super::FeedSettings) -> bool {
+        self.settings == *settings
+            && self
+                .files
+                .iter()
+                .all(|(path, stamp)| stamp.is_some() && FileStamp::of(path) == *stamp)
+    }
+}
+
 /// The prefix and suffix of herald's temporary files (`.herald-XXXXXX.tmp`).
 const TMP_PREFIX: &str = ".herald-";
 const TMP_SUFFIX: &str = ".tmp";

@@ -140,6 +140,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX notices_due ON notices (sent_at, next_attempt_at);
     ",
+    // 9: the issues still to decide, found without reading every issue of the archive.
+    "
+    CREATE INDEX issues_undecided ON issues (key) WHERE state != 'decided';
+    ",
 ];
 
 /// The open state database.

@@ -39,6 +39,32 @@ pub struct IssueRecord {
     pub present: bool,
 }
 
+/// An issue as a cycle finds it in the archive.
+#[derive(Debug, Clone, Copy)]
+pub struct Sighting<'a> {
+    /// Its key (URL).
+    pub key: &'a str,
+    /// Its `Number:`.
+    pub number: Option<u32>,
+    /// Its title as feeds show it.
+    pub title: &'a str,
+    /// Its file.
+    pub source: &'a str,
+    /// Its date.
+    pub date: DateTime<Utc>,
+    /// Its content hash.
+    pub content_hash: &'a str,
+}
+
+/// An issue not decided yet, as [`Db::undecided`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecided {
+    /// Its key (URL).
+    pub key: String,
+    /// Since when its file has been unchanged (`None` while it is away from the archive).
+    pub unchanged_since: Option<DateTime<Utc>>,
+}
+
 impl Db {
     /// Records an issue as seen (or refreshes its title and last-seen time). `baseline` marks
     /// issues present at the first start, which are never announced automatically. Returns
@@ -86,11 +112,24 @@ impl Db {
         content_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<(bool, DateTime<Utc>), DbError> {
+        let sighting = Sighting { key, number, title, source, date, content_hash };
+        self.note_issue(&sighting, now)?;
+        let (state, changed): (String, Option<String>) = self
+            .conn
+            .prepare_cached("SELECT state, changed_at FROM issues WHERE key = ?1")
+            .and_then(|mut stmt| stmt.query_row([key], |r| Ok((r.get(0)?, r.get(1)?))))
+            .map_err(|e| self.err(e))?;
+        Ok((state == "decided", changed.as_deref().and_then(parse_ts).unwrap_or(now)))
+    }
+
+    /// [`Self::observe_issue`] without reading anything back: what a cycle does for each new
+    /// or changed file ([`Self::undecided`] reads them all back at once).
+    pub fn note_issue(&self, issue: &Sighting, now: DateTime<Utc>) -> Result<(), DbError> {
+        let Sighting { key, number, title, source, date, content_hash } = *issue;
         let now_s = ts(now);
-        // Run for every issue on every cycle: prepared once, and writing nothing for an issue
-        // whose file is as it was (a cycle over an unchanged archive rewrites no page of the
-        // database). `last_seen` is its last change here, and the time it went away in
-        // `mark_absent`.
+        // Writing nothing for an issue whose file is as it was (a cycle over an unchanged
+        // archive rewrites no page of the database). `last_seen` is its last change here, and
+        // the time it went away in `mark_absent`.
         self.conn
             .prepare_cached(
                 "INSERT INTO issues (key, number, title, source, first_seen, last_seen, content_hash, changed_at, state, date)
@@ -105,13 +144,25 @@ impl Db {
             .and_then(|mut stmt| {
                 stmt.execute(params![key, number, title, source, now_s, content_hash, ts(date)])
             })
-            .map_err(|e| self.err(e))?;
-        let (state, changed): (String, Option<String>) = self
-            .conn
-            .prepare_cached("SELECT state, changed_at FROM issues WHERE key = ?1")
-            .and_then(|mut stmt| stmt.query_row([key], |r| Ok((r.get(0)?, r.get(1)?))))
-            .map_err(|e| self.err(e))?;
-        Ok((state == "decided", changed.as_deref().and_then(parse_ts).unwrap_or(now)))
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The issues not decided yet (waiting, held).
+    pub fn undecided(&self) -> Result<Vec<Undecided>, DbError> {
+        self.conn
+            .prepare_cached("SELECT key, changed_at FROM issues WHERE state != 'decided'")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| {
+                    let changed: Option<String> = r.get(1)?;
+                    Ok(Undecided {
+                        key: r.get(0)?,
+                        unchanged_since: changed.as_deref().and_then(parse_ts),
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| self.err(e))
     }
 
     /// The clock was set back: times recorded in its future are brought to `now` (first seen,

@@ -13,7 +13,7 @@ pub mod outbox;
 pub mod sessions;
 
 pub use db::{Db, DbError};
-pub use issues::IssueRecord;
+pub use issues::{IssueRecord, Sighting, Undecided};
 pub use lock::StateLock;
 pub use notices::{FailingChannel, Notice};
 pub use outbox::{NewRow, OutboxRow, Posted, RowStatus};
