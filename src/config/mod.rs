@@ -293,9 +293,14 @@ fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSett
             a.mastodon.max_characters
         );
     }
-    if !(1..=600).contains(&a.request_timeout.as_secs()) || a.request_timeout.subsec_nanos() != 0 {
+    // Sub-second timeouts are for tests against servers on this machine (the leases and the
+    // late-landing window follow them); the state keeps times to the millisecond.
+    let timeouts = Duration::from_millis(100)..=Duration::from_secs(600);
+    if !timeouts.contains(&a.request_timeout)
+        || !a.request_timeout.subsec_nanos().is_multiple_of(1_000_000)
+    {
         bail!(
-            "announce.request_timeout: {} is out of range (whole seconds, 1s to 10m)",
+            "announce.request_timeout: {} is out of range (100ms to 10m, in whole milliseconds)",
             humantime::format_duration(a.request_timeout)
         );
     }

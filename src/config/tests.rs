@@ -28,8 +28,10 @@ fn durations_are_read_with_their_unit_and_old_keys_name_the_new_line() {
     assert!(format!("{err:#}").ends_with("write `request_timeout = \"30s\"`"), "{err:#}");
     let err = parse("[daemon]\nsettle = \"soon\"\n", Path::new(".")).unwrap_err();
     assert!(format!("{err:#}").starts_with("line 2 (daemon.settle):"), "{err:#}");
-    let err = parse("[announce]\nrequest_timeout = \"1500ms\"\n", Path::new(".")).unwrap_err();
-    assert!(format!("{err:#}").contains("whole seconds"), "{err:#}");
+    let ok = parse("[announce]\nrequest_timeout = \"1500ms\"\n", Path::new(".")).unwrap();
+    assert_eq!(ok.announce.request_timeout, std::time::Duration::from_millis(1500));
+    let err = parse("[announce]\nrequest_timeout = \"50ms\"\n", Path::new(".")).unwrap_err();
+    assert!(format!("{err:#}").contains("100ms to 10m"), "{err:#}");
 }
 
 #[test]

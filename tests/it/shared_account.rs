@@ -44,7 +44,7 @@ fn recorded_id(site: &Site) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_editor_s_status_linking_the_issue_is_never_taken_for_the_announcement() {
     let fake = FakeMastodon::start(false).await;
-    let site = site(&fake.server.uri(), 1);
+    let site = site(&fake.server.uri(), 1000);
     let needle = site.publish(901);
     let url = tokio::task::block_in_place(|| issue_url(&site, &needle));
     let editor = fake.post_as_person(&format!("Issue 901 goes out soon {url}"));
@@ -67,7 +67,7 @@ async fn an_editor_s_status_linking_the_issue_is_never_taken_for_the_announcemen
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_look_reaches_back_past_any_number_of_later_statuses() {
     let fake = FakeMastodon::start(false).await;
-    let site = site(&fake.server.uri(), 1);
+    let site = site(&fake.server.uri(), 1000);
     let needle = site.publish(902);
     fake.state.lock().unwrap().post_modes.push_back(Mode::CreateThen502);
     let child = crate::common::herald_cmd()
@@ -102,7 +102,7 @@ async fn a_reply_linking_the_issue_is_never_deleted_as_a_duplicate() {
     let fake = FakeMastodon::start(false).await;
     // Request timeout 1 s: the first POST is stored 6 s late, herald re-sends after its lease
     // (3 s) and watches for the late one from 10 s after the re-send.
-    let site = site(&fake.server.uri(), 1);
+    let site = site(&fake.server.uri(), 1000);
     fake.state.lock().unwrap().store_delays.push_back(Duration::from_secs(6));
     let mut service = site.start();
     let f = &fake;
@@ -140,7 +140,7 @@ async fn a_reply_linking_the_issue_is_never_deleted_as_a_duplicate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_that_lands_after_the_first_look_is_still_deleted() {
     let fake = FakeMastodon::start(false).await;
-    let site = site(&fake.server.uri(), 1);
+    let site = site(&fake.server.uri(), 1000);
     // Stored 16 s late: after the first look (about 13 s), before the second (about 43 s).
     fake.state.lock().unwrap().store_delays.push_back(Duration::from_secs(16));
     let mut service = site.start();
@@ -173,7 +173,7 @@ async fn a_post_that_lands_after_the_first_look_is_still_deleted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_paused_past_its_lease_records_nothing_over_announce() {
     let fake = FakeMastodon::start(false).await;
-    let site = site(&fake.server.uri(), 1);
+    let site = site(&fake.server.uri(), 1000);
     // The service's POST is stored 5.5 s after it is sent: after `announce` has looked (at
     // about 4 s), before the resumed service would look again.
     fake.state.lock().unwrap().store_delays.push_back(Duration::from_millis(5500));
@@ -304,7 +304,7 @@ async fn a_fixed_title_edits_the_post_by_itself_once_settled() {
         dir,
         &fake.server.uri(),
         "settle = \"2s\"\ndebounce = \"100ms\"\nedit_on_title_change = true\n",
-        2,
+        2000,
     );
     let log = dir.join("herald.log");
     let mut service = crate::common::herald_cmd()

@@ -132,13 +132,9 @@ fn run_in(
 
 /// A site in `dir`: the fixture archive, feeds to `out/`, state in `state/`, and one Mastodon
 /// account `toot` at `instance` whose token is in the file `token`. `daemon` is the body of
-/// the `[daemon]` table. Returns the configuration file.
-pub fn mastodon_site(
-    dir: &Path,
-    instance: &str,
-    daemon: &str,
-    request_timeout_secs: u64,
-) -> PathBuf {
+/// the `[daemon]` table; requests time out after `request_timeout_ms`. Returns the
+/// configuration file.
+pub fn mastodon_site(dir: &Path, instance: &str, daemon: &str, request_timeout_ms: u64) -> PathBuf {
     copy_articles(&fixture_archive(), &dir.join("content"));
     std::fs::write(dir.join("token"), "tok-5ecret\n").unwrap();
     let config = dir.join("herald.toml");
@@ -147,7 +143,7 @@ pub fn mastodon_site(
         format!(
             "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
              [daemon]\n{daemon}\
-             [announce]\nrequest_timeout = \"{request_timeout_secs}s\"\n\
+             [announce]\nrequest_timeout = \"{request_timeout_ms}ms\"\n\
              [[mastodon]]\nname = \"toot\"\ninstance = {instance:?}\ntoken_file = \"token\"\n"
         ),
     )

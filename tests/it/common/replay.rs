@@ -216,15 +216,15 @@ impl Replay {
     /// scaled, no age limit (the history is years old; the issues' dates stay real), and two
     /// dry-run sinks.
     fn config(&self) -> PathBuf {
-        let settle = (SETTLE_SECS / self.scale).ceil() as u64;
-        let grace = (GRACE_SECS / self.scale).ceil() as u64;
+        let settle = (SETTLE_SECS * 1000.0 / self.scale).ceil() as u64;
+        let grace = (GRACE_SECS * 1000.0 / self.scale).ceil() as u64;
         let config = self.dir.join("herald.toml");
         std::fs::write(
             &config,
             format!(
                 "[archive]\npath = \"content\"\n[feeds]\noutput = \"out\"\n[state]\npath = \"state/herald.db\"\n\
-                 [daemon]\nsettle = \"{settle}s\"\ndebounce = \"50ms\"\nmax_age = \"3650d\"\n\
-                 [announce]\nplaceholder_grace = \"{grace}s\"\nrequest_timeout = \"2s\"\n\
+                 [daemon]\nsettle = \"{settle}ms\"\ndebounce = \"50ms\"\nmax_age = \"3650d\"\n\
+                 [announce]\nplaceholder_grace = \"{grace}ms\"\nrequest_timeout = \"2s\"\n\
                  [[dry_run]]\nname = \"sky\"\nplatform = \"bluesky\"\npath = \"posts.jsonl\"\n\
                  [[dry_run]]\nname = \"toot\"\nplatform = \"mastodon\"\npath = \"posts.jsonl\"\n{}",
                 self.extra

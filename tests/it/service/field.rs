@@ -221,7 +221,8 @@ fn a_slice_of_twirs_real_history_is_announced_exactly_once() {
             .await;
         server
     });
-    let mut replay = replay::Replay::new(200.0);
+    // 500 real seconds per replayed one: the 10-minute settle takes 1.2 s, the grace 7.2 s.
+    let mut replay = replay::Replay::new(500.0);
     replay.extra = format!(
         "[[notify]]\nname = \"ops\"\nurl = \"{}/hook\"\nretry = \"100ms\"\n",
         receiver.uri()

@@ -288,7 +288,7 @@ fn a_burst_of_500_changes_is_one_rebuild_and_bad_files_do_not_stop_it() {
 
 /// A site in `dir` posting to one Mastodon account at `instance`; returns its config file.
 fn mastodon_site(dir: &Path, instance: &str) -> PathBuf {
-    crate::common::mastodon_site(dir, instance, "settle = \"1s\"\ndebounce = \"100ms\"\n", 8)
+    crate::common::mastodon_site(dir, instance, "settle = \"1s\"\ndebounce = \"100ms\"\n", 8000)
 }
 
 /// SIGTERM while a post is in flight (the server holds its reply): the service stops within
