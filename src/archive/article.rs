@@ -80,8 +80,9 @@ pub struct Article {
     pub body_line: usize,
     /// The `Summary:` header's Markdown, if the article has one.
     pub summary_source: Option<String>,
-    /// See [`content_hash`](Self::content_hash); computed with the rest when the file is read.
-    content_hash: String,
+    /// See [`content_hash`](Self::content_hash); computed on first use (`herald feeds` never
+    /// needs it).
+    content_hash: LazyHash,
 }
 
 impl Article {
@@ -102,13 +103,15 @@ impl Article {
 
     /// The same article with its body deflated, for a cache that keeps it between scans.
     pub(crate) fn packed(&self) -> Self {
+        // Hashed while the text is at hand, not inflated again for it later.
+        self.content_hash();
         Self { body: self.body.packed(), ..self.clone() }
     }
 
     /// What makes the issue "changed" for the daemon's settle time: the SHA-256 (hex) of its
     /// title, date (RFC 3339) and body, each followed by a newline but the last.
     pub fn content_hash(&self) -> &str {
-        &self.content_hash
+        self.content_hash.0.get_or_init(|| content_hash(&self.title, &self.date, &self.body()))
     }
 
     /// The body as HTML, rendered now: Markdown as Python-Markdown does, reStructuredText as
@@ -214,7 +217,7 @@ pub fn decode_source(path: &Path, bytes: &[u8]) -> Result<String, ParseError> {
         let kind = ParseErrorKind::TooLarge { size: bytes.len() as u64, limit: MAX_ARTICLE_BYTES };
         return Err(ParseError::new(path, None, kind));
     }
-    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+    if let Some(offset) = memchr::memchr(0, bytes) {
         return Err(ParseError::new(
             path,
             Some(line_of(bytes, offset)),
@@ -229,25 +232,36 @@ pub fn decode_source(path: &Path, bytes: &[u8]) -> Result<String, ParseError> {
     Ok(normalize_whitespace(text))
 }
 
-/// Python-Markdown's `NormalizeWhitespace` (minus the trailing blank lines it appends).
+/// Python-Markdown's `NormalizeWhitespace` (minus the trailing blank lines it appends): line
+/// ends made `\n`, STX and ETX dropped, lines of spaces emptied, tabs expanded. The text is
+/// copied in runs between the lines that change (most articles have none).
 fn normalize_whitespace(text: &str) -> String {
     let owned;
-    let text = if text.contains(['\r', '\u{2}', '\u{3}']) {
+    let text = if memchr::memchr3(b'\r', 2, 3, text.as_bytes()).is_some() {
         owned = text.replace("\r\n", "\n").replace('\r', "\n").replace(['\u{2}', '\u{3}'], "");
         owned.as_str()
     } else {
         text
     };
-    let mut out = String::with_capacity(text.len() + 64);
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
+    let bytes = text.as_bytes();
+    let tabs = memchr::memchr(b'\t', bytes).is_some();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0; // text[..copied] is in `out`
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
+        let line = &text[start..end];
+        let spaces = line.bytes().all(|b| b == b' ');
+        let tabbed = tabs && memchr::memchr(b'\t', line.as_bytes()).is_some();
+        if (spaces && !line.is_empty()) || tabbed {
+            out.push_str(&text[copied..start]);
+            if tabbed {
+                out.push_str(&crate::render::text::expand_tabs(line, 4));
+            }
+            copied = end;
         }
-        if line.bytes().all(|b| b == b' ') {
-            continue;
-        }
-        out.push_str(&crate::render::text::expand_tabs(line, 4));
+        start = end + 1;
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -265,7 +279,7 @@ pub fn parse_article(
     let meta = match format {
         ArticleFormat::Markdown => {
             let header = split_header(&text);
-            let body = header.body.to_string();
+            let body = header.body.into();
             RawMeta { fields: header.fields, title: None, body, body_line: header.body_line }
         }
         ArticleFormat::Rst => {
@@ -277,7 +291,7 @@ pub fn parse_article(
                 .into_iter()
                 .map(|(key, value, line)| Field { key, values: vec![value], line })
                 .collect();
-            RawMeta { fields, title: doc.title, body: text.clone(), body_line: 1 }
+            RawMeta { fields, title: doc.title, body: text.as_str().into(), body_line: 1 }
         }
     };
     build_article(path, format, meta, settings)
@@ -286,7 +300,8 @@ pub fn parse_article(
 struct RawMeta {
     fields: Vec<Field>,
     title: Option<String>,
-    body: String,
+    /// Made once from the decoded text (no copy through a `String` on the way).
+    body: std::sync::Arc<str>,
     body_line: usize,
 }
 
@@ -342,7 +357,6 @@ fn build_article(
 
     let summary_source = field("summary").map(|f| f.values.join("\n"));
 
-    let content_hash = content_hash(&title, &date, &meta.body);
     Ok(Article {
         source: path.to_path_buf(),
         format,
@@ -355,9 +369,22 @@ fn build_article(
         body: Body::new(meta.body),
         body_line: meta.body_line,
         summary_source,
-        content_hash,
+        content_hash: LazyHash::default(),
     })
 }
+
+/// An article's content hash once computed. It follows from the article's other fields, so it
+/// takes no part in comparing articles (one computed and one not are the same article).
+#[derive(Debug, Clone, Default)]
+struct LazyHash(std::sync::OnceLock<String>);
+
+impl PartialEq for LazyHash {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for LazyHash {}
 
 /// [`Article::content_hash`], fed to the hash piece by piece.
 fn content_hash(title: &str, date: &DateTime<FixedOffset>, body: &str) -> String {
@@ -436,6 +463,25 @@ pub fn localize(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<FixedOffset>> {
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        /// The normalization copying in runs is Python-Markdown's line by line.
+        #[test]
+        fn normalizing_in_runs_is_normalizing_line_by_line(raw in "[ a\t\r\n\u{2}\u{3}é]{0,40}") {
+            let text = raw.replace("\r\n", "\n").replace('\r', "\n").replace(['\u{2}', '\u{3}'], "");
+            let by_line: Vec<String> = text
+                .split('\n')
+                .map(|line| {
+                    if line.bytes().all(|b| b == b' ') {
+                        String::new()
+                    } else {
+                        crate::render::text::expand_tabs(line, 4).into_owned()
+                    }
+                })
+                .collect();
+            proptest::prop_assert_eq!(super::normalize_whitespace(&raw), by_line.join("\n"));
+        }
+    }
+
     #[test]
     fn the_content_hash_is_the_hash_of_title_date_and_body() {
         let text = "Title: This Week in Rust 665\nDate: 2026-08-19\n\nHello.\n";
@@ -490,6 +536,8 @@ mod tests {
     #[test]
     fn tabs_and_line_ends_are_normalized() {
         assert_eq!(normalize_whitespace("a\tb\r\n  \r\n\tc"), "a   b\n\n    c");
+        assert_eq!(normalize_whitespace("a\n   "), "a\n");
+        assert_eq!(normalize_whitespace("  \n\n b \n"), "\n\n b \n");
     }
 
     #[test]
