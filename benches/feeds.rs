@@ -3,10 +3,15 @@
 //!
 //! `cargo bench --bench feeds` (release build). Each run does what `herald feeds` does: read
 //! and parse every article, render it, build every feed and write them (atomically, skipping
-//! unchanged files) into a temporary directory.
+//! unchanged files) into a temporary directory: first in this process (warm), then as
+//! `herald feeds` processes (cold: start, configuration, everything), with their peak memory.
+
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use common::ms;
 
 use herald::archive::{self, ParseSettings};
 use herald::feeds::{self, FeedSettings, MaxItems};
@@ -54,10 +59,18 @@ fn main() {
             peak_rss_kib() as f64 / 1024.0
         );
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    // The whole process, as an operator or a timer runs it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (label, args) in
+        [("4-item feeds", &[][..]), ("all-items feeds", &["--max-items", "all"][..])]
+    {
+        let (median, peak) = common::feeds(dir.path(), &archive, args, RUNS);
+        println!(
+            "{label}, cold `herald feeds` process: median {:.1} ms; peak RSS {:.1} MiB",
+            ms(median),
+            peak as f64 / 1024.0
+        );
+    }
 }
 
 /// Peak resident set size of this process (VmHWM), in KiB.

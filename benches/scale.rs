@@ -8,11 +8,13 @@
 //! Times are medians of whole processes; memory is the peak resident set (`ru_maxrss`) or,
 //! for the service, `/proc/PID/status`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const HERALD: &str = env!("CARGO_BIN_EXE_herald");
+use common::{HERALD, config, feeds, ms, wait_rusage};
 
 fn main() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
@@ -47,10 +49,6 @@ fn row(what: &str, t: Duration, peak_kib: u64) {
     println!("| {what} | {:.0} ms | {:.0} MiB peak |", ms(t), peak_kib as f64 / 1024.0);
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 /// Copies the real archive's articles into `to` until it holds `count`, each copy with a new
 /// `Number:`, a date a week after the last and a new slug; returns its size in bytes.
 fn build_archive(real: &Path, to: &Path, count: usize) -> u64 {
@@ -77,56 +75,6 @@ fn build_archive(real: &Path, to: &Path, count: usize) -> u64 {
         std::fs::write(to.join(format!("{date}-issue-{n}.md")), out).expect("an article");
     }
     bytes
-}
-
-/// A config over `archive` writing into `dir/out`, with `extra` in `[daemon]`.
-fn config(dir: &Path, archive: &Path, extra: &str) -> PathBuf {
-    let path = dir.join("scale.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[archive]\npath = {:?}\n[feeds]\noutput = {:?}\n[state]\npath = {:?}\n[daemon]\n{extra}\n",
-            archive.display().to_string(),
-            dir.join("out").display().to_string(),
-            dir.join("state/herald.db").display().to_string()
-        ),
-    )
-    .expect("config");
-    path
-}
-
-/// `herald feeds ARGS` over `archive`, `runs` times: the median wall time and the largest peak
-/// RSS.
-fn feeds(dir: &Path, archive: &Path, args: &[&str], runs: usize) -> (Duration, u64) {
-    let config = config(dir, archive, "");
-    let mut times = Vec::new();
-    let mut peak = 0;
-    for _ in 0..runs {
-        let start = Instant::now();
-        let child = Command::new(HERALD)
-            .args(["-c", config.to_str().expect("utf-8"), "feeds"])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("herald feeds");
-        let (ok, maxrss) = wait_rusage(child);
-        times.push(start.elapsed());
-        assert!(ok, "herald feeds failed");
-        peak = peak.max(maxrss);
-    }
-    times.sort();
-    (times[runs / 2], peak)
-}
-
-/// Waits for `child`: whether it succeeded, and its peak RSS in KiB.
-fn wait_rusage(child: Child) -> (bool, u64) {
-    let mut status = 0;
-    // SAFETY: wait4 writes only the status and the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    (r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage.ru_maxrss as u64)
 }
 
 /// A field of `/proc/PID/status` in KiB.
