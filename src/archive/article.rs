@@ -96,6 +96,12 @@ impl Article {
         self.body.text()
     }
 
+    /// Whether the body was read: not for an article read for its header only
+    /// ([`parse_article_header`]).
+    pub fn has_body(&self) -> bool {
+        self.body.is_read()
+    }
+
     /// Whether the body is held deflated (as a cache between scans keeps it).
     pub fn is_body_packed(&self) -> bool {
         self.body.is_packed()
@@ -213,6 +219,11 @@ fn line_of(bytes: &[u8], offset: usize) -> usize {
 /// parsing: BOM dropped, `\r\n` and `\r` → `\n`, tabs expanded to 4-column stops, lines of only
 /// spaces emptied.
 pub fn decode_source(path: &Path, bytes: &[u8]) -> Result<String, ParseError> {
+    check_source(path, bytes).map(normalize_whitespace)
+}
+
+/// The checks of [`decode_source`] (size, NUL bytes, UTF-8), giving the text without its BOM.
+fn check_source<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, ParseError> {
     if bytes.len() > MAX_ARTICLE_BYTES {
         let kind = ParseErrorKind::TooLarge { size: bytes.len() as u64, limit: MAX_ARTICLE_BYTES };
         return Err(ParseError::new(path, None, kind));
@@ -228,8 +239,45 @@ pub fn decode_source(path: &Path, bytes: &[u8]) -> Result<String, ParseError> {
         let offset = e.valid_up_to();
         ParseError::new(path, Some(line_of(bytes, offset)), ParseErrorKind::NotUtf8 { offset })
     })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    Ok(normalize_whitespace(text))
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+/// [`parse_article`] without its body: the file is checked whole, as `parse_article` checks
+/// it (so it fails where that fails), but only the header is read; the body is left unread
+/// (see [`Article::has_body`]). For a reader that needs the bodies of a few articles only.
+pub fn parse_article_header(
+    path: &Path,
+    bytes: &[u8],
+    settings: &ParseSettings,
+) -> Result<Article, ParseError> {
+    let format = ArticleFormat::from_path(path).unwrap_or(ArticleFormat::Markdown);
+    // reStructuredText's header is the document; a lone `\r` moves line ends: read in full.
+    if format == ArticleFormat::Rst || memchr::memchr3(b'\r', 2, 3, bytes).is_some() {
+        return parse_article(path, bytes, settings);
+    }
+    let text = check_source(path, bytes)?;
+    if text.trim().is_empty() {
+        return Err(ParseError::new(path, None, ParseErrorKind::Empty));
+    }
+    // The header ends at its first blank line at the latest; normalizing is line by line.
+    let mut end = text.len();
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        if text[start..newline].trim().is_empty() {
+            end = newline + 1;
+            break;
+        }
+        start = newline + 1;
+    }
+    let head = normalize_whitespace(&text[..end]);
+    let header = split_header(&head);
+    let meta = RawMeta {
+        fields: header.fields,
+        title: None,
+        body: "".into(),
+        body_line: header.body_line,
+    };
+    Ok(Article { body: Body::unread(), ..build_article(path, format, meta, settings)? })
 }
 
 /// Python-Markdown's `NormalizeWhitespace` (minus the trailing blank lines it appends): line

@@ -23,6 +23,9 @@ enum Held {
     Text(Arc<str>),
     /// Raw deflate of the UTF-8 text.
     Packed(Arc<[u8]>),
+    /// Not read: the article was read for its header only (see [`super::heads`]), and its
+    /// file is read in full before the body is used.
+    Unread,
 }
 
 /// Fast deflate: the text is packed once and inflated rarely, so speed matters more than the
@@ -35,11 +38,26 @@ impl Body {
         Body(Held::Text(text.into()))
     }
 
+    /// A body not read yet: an article read for its header only.
+    pub(crate) fn unread() -> Self {
+        Body(Held::Unread)
+    }
+
+    /// Whether the body was read (an article read for its header only has none).
+    pub fn is_read(&self) -> bool {
+        !matches!(self.0, Held::Unread)
+    }
+
     /// The text (inflated now if the body is packed).
+    ///
+    /// # Panics
+    /// On a body not read: reading an article for its header only and then using its body is
+    /// a bug (whoever reads headers only reads the bodies it needs in full first).
     pub fn text(&self) -> Cow<'_, str> {
         match &self.0 {
             Held::Text(text) => Cow::Borrowed(text),
             Held::Packed(bytes) => Cow::Owned(inflate(bytes)),
+            Held::Unread => panic!("the body of an article read for its header only was used"),
         }
     }
 
@@ -50,7 +68,7 @@ impl Body {
                 let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), LEVEL);
                 Body(Held::Packed(packed.into()))
             }
-            Held::Packed(_) => self.clone(),
+            Held::Packed(_) | Held::Unread => self.clone(),
         }
     }
 
@@ -71,6 +89,8 @@ impl PartialEq for Body {
         match (&self.0, &other.0) {
             (Held::Text(a), Held::Text(b)) => a == b,
             (Held::Packed(a), Held::Packed(b)) if Arc::ptr_eq(a, b) => true,
+            (Held::Unread, Held::Unread) => true,
+            (Held::Unread, _) | (_, Held::Unread) => false,
             _ => self.text() == other.text(),
         }
     }
@@ -83,6 +103,7 @@ impl fmt::Debug for Body {
         match &self.0 {
             Held::Text(text) => write!(f, "Body({} bytes)", text.len()),
             Held::Packed(bytes) => write!(f, "Body(packed, {} bytes)", bytes.len()),
+            Held::Unread => write!(f, "Body(not read)"),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod article;
 pub mod body;
 pub mod duplicates;
 pub mod header;
+pub mod heads;
 pub mod scan;
 pub mod slug;
 

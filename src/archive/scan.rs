@@ -62,9 +62,13 @@ pub fn article_paths(dir: &Path) -> Result<Vec<PathBuf>, ScanError> {
 
 /// Reads one article file; `path` names the file in any error.
 pub fn read_article(path: &Path, settings: &ParseSettings) -> Result<Article, ParseError> {
-    let bytes =
-        read_limited(path).map_err(|kind| ParseError { path: path.into(), line: None, kind })?;
-    parse_article(path, &bytes, settings)
+    parse_article(path, &read_file(path)?, settings)
+}
+
+/// Reads an article file's bytes (refusing one over the size limit, or not a regular file);
+/// `path` names the file in any error.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, ParseError> {
+    read_limited(path).map_err(|kind| ParseError { path: path.into(), line: None, kind })
 }
 
 /// Reads a file, refusing (without reading it all) one over the article size limit.
@@ -202,11 +206,7 @@ pub fn scan_cached(
         {
             return Ok(None);
         }
-        let bytes = read_limited(path).map_err(|kind| ParseError {
-            path: path.into(),
-            line: None,
-            kind,
-        })?;
+        let bytes = read_file(path)?;
         let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
         let stamp = stamp.and_then(|s| s.trusted(read_at));
         if let Some(e) = known.get(path).filter(|e| e.hash == hash) {

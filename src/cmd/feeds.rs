@@ -26,7 +26,11 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
     }
 
     let started = Instant::now();
-    let scan = archive::scan(&config.archive_dir, &config.parse)?;
+    // Every file is checked, but only the articles the feeds hold are read past their header.
+    let mut scan = archive::heads::scan_heads(&config.archive_dir, &config.parse)?;
+    archive::heads::read_bodies(&mut scan, &config.parse, |articles| {
+        feeds::articles_in_feeds(articles, &config.feeds)
+    });
     for e in &scan.errors {
         eprintln!("{e}");
     }

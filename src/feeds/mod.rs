@@ -392,6 +392,28 @@ pub fn update_then(
     write::write_feeds_then(&settings.files.output, &files, before_replace)
 }
 
+/// Each article as an entry, with its position in the list.
+fn entries<'a>(articles: &'a [Article], settings: &FeedSettings) -> Vec<Entry<'a>> {
+    articles
+        .iter()
+        .enumerate()
+        .map(|(index, a)| Entry { index, ..Entry::new(a, settings) })
+        .collect()
+}
+
+/// The positions of the articles (newest first) that some feed holds: the ones whose bodies
+/// building the feeds renders.
+pub fn articles_in_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<usize> {
+    let entries = entries(articles, settings);
+    let mut held = vec![false; entries.len()];
+    for (_, spec) in plan_feeds(&entries, settings) {
+        for e in spec.entries {
+            held[e.index] = true;
+        }
+    }
+    (0..held.len()).filter(|&i| held[i]).collect()
+}
+
 /// Builds every configured feed file for `articles` (newest first, as
 /// [`crate::archive::scan`] returns them).
 ///
@@ -402,11 +424,7 @@ pub fn render_feeds(
     settings: &FeedSettings,
     renderings: &mut Renderings,
 ) -> Vec<FeedFile> {
-    let entries: Vec<Entry> = articles
-        .iter()
-        .enumerate()
-        .map(|(index, a)| Entry { index, ..Entry::new(a, settings) })
-        .collect();
+    let entries = entries(articles, settings);
     let plan = plan_feeds(&entries, settings);
     let mut in_atom = vec![false; entries.len()];
     let mut in_rss = vec![false; entries.len()];

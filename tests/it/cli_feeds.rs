@@ -179,3 +179,26 @@ fn check_reports_every_problem_and_never_a_secret() {
     );
     assert!(!out.contains("s3cret-token-value"));
 }
+
+/// `herald feeds` reads only the bodies its feeds hold; on the real archive it writes, for
+/// both feed lengths, exactly the bytes that reading every article in full gives.
+#[test]
+fn reading_headers_only_writes_what_reading_everything_writes() {
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/twir/content");
+    let full = herald::archive::scan(&real, &herald::archive::ParseSettings::default()).unwrap();
+    for max_items in ["4", "all"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let config = write_config(tmp.path(), &real, &out, "");
+        let run = herald(&["-c", config.to_str().unwrap(), "feeds", "--max-items", max_items]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        let mut settings = herald::feeds::FeedSettings::default();
+        settings.files.max_items = max_items.parse().unwrap();
+        let files = herald::feeds::render_feeds(&full.articles, &settings, &mut Default::default());
+        assert!(files.len() > 5);
+        for file in files {
+            let written = fs::read(out.join(&file.path)).unwrap();
+            assert!(written == file.bytes, "{max_items} items: {} differs", file.path);
+        }
+    }
+}
