@@ -1,21 +1,40 @@
 //! Reading an archive for a reader that needs the bodies of a few articles only: `herald
 //! feeds` renders the handful of articles its feeds hold, not the whole archive.
 //!
-//! [`scan_heads`] checks every file as [`super::scan`] does (an article it skips is skipped
-//! here, with the same error) but reads only the headers; [`read_bodies`] then reads in full
-//! the articles the caller names, until every one it needs has its body.
+//! [`scan_heads`] reads each file up to the end of its header (its first blank line): an
+//! article whose header [`super::scan`] refuses is refused here with the same error.
+//! [`read_bodies`] then reads in full the articles the caller names, until every one it needs
+//! has its body; a file broken past its header (a NUL byte, bad UTF-8) is found then, when it
+//! matters to the caller, and by every full read (`herald check`, the service).
 
+use std::cell::RefCell;
 use std::path::Path;
 
-use super::article::{ParseSettings, parse_article, parse_article_header};
-use super::scan::{Scan, ScanError, article_paths, read_file, sort_newest_first};
+use super::article::{
+    ArticleFormat, MAX_ARTICLE_BYTES, ParseError, ParseErrorKind, ParseSettings, parse_article,
+    parse_article_header,
+};
+use super::scan::{
+    Scan, ScanError, article_paths, open_article, read_file, read_limited_into, sort_newest_first,
+};
 
 /// Like [`super::scan`], each article read for its header only.
 pub fn scan_heads(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanError> {
+    thread_local! {
+        /// Each thread reads every file into one buffer: nothing of a file is kept but its
+        /// header.
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
     let paths = article_paths(dir)?;
     let mut out = Scan::default();
     let results = crate::parallel::map(&paths, |path| {
-        read_file(path).and_then(|bytes| parse_article_header(path, &bytes, settings))
+        BUFFER.with_borrow_mut(|bytes| {
+            // reStructuredText's header is its whole document.
+            let rst = ArticleFormat::from_path(path) == Some(ArticleFormat::Rst);
+            let read = if rst { read_limited_into(path, bytes) } else { read_head(path, bytes) };
+            read.map_err(|kind| ParseError { path: path.into(), line: None, kind })?;
+            parse_article_header(path, bytes, settings)
+        })
     });
     for result in results {
         match result {
@@ -25,6 +44,48 @@ pub fn scan_heads(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanErro
     }
     sort_newest_first(&mut out.articles);
     Ok(out)
+}
+
+/// Reads the beginning of the file at `path` into `bytes`: through its first blank line after
+/// some text (a header ends there at the latest), or all of it. A file that is too large or
+/// not a regular file is refused as [`super::scan`] refuses it; a line end other than `\n`
+/// in what was read makes it read in full (the header is then found as a full read finds it).
+fn read_head(path: &Path, bytes: &mut Vec<u8>) -> Result<(), ParseErrorKind> {
+    use std::io::Read;
+    const CHUNK: usize = 8192;
+    let (mut file, meta) = open_article(path)?;
+    if meta.len() > MAX_ARTICLE_BYTES as u64 {
+        return Err(ParseErrorKind::TooLarge { size: meta.len(), limit: MAX_ARTICLE_BYTES });
+    }
+    bytes.clear();
+    let mut searched = 0; // lines before this offset hold no blank line after text
+    let mut text_seen = false;
+    loop {
+        let start = bytes.len();
+        bytes.resize(start + CHUNK, 0);
+        let n = file.read(&mut bytes[start..]).map_err(ParseErrorKind::Io)?;
+        bytes.truncate(start + n);
+        if n == 0 || bytes.len() > MAX_ARTICLE_BYTES {
+            return Ok(());
+        }
+        if memchr::memchr3(b'\r', 2, 3, &bytes[start..]).is_some() {
+            file.take(MAX_ARTICLE_BYTES as u64).read_to_end(bytes).map_err(ParseErrorKind::Io)?;
+            return Ok(());
+        }
+        let base = searched;
+        for newline in memchr::memchr_iter(b'\n', &bytes[base..]) {
+            let end = base + newline;
+            if bytes[searched..end].iter().all(u8::is_ascii_whitespace) {
+                if text_seen {
+                    bytes.truncate(end + 1);
+                    return Ok(());
+                }
+            } else {
+                text_seen = true;
+            }
+            searched = end + 1;
+        }
+    }
 }
 
 /// Reads in full the articles of `scan` that `needed` names (indices into the list) and
@@ -73,9 +134,10 @@ mod tests {
         let settings = ParseSettings::default();
         let full = super::super::scan(&archive, &settings).unwrap();
         let mut heads = scan_heads(&archive, &settings).unwrap();
-        assert_eq!(heads.articles.len(), full.articles.len());
-        assert_eq!(heads.errors.len(), full.errors.len());
-        for (head, article) in heads.articles.iter().zip(&full.articles) {
+        // Each header is the full read's (a file broken past its header is not refused yet).
+        assert!(heads.errors.len() <= full.errors.len());
+        for article in &full.articles {
+            let head = heads.articles.iter().find(|h| h.source == article.source).unwrap();
             assert_eq!(
                 (&head.title, &head.slug, head.date),
                 (&article.title, &article.slug, article.date)
@@ -88,9 +150,43 @@ mod tests {
         // Markdown articles are read for their header only; reStructuredText ones in full.
         assert!(heads.articles.iter().any(|a| !a.has_body()));
         read_bodies(&mut heads, &settings, |_| vec![0, 2]);
-        assert_eq!(heads.articles[0], full.articles[0]);
-        assert_eq!(heads.articles[2], full.articles[2]);
-        assert!(!heads.articles[1].has_body() || heads.articles[1] == full.articles[1]);
+        assert!(heads.articles[0].has_body() && heads.articles[2].has_body());
+        // Every body read: the full read, article for article and error for error.
+        read_bodies(&mut heads, &settings, |articles| (0..articles.len()).collect());
+        assert_eq!(heads.articles, full.articles);
+        assert_eq!(heads.errors.len(), full.errors.len());
+    }
+
+    #[test]
+    fn a_head_is_read_through_the_first_blank_line_after_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.md");
+        let mut bytes = Vec::new();
+        let long = format!("Title: A\nSummary: {}\n\nBody\n\nMore\n", "x".repeat(20_000));
+        for (text, head) in [
+            ("Title: A\nDate: 2026-01-01\n\nBody\n", "Title: A\nDate: 2026-01-01\n\n"),
+            ("\n \nTitle: A\n  \nBody\n", "\n \nTitle: A\n  \n"),
+            ("Title: A\nno blank line", "Title: A\nno blank line"),
+            ("Title: A\r\n\r\nBody\r\n\nMore", "Title: A\r\n\r\nBody\r\n\nMore"),
+            (long.as_str(), &long[..long.find("\n\n").unwrap() + 2]),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            read_head(&path, &mut bytes).unwrap();
+            assert_eq!(String::from_utf8_lossy(&bytes), head);
+        }
+    }
+
+    #[test]
+    fn a_file_broken_past_its_header_is_found_when_its_body_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("1.md"), b"Title: One\nDate: 2026-01-01\n\nbad \xff byte\n")
+            .unwrap();
+        let settings = ParseSettings::default();
+        let mut heads = scan_heads(dir.path(), &settings).unwrap();
+        assert_eq!((heads.articles.len(), heads.errors.len()), (1, 0));
+        read_bodies(&mut heads, &settings, |articles| (0..articles.len()).collect());
+        assert_eq!((heads.articles.len(), heads.errors.len()), (0, 1));
+        assert!(heads.errors[0].to_string().contains("UTF-8"), "{}", heads.errors[0]);
     }
 
     #[test]

@@ -73,7 +73,16 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ParseError> {
 
 /// Reads a file, refusing (without reading it all) one over the article size limit.
 fn read_limited(path: &Path) -> Result<Vec<u8>, ParseErrorKind> {
-    use std::io::Read;
+    let mut bytes = Vec::new();
+    read_limited_into(path, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Opens an article file for reading, with its metadata, refusing one that is not a regular
+/// file (a pipe, a socket, a device).
+pub(crate) fn open_article(
+    path: &Path,
+) -> Result<(std::fs::File, std::fs::Metadata), ParseErrorKind> {
     use std::os::unix::fs::OpenOptionsExt;
     // Non-blocking, so that a FIFO named like an article is refused below instead of
     // blocking the open until a writer comes; regular files ignore the flag.
@@ -82,17 +91,27 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ParseErrorKind> {
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(ParseErrorKind::Io)?;
-    if !file.metadata().map_err(ParseErrorKind::Io)?.is_file() {
+    let meta = file.metadata().map_err(ParseErrorKind::Io)?;
+    if !meta.is_file() {
         return Err(ParseErrorKind::NotAFile);
     }
+    Ok((file, meta))
+}
+
+/// [`read_limited`] into `bytes` (cleared first): a reader of many files keeps one buffer.
+pub(crate) fn read_limited_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), ParseErrorKind> {
+    use std::io::Read;
+    let (file, meta) = open_article(path)?;
     let limit = super::article::MAX_ARTICLE_BYTES;
-    let mut bytes = Vec::new();
-    file.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(ParseErrorKind::Io)?;
+    bytes.clear();
+    // Sized once from the file's length (plus the byte that tells a file grown meanwhile).
+    bytes.reserve(usize::try_from(meta.len()).unwrap_or(limit).min(limit) + 1);
+    file.take(limit as u64 + 1).read_to_end(bytes).map_err(ParseErrorKind::Io)?;
     if bytes.len() > limit {
         let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
         return Err(ParseErrorKind::TooLarge { size, limit });
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// Scans `dir`: every article file is parsed; the bad ones are reported in [`Scan::errors`].

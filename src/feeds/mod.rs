@@ -402,13 +402,30 @@ fn entries<'a>(articles: &'a [Article], settings: &FeedSettings) -> Vec<Entry<'a
 }
 
 /// The positions of the articles (newest first) that some feed holds: the ones whose bodies
-/// building the feeds renders.
+/// building the feeds renders. What [`plan_feeds`] puts in its feeds, found without making
+/// the entries: the newest of all (site-wide, author and language feeds, the JSON Feed) and
+/// the newest of each category.
 pub fn articles_in_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<usize> {
-    let entries = entries(articles, settings);
-    let mut held = vec![false; entries.len()];
-    for (_, spec) in plan_feeds(&entries, settings) {
-        for e in spec.entries {
-            held[e.index] = true;
+    let p = &settings.files;
+    let take = |len: usize| p.max_items.limit().map_or(len, |n| n.min(len));
+    let whole = [&p.all_atom, &p.all_rss, &p.author_atom, &p.author_rss, &p.translation_atom]
+        .iter()
+        .any(|pattern| !pattern.is_empty())
+        || (p.json_feed && !p.json.is_empty());
+    let mut held = vec![false; articles.len()];
+    if whole {
+        held[..take(articles.len())].fill(true);
+    }
+    if !p.category_atom.is_empty() || !p.category_rss.is_empty() {
+        let mut slugs: std::collections::HashMap<&str, String> = Default::default();
+        let mut counts: std::collections::HashMap<String, usize> = Default::default();
+        for (i, article) in articles.iter().enumerate() {
+            let slug = slugs.entry(&article.category).or_insert_with(|| slugify(&article.category));
+            let count = counts.entry(slug.clone()).or_default();
+            *count += 1;
+            if take(*count) == *count {
+                held[i] = true;
+            }
         }
     }
     (0..held.len()).filter(|&i| held[i]).collect()
@@ -467,4 +484,50 @@ pub fn render_feeds(
 /// feedgenerator's RFC 822 date: English names, zero-padded day, numeric offset.
 pub fn rfc822(date: &DateTime<FixedOffset>) -> String {
     date.format("%a, %d %b %Y %H:%M:%S %z").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `articles_in_feeds` finds what `plan_feeds` puts in the feeds, under every length and
+    /// with feeds turned off.
+    #[test]
+    fn the_articles_in_feeds_are_those_the_plan_holds() {
+        let archive = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/twir");
+        let mut articles = crate::archive::scan(&archive, &Default::default()).unwrap().articles;
+        // More categories, some reaching far back.
+        for (i, a) in articles.iter_mut().enumerate() {
+            a.category = ["This Week in Rust", "Official", "this-week-in-rust"][i % 3].into();
+        }
+        for max in [MaxItems::Count(1), MaxItems::Count(2), MaxItems::All] {
+            for off in ["none", "all", "category", "everything but categories"] {
+                let mut settings = FeedSettings::default();
+                settings.files.max_items = max;
+                let f = &mut settings.files;
+                match off {
+                    "all" => (f.all_atom, f.all_rss) = (String::new(), String::new()),
+                    "category" => {
+                        (f.category_atom, f.category_rss) = (String::new(), String::new())
+                    }
+                    "everything but categories" => {
+                        for p in [&mut f.all_atom, &mut f.all_rss, &mut f.author_atom] {
+                            p.clear();
+                        }
+                        f.author_rss.clear();
+                        f.translation_atom.clear();
+                    }
+                    _ => {}
+                }
+                let entries = entries(&articles, &settings);
+                let mut planned: Vec<usize> = plan_feeds(&entries, &settings)
+                    .iter()
+                    .flat_map(|(_, spec)| spec.entries.iter().map(|e| e.index))
+                    .collect();
+                planned.sort();
+                planned.dedup();
+                assert_eq!(articles_in_feeds(&articles, &settings), planned, "{max:?}, {off} off");
+            }
+        }
+    }
 }
