@@ -10,9 +10,8 @@ use chrono::{DateTime, Utc};
 use super::Settings;
 use super::schedule::{Candidate, Decision, Policy, Quota, Verdict, judge, plan};
 use crate::announce::deliver::{Delivery, Owner, deliver};
-use crate::announce::send::SendError;
 use crate::announce::verify::{Verification, verify};
-use crate::announce::{Announcing, Outlet, Platform, Post, Request, enqueue};
+use crate::announce::{Announcing, Outlet, Post, Request, enqueue};
 use crate::archive::Article;
 use crate::archive::duplicates::{Shared, find_duplicates};
 use crate::archive::scan::ScanCache;
@@ -78,14 +77,17 @@ pub struct CycleState {
     feeds_done: Option<(Arc<[Article]>, feeds::write::Left)>,
     /// The list of articles whose issues the state has all recorded (see `observed`).
     recorded: Option<Arc<[Article]>>,
-    /// The URL of each article of the last scan's list.
+    /// The URLs and duplicates of the last scan's list.
     urls: Option<Urls>,
 }
 
-/// The URLs of a list of articles, in its order.
+/// What follows from a list of articles alone: their URLs (in its order) and the files
+/// claiming the same issue.
+#[derive(Clone)]
 struct Urls {
     list: Arc<[Article]>,
     urls: Arc<[String]>,
+    duplicates: Arc<[crate::archive::duplicates::Duplicate]>,
 }
 
 /// An issue's verdict in a cycle, with what recording it found.
@@ -199,26 +201,29 @@ pub async fn run_cycle(
     }
     report.feeds_duration = started.elapsed();
 
-    // Files that claim the same issue: reported once, and not announced (see `duplicates`).
-    // The articles' URLs: kept while the list is the same.
-    let urls = match &state.urls {
-        Some(kept) if Arc::ptr_eq(&kept.list, &scan.articles) => kept.urls.clone(),
+    // The articles' URLs, and the files that claim the same issue (reported once, and not
+    // announced: see `duplicates`): kept while the list is the same.
+    let derived = match &state.urls {
+        Some(kept) if Arc::ptr_eq(&kept.list, &scan.articles) => kept.clone(),
         _ => {
             let urls: Arc<[String]> =
                 scan.articles.iter().map(|a| feeds::article_url(a, &settings.feeds)).collect();
-            state.urls = Some(Urls { list: scan.articles.clone(), urls: urls.clone() });
-            urls
+            let duplicates = find_duplicates(
+                scan.articles
+                    .iter()
+                    .zip(urls.iter())
+                    .map(|(a, url)| (url.as_str(), a.number, a.source.as_path())),
+            )
+            .into();
+            let derived = Urls { list: scan.articles.clone(), urls, duplicates };
+            state.urls = Some(derived.clone());
+            derived
         }
     };
-    let duplicates = find_duplicates(
-        scan.articles
-            .iter()
-            .zip(urls.iter())
-            .map(|(a, url)| (url.as_str(), a.number, a.source.as_path())),
-    );
+    let (urls, duplicates) = (derived.urls, derived.duplicates);
     let mut blocked: HashMap<String, String> = HashMap::new();
     let mut seen = HashSet::new();
-    for dup in &duplicates {
+    for dup in duplicates.iter() {
         state.warn_once(dup.to_string(), &mut seen);
         for (article, url) in scan.articles.iter().zip(urls.iter()) {
             let concerned = match &dup.shared {
@@ -470,7 +475,8 @@ pub async fn run_cycle(
 
     if policy.edit_on_title_change {
         let settle = chrono::Duration::from_std(policy.settle).unwrap_or_default();
-        edit_changed_titles(settings, db, outlets, &by_key, now - settle, &mut report).await?;
+        edit::edit_changed_titles(settings, db, outlets, &by_key, now - settle, &mut report)
+            .await?;
         // The next one: the service wakes for it, though no file changes meanwhile.
         report.edit_due = lock().next_title_edit(now - settle, settle)?;
     }
@@ -537,61 +543,6 @@ pub async fn run_cycle(
     Ok(report)
 }
 
-/// `edit_on_title_change`: edits the posted Mastodon statuses of issues whose title changed
-/// (and has been unchanged since `settled_before`) to the post composed with the new title.
-/// An edit is idempotent: a lost reply is edited again on the next cycle. A refusal (the
-/// status was deleted, say) is recorded on the row and not tried again for that title.
-async fn edit_changed_titles(
-    settings: &Settings,
-    db: &Mutex<Db>,
-    outlets: &[Outlet],
-    by_key: &HashMap<&str, &Article>,
-    settled_before: DateTime<Utc>,
-    report: &mut CycleReport,
-) -> anyhow::Result<()> {
-    let lock = || Db::lock(db);
-    let rows = lock().rows_with_changed_title(settled_before)?;
-    for (row, title) in rows {
-        let Some(outlet) = outlets.iter().find(|o| o.account.name() == row.account) else {
-            continue;
-        };
-        let Some(article) = by_key.get(row.issue_key.as_str()) else { continue };
-        if outlet.account.platform() != Platform::Mastodon {
-            // A Bluesky record cannot be edited in the apps; deleting and posting anew would
-            // take the post's replies, likes and reposts with it and announce the issue twice.
-            // The post stays; the operator is told once, and `status` shows it.
-            let why = "Bluesky posts cannot be edited; the post keeps its first title and link";
-            tracing::warn!(issue = %row.issue_key, account = %row.account, %title, "{why}");
-            lock().mark_edit_refused(row.id, &title, why, Utc::now())?;
-            continue;
-        }
-        let limits = outlet.sender.limits(settings.announce.mastodon.limits).await;
-        let issue = Announcing::new(article, row.issue_key.clone(), &settings.announce);
-        let post = match issue.compose(&settings.announce, Platform::Mastodon, Some(limits)) {
-            Ok(post) => post,
-            Err(e) => {
-                tracing::error!(issue = %row.issue_key, account = %row.account, cause = %crate::report::describe(&e), "cannot compose the edited post");
-                continue;
-            }
-        };
-        match outlet.sender.edit(&row, &post).await {
-            Ok(true) => {
-                lock().mark_edited(row.id, &serde_json::to_string(&post)?, &title, Utc::now())?;
-                tracing::info!(issue = %row.issue_key, account = %row.account, %title, "post edited to the new title");
-                report.edits.push((row.account.clone(), row.issue_key.clone()));
-            }
-            Ok(false) => {}
-            Err(SendError::Permanent { message, .. }) => {
-                tracing::error!(issue = %row.issue_key, account = %row.account, cause = %message, "the edit was refused; the post keeps its old title");
-                lock().mark_edit_refused(row.id, &title, &message, Utc::now())?;
-            }
-            Err(e) => {
-                tracing::warn!(issue = %row.issue_key, account = %row.account, cause = %e, "edit failed; trying again next cycle");
-            }
-        }
-    }
-    Ok(())
-}
-
+mod edit;
 #[cfg(test)]
 mod tests;
