@@ -1,5 +1,5 @@
-//! `cargo bench --bench fuzz`: mutation fuzzing on stable Rust (cargo-fuzz needs nightly), seeded
-//! from the real archive (`../shared/twir/content`, else the fixtures). Each target takes
+//! `cargo run --release -p herald-fuzz`: mutation fuzzing on stable Rust (cargo-fuzz needs
+//! nightly), seeded from the real archive (`../shared/twir/content`, else the fixtures). Each target takes
 //! inputs made from the seeds — bytes flipped, markup characters inserted, slices repeated,
 //! seeds spliced, cut short — and must neither panic nor take long. Targets: the header parser,
 //! the Markdown and reStructuredText renderers, the configuration, and post fitting (every
@@ -31,13 +31,14 @@ const TOKENS: &[&str] = &[
     "`_", "__", "**", "=",
 ];
 
+/// The repository (this package is its `fuzz/`).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 fn seeds() -> Vec<Vec<u8>> {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/twir/content");
-    let dir = if shared.is_dir() {
-        shared
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/twir")
-    };
+    let shared = root().join("../shared/twir/content");
+    let dir = if shared.is_dir() { shared } else { root().join("tests/fixtures/twir") };
     let mut paths: Vec<PathBuf> =
         std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
@@ -122,9 +123,8 @@ fn main() {
     let only = std::env::var("FUZZ_TARGETS").ok();
     let seeds = seeds();
     let config_seeds = vec![
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.toml")).unwrap(),
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/herald.etc.toml"))
-            .unwrap(),
+        std::fs::read(root().join("config/herald.toml")).unwrap(),
+        std::fs::read(root().join("config/herald.etc.toml")).unwrap(),
     ];
     let targets: [(&str, Target, &[Vec<u8>]); 5] = [
         ("header", header, &seeds),
@@ -134,7 +134,7 @@ fn main() {
         ("fit", fit, &seeds),
     ];
     std::panic::set_hook(Box::new(|_| {}));
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz");
+    let out = root().join("target/fuzz");
     let mut failed = false;
     let mut rng = rand::rng();
     println!(
