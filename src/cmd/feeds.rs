@@ -26,11 +26,17 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
     }
 
     let started = Instant::now();
-    // Every file is checked, but only the articles the feeds hold are read past their header.
-    let mut scan = archive::heads::scan_heads(&config.archive_dir, &config.parse)?;
-    archive::heads::read_bodies(&mut scan, &config.parse, |articles| {
-        feeds::articles_in_feeds(articles, &config.feeds)
-    });
+    // Only the articles the feeds hold are read past their header; --strict, which fails on
+    // any article that cannot be read, reads every file in full.
+    let scan = if args.strict {
+        archive::scan(&config.archive_dir, &config.parse)?
+    } else {
+        let mut scan = archive::heads::scan_heads(&config.archive_dir, &config.parse)?;
+        archive::heads::read_bodies(&mut scan, &config.parse, |articles| {
+            feeds::articles_in_feeds(articles, &config.feeds)
+        });
+        scan
+    };
     for e in &scan.errors {
         eprintln!("{e}");
     }

@@ -202,3 +202,24 @@ fn reading_headers_only_writes_what_reading_everything_writes() {
         }
     }
 }
+
+/// `--strict` fails on any article that cannot be read, also one broken past its header and
+/// in no feed (found by an outside tester: reading headers only had let it pass).
+#[test]
+fn strict_fails_on_an_article_broken_past_its_header_in_no_feed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, out) = setup(tmp.path());
+    let archive = tmp.path().join("content");
+    let old = b"Title: Old\nDate: 2014-02-02\nCategory: This Week in Rust\n\nbad\0byte\n";
+    fs::write(archive.join("2014-02-02-old.md"), old).unwrap();
+    // One item per feed: the old article is in none.
+    let args = ["-c", config.to_str().unwrap(), "feeds", "--max-items", "1"];
+    let strict = herald(&[&args[..], &["--strict"]].concat());
+    assert!(!strict.status.success(), "{}", stdout(&strict));
+    assert!(stderr(&strict).contains("2014-02-02-old.md"), "{}", stderr(&strict));
+    assert!(!out.join("atom.xml").exists(), "--strict wrote feeds");
+    // Without --strict the feeds, which do not hold it, are written.
+    let lenient = herald(&args);
+    assert!(lenient.status.success(), "{}", stderr(&lenient));
+    assert!(out.join("atom.xml").exists());
+}
