@@ -54,6 +54,8 @@ impl Header<'_> {
 /// decides which fields are required.
 pub fn split_header(text: &str) -> Header<'_> {
     let mut fields: Vec<Field> = Vec::new();
+    // Where each key is in `fields`: a header of many keys is read in linear time.
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut pos = 0; // byte offset of the next unread line
     let mut line_no = 1;
     let mut current: Option<usize> = None;
@@ -78,12 +80,13 @@ pub fn split_header(text: &str) -> Header<'_> {
         if let Some(m) = META_RE.captures(line) {
             let key = m["key"].to_lowercase();
             let value = m["value"].trim().to_string();
-            match fields.iter().position(|f| f.key == key) {
-                Some(i) => {
+            match index.get(&key) {
+                Some(&i) => {
                     fields[i].values.push(value);
                     current = Some(i);
                 }
                 None => {
+                    index.insert(key.clone(), fields.len());
                     fields.push(Field { key, values: vec![value], line: line_no });
                     current = Some(fields.len() - 1);
                 }
