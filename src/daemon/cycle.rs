@@ -69,7 +69,7 @@ pub struct CycleState {
     /// Held issues whose overstay of `max_hold` was logged.
     pub overdue: HashSet<String>,
     /// What this process last recorded in the state for each issue present: a fingerprint
-    /// of what `observe_issue` writes (file, `Number:`, content hash). An issue whose
+    /// of what `note_issue` writes (file, `Number:`, content hash). An issue whose
     /// fingerprint is unchanged costs no statement, so a cycle over an unchanged archive
     /// makes none per issue.
     observed: HashMap<String, u64>,
@@ -78,13 +78,13 @@ pub struct CycleState {
     /// The list of articles whose issues the state has all recorded (see `observed`).
     recorded: Option<Arc<[Article]>>,
     /// The URLs and duplicates of the last scan's list.
-    urls: Option<Urls>,
+    derived: Option<Derived>,
 }
 
 /// What follows from a list of articles alone: their URLs (in its order) and the files
 /// claiming the same issue.
 #[derive(Clone)]
-struct Urls {
+struct Derived {
     list: Arc<[Article]>,
     urls: Arc<[String]>,
     duplicates: Arc<[crate::archive::duplicates::Duplicate]>,
@@ -104,7 +104,7 @@ struct Judged<'a> {
     since: DateTime<Utc>,
 }
 
-/// What `observe_issue` records of an article, as one number (see [`CycleState::observed`]).
+/// What `note_issue` records of an article, as one number (see [`CycleState::observed`]).
 fn fingerprint(article: &Article) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -203,7 +203,7 @@ pub async fn run_cycle(
 
     // The articles' URLs, and the files that claim the same issue (reported once, and not
     // announced: see `duplicates`): kept while the list is the same.
-    let derived = match &state.urls {
+    let derived = match &state.derived {
         Some(kept) if Arc::ptr_eq(&kept.list, &scan.articles) => kept.clone(),
         _ => {
             let urls: Arc<[String]> =
@@ -215,8 +215,8 @@ pub async fn run_cycle(
                     .map(|(a, url)| (url.as_str(), a.number, a.source.as_path())),
             )
             .into();
-            let derived = Urls { list: scan.articles.clone(), urls, duplicates };
-            state.urls = Some(derived.clone());
+            let derived = Derived { list: scan.articles.clone(), urls, duplicates };
+            state.derived = Some(derived.clone());
             derived
         }
     };
