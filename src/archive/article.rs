@@ -205,7 +205,7 @@ pub enum ParseErrorKind {
 }
 
 impl ParseError {
-    fn new(path: &Path, line: Option<usize>, kind: ParseErrorKind) -> Self {
+    pub(crate) fn new(path: &Path, line: Option<usize>, kind: ParseErrorKind) -> Self {
         Self { path: path.to_path_buf(), line, kind }
     }
 }

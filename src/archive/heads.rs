@@ -11,11 +11,11 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use super::article::{
-    ArticleFormat, MAX_ARTICLE_BYTES, ParseError, ParseErrorKind, ParseSettings, parse_article,
+    ArticleFormat, MAX_ARTICLE_BYTES, ParseError, ParseErrorKind, ParseSettings,
     parse_article_header,
 };
 use super::scan::{
-    Scan, ScanError, article_paths, open_article, read_file, read_limited_into, sort_newest_first,
+    Scan, ScanError, open_article, read_article, read_rest, scan_with, sort_newest_first,
 };
 
 /// Like [`super::scan`], each article read for its header only.
@@ -25,31 +25,19 @@ pub fn scan_heads(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanErro
         /// header.
         static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    let paths = article_paths(dir)?;
-    let mut out = Scan::default();
-    let results = crate::parallel::map(&paths, |path| {
+    scan_with(dir, |path| {
         BUFFER.with_borrow_mut(|bytes| {
-            // reStructuredText's header is its whole document.
-            let rst = ArticleFormat::from_path(path) == Some(ArticleFormat::Rst);
-            let read = if rst { read_limited_into(path, bytes) } else { read_head(path, bytes) };
-            read.map_err(|kind| ParseError { path: path.into(), line: None, kind })?;
+            read_head(path, bytes).map_err(|kind| ParseError::new(path, None, kind))?;
             parse_article_header(path, bytes, settings)
         })
-    });
-    for result in results {
-        match result {
-            Ok(article) => out.articles.push(article),
-            Err(e) => out.errors.push(e),
-        }
-    }
-    sort_newest_first(&mut out.articles);
-    Ok(out)
+    })
 }
 
 /// Reads the beginning of the file at `path` into `bytes`: through its first blank line after
 /// some text (a header ends there at the latest), or all of it. A file that is too large or
-/// not a regular file is refused as [`super::scan`] refuses it; a line end other than `\n`
-/// in what was read makes it read in full (the header is then found as a full read finds it).
+/// not a regular file is refused as [`super::scan`] refuses it. A reStructuredText file (its
+/// header is its whole document) is read in full, and so is one with a line end other than
+/// `\n` in what was read (the header is then found as a full read finds it).
 fn read_head(path: &Path, bytes: &mut Vec<u8>) -> Result<(), ParseErrorKind> {
     use std::io::Read;
     const CHUNK: usize = 8192;
@@ -58,6 +46,9 @@ fn read_head(path: &Path, bytes: &mut Vec<u8>) -> Result<(), ParseErrorKind> {
         return Err(ParseErrorKind::TooLarge { size: meta.len(), limit: MAX_ARTICLE_BYTES });
     }
     bytes.clear();
+    if ArticleFormat::from_path(path) == Some(ArticleFormat::Rst) {
+        return read_rest(&mut file, bytes);
+    }
     let mut searched = 0; // lines before this offset hold no blank line after text
     let mut text_seen = false;
     loop {
@@ -69,8 +60,7 @@ fn read_head(path: &Path, bytes: &mut Vec<u8>) -> Result<(), ParseErrorKind> {
             return Ok(());
         }
         if memchr::memchr3(b'\r', 2, 3, &bytes[start..]).is_some() {
-            file.take(MAX_ARTICLE_BYTES as u64).read_to_end(bytes).map_err(ParseErrorKind::Io)?;
-            return Ok(());
+            return read_rest(&mut file, bytes);
         }
         let base = searched;
         for newline in memchr::memchr_iter(b'\n', &bytes[base..]) {
@@ -103,10 +93,8 @@ pub fn read_bodies(
         if unread.is_empty() {
             return;
         }
-        let read = crate::parallel::map(&unread, |&i| {
-            let path = &scan.articles[i].source;
-            read_file(path).and_then(|bytes| parse_article(path, &bytes, settings))
-        });
+        let read =
+            crate::parallel::map(&unread, |&i| read_article(&scan.articles[i].source, settings));
         let mut gone = Vec::new();
         for (i, result) in unread.into_iter().zip(read) {
             match result {

@@ -68,14 +68,16 @@ pub fn read_article(path: &Path, settings: &ParseSettings) -> Result<Article, Pa
 /// Reads an article file's bytes (refusing one over the size limit, or not a regular file);
 /// `path` names the file in any error.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, ParseError> {
-    read_limited(path).map_err(|kind| ParseError { path: path.into(), line: None, kind })
-}
-
-/// Reads a file, refusing (without reading it all) one over the article size limit.
-fn read_limited(path: &Path) -> Result<Vec<u8>, ParseErrorKind> {
-    let mut bytes = Vec::new();
-    read_limited_into(path, &mut bytes)?;
-    Ok(bytes)
+    let read = || {
+        let (mut file, meta) = open_article(path)?;
+        let limit = super::article::MAX_ARTICLE_BYTES;
+        // Sized once from the file's length (plus the byte that tells a file grown meanwhile).
+        let mut bytes =
+            Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(limit).min(limit) + 1);
+        read_rest(&mut file, &mut bytes)?;
+        Ok(bytes)
+    };
+    read().map_err(|kind| ParseError::new(path, None, kind))
 }
 
 /// Opens an article file for reading, with its metadata, refusing one that is not a regular
@@ -98,17 +100,17 @@ pub(crate) fn open_article(
     Ok((file, meta))
 }
 
-/// [`read_limited`] into `bytes` (cleared first): a reader of many files keeps one buffer.
-pub(crate) fn read_limited_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), ParseErrorKind> {
+/// Reads the rest of `file` onto `bytes`, refusing (without reading it all) a file over the
+/// article size limit.
+pub(crate) fn read_rest(
+    file: &mut std::fs::File,
+    bytes: &mut Vec<u8>,
+) -> Result<(), ParseErrorKind> {
     use std::io::Read;
-    let (file, meta) = open_article(path)?;
     let limit = super::article::MAX_ARTICLE_BYTES;
-    bytes.clear();
-    // Sized once from the file's length (plus the byte that tells a file grown meanwhile).
-    bytes.reserve(usize::try_from(meta.len()).unwrap_or(limit).min(limit) + 1);
     file.take(limit as u64 + 1).read_to_end(bytes).map_err(ParseErrorKind::Io)?;
     if bytes.len() > limit {
-        let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+        let size = file.metadata().map_or(bytes.len() as u64, |m| m.len());
         return Err(ParseErrorKind::TooLarge { size, limit });
     }
     Ok(())
@@ -116,9 +118,17 @@ pub(crate) fn read_limited_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), 
 
 /// Scans `dir`: every article file is parsed; the bad ones are reported in [`Scan::errors`].
 pub fn scan(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanError> {
+    scan_with(dir, |path| read_article(path, settings))
+}
+
+/// Scans `dir`, reading each article file with `read` (on every core).
+pub(crate) fn scan_with(
+    dir: &Path,
+    read: impl Fn(&Path) -> Result<Article, ParseError> + Sync,
+) -> Result<Scan, ScanError> {
     let mut out = Scan::default();
     let paths = article_paths(dir)?;
-    for result in crate::parallel::map(&paths, |path| read_article(path, settings)) {
+    for result in crate::parallel::map(&paths, |path| read(path)) {
         match result {
             Ok(article) => out.articles.push(article),
             Err(e) => out.errors.push(e),
@@ -138,14 +148,11 @@ pub struct ScanCache {
     last: Option<Arc<[Article]>>,
     /// Files parsed in the last scan (the others came from the cache).
     pub parsed_last: usize,
-    /// Whether the last scan found the archive as the one before it left it: the same
-    /// files, none parsed again (each stamp unchanged, or the same bytes). False after the
-    /// first scan.
-    pub unchanged_last: bool,
 }
 
 /// [`Scan`] as [`scan_cached`] hands it out: the articles (newest first) shared with the
-/// cache, the same list for as long as nothing changes.
+/// cache, the same list (`Arc::ptr_eq`) for as long as the archive is as the scan before found
+/// it: the same files, none parsed again (each stamp unchanged, or the same bytes).
 #[derive(Debug)]
 pub struct CachedScan {
     /// Parsed articles, newest first, bodies deflated.
@@ -261,7 +268,6 @@ pub fn scan_cached(
         let present: std::collections::HashSet<&PathBuf> = paths.iter().collect();
         cache.entries.retain(|path, _| present.contains(path));
     }
-    cache.unchanged_last = unchanged;
     if let (true, Some(last)) = (unchanged, &cache.last) {
         return Ok(CachedScan { articles: last.clone(), errors });
     }
@@ -304,11 +310,10 @@ mod tests {
         let first = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!((first.articles.len(), cache.parsed_last), (3, 3));
 
-        assert!(!cache.unchanged_last, "a first scan is a change");
         let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!(cache.parsed_last, 0);
         assert_eq!(second.articles, first.articles);
-        assert!(cache.unchanged_last);
+        assert!(Arc::ptr_eq(&second.articles, &first.articles));
 
         // New content: parsed again. Same content rewritten: not.
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -323,39 +328,39 @@ mod tests {
         std::fs::write(dir.path().join("d.md"), "no header").unwrap();
         let fourth = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!((fourth.articles.len(), fourth.errors.len(), cache.entries.len()), (2, 1, 2));
-        assert!(!cache.unchanged_last);
+        assert!(!Arc::ptr_eq(&fourth.articles, &third.articles));
         assert_eq!(scan_cached(dir.path(), &settings, &mut cache).unwrap().errors.len(), 1);
     }
 
     #[test]
-    fn a_scan_says_when_nothing_changed_since_the_last() {
+    fn a_scan_hands_out_the_same_list_while_nothing_changed() {
         let dir = tempfile::tempdir().unwrap();
         for n in ["a.md", "b.md"] {
             write(dir.path(), n, "hello");
         }
         let settings = ParseSettings::default();
         let mut cache = ScanCache::default();
-        scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(!cache.unchanged_last);
-        scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(cache.unchanged_last, "nothing parsed, nothing gone");
+        // Whether each scan hands out the list the one before it did.
+        let mut last: Option<Arc<[Article]>> = None;
+        let mut same = |cache: &mut ScanCache| {
+            let scan = scan_cached(dir.path(), &settings, cache).unwrap();
+            let same = last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &scan.articles));
+            last = Some(scan.articles.clone());
+            (same, scan.articles.len())
+        };
+        assert!(!same(&mut cache).0);
+        assert!(same(&mut cache).0, "nothing parsed, nothing gone");
         // A new file, a changed one, a file gone, a file made unreadable: each a change, once.
         write(dir.path(), "c.md", "new");
-        scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(!cache.unchanged_last);
-        scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(cache.unchanged_last);
+        assert!(!same(&mut cache).0);
+        assert!(same(&mut cache).0);
         write(dir.path(), "c.md", "changed");
-        scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(!cache.unchanged_last);
+        assert!(!same(&mut cache).0);
         std::fs::remove_file(dir.path().join("c.md")).unwrap();
-        scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(!cache.unchanged_last);
+        assert!(!same(&mut cache).0);
         std::fs::write(dir.path().join("b.md"), "no header").unwrap();
-        let scan = scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert_eq!((scan.articles.len(), cache.unchanged_last), (1, false));
-        scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(cache.unchanged_last, "a file still unreadable is no change");
+        assert_eq!(same(&mut cache), (false, 1));
+        assert!(same(&mut cache).0, "a file still unreadable is no change");
     }
 
     #[test]
