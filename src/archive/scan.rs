@@ -174,7 +174,7 @@ struct CacheEntry {
 /// kernel on every write and cannot be put back, as the modification time is by `cp -p`,
 /// `rsync -a`, `tar x` and `touch -r`; a fix of the same length keeps the size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
+pub(crate) struct Stamp {
     size: u64,
     mtime: SystemTime,
     ctime: SystemTime,
@@ -182,6 +182,11 @@ struct Stamp {
 }
 
 impl Stamp {
+    /// The stamp of the file at `path` (following links), if it can be read.
+    pub(crate) fn of_path(path: &Path) -> Option<Self> {
+        std::fs::metadata(path).ok().as_ref().and_then(Self::of)
+    }
+
     fn of(meta: &std::fs::Metadata) -> Option<Self> {
         use std::os::unix::fs::MetadataExt;
         let ctime = UNIX_EPOCH
@@ -224,7 +229,7 @@ pub fn scan_cached(
     // Per file: `None` when its stamp says it is as it was, else its entry read now and
     // whether it was parsed (not only hashed to the same bytes).
     let results = crate::parallel::map(&paths, |path| {
-        let stamp = std::fs::metadata(path).ok().as_ref().and_then(Stamp::of);
+        let stamp = Stamp::of_path(path);
         let read_at = SystemTime::now();
         if let Some(e) = known.get(path)
             && e.stamp.is_some()

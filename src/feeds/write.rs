@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::FeedFile;
+use crate::archive::scan::Stamp;
 
 /// What happened to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,29 +80,8 @@ pub fn write_if_changed_then(
 #[derive(Debug)]
 pub struct Left {
     settings: super::FeedSettings,
-    files: Vec<(PathBuf, Option<FileStamp>)>,
-}
-
-/// What says a feed file is as herald left it: a write by anyone else changes one of these.
-#[derive(Debug, PartialEq, Eq)]
-struct FileStamp {
-    len: u64,
-    mtime: std::time::SystemTime,
-    ctime: (i64, i64),
-    inode: u64,
-}
-
-impl FileStamp {
-    fn of(path: &Path) -> Option<Self> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = fs::metadata(path).ok()?;
-        Some(Self {
-            len: meta.len(),
-            mtime: meta.modified().ok()?,
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-            inode: meta.ino(),
-        })
-    }
+    /// Each file with its stamp (size, times, inode: what a write by anyone else changes).
+    files: Vec<(PathBuf, Option<Stamp>)>,
 }
 
 impl Left {
@@ -112,7 +92,7 @@ impl Left {
             .iter()
             .map(|p| {
                 let path = settings.files.output.join(p);
-                let stamp = FileStamp::of(&path);
+                let stamp = Stamp::of_path(&path);
                 (path, stamp)
             })
             .collect();
@@ -135,7 +115,7 @@ impl Left {
             && self
                 .files
                 .iter()
-                .all(|(path, stamp)| stamp.is_some() && FileStamp::of(path) == *stamp)
+                .all(|(path, stamp)| stamp.is_some() && Stamp::of_path(path) == *stamp)
     }
 }
 
