@@ -97,12 +97,12 @@ impl Db {
         Ok(inserted == 1)
     }
 
-    /// Notes an issue present in the archive now, with the hash of its file. A new issue starts
-    /// `waiting`; a changed one (or one back after being absent) restarts its settle time.
-    /// Returns whether it is decided (announced, baseline or too old) and since when it has
-    /// been unchanged.
+    /// [`Self::note_issue`], then its row read back: whether it is decided (announced,
+    /// baseline or too old) and since when it has been unchanged. For tests: a cycle notes
+    /// what changed and reads the undecided issues back at once ([`Self::undecided`]).
+    #[cfg(test)]
     #[allow(clippy::too_many_arguments)]
-    pub fn observe_issue(
+    pub(crate) fn observe_issue(
         &self,
         key: &str,
         number: Option<u32>,
@@ -122,8 +122,8 @@ impl Db {
         Ok((state == "decided", changed.as_deref().and_then(parse_ts).unwrap_or(now)))
     }
 
-    /// [`Self::observe_issue`] without reading anything back: what a cycle does for each new
-    /// or changed file ([`Self::undecided`] reads them all back at once).
+    /// Notes an issue present in the archive now, with the hash of its file. A new issue starts
+    /// `waiting`; a changed one (or one back after being absent) restarts its settle time.
     pub fn note_issue(&self, issue: &Sighting, now: DateTime<Utc>) -> Result<(), DbError> {
         let Sighting { key, number, title, source, date, content_hash } = *issue;
         let now_s = ts(now);
