@@ -22,7 +22,7 @@ fn main() {
         let t = Instant::now();
         let mut n = 0;
         for a in &scan.articles {
-            n += herald::render::render_markdown(&a.body()).len();
+            n += herald::render::render_markdown(a.body()).len();
         }
         let t_md1 = t.elapsed();
         eprintln!(

@@ -31,7 +31,7 @@ pub struct Announcing<'a> {
 impl<'a> Announcing<'a> {
     /// Prepares `article`, published at `url`.
     pub fn new(article: &'a Article, url: String, settings: &AnnounceSettings) -> Self {
-        let highlights = extract_highlights(&article.body());
+        let highlights = extract_highlights(article.body());
         let guard = inspect(article, &highlights, &settings.guard);
         Self { article, url, highlights, guard }
     }

@@ -147,7 +147,7 @@ impl Inspection {
 
 /// Everything that holds or delays `article`, all at once.
 pub fn inspect(article: &Article, highlights: &Highlights, settings: &GuardSettings) -> Inspection {
-    let body = &*article.body();
+    let body = article.body();
     // Lines by binary search over where each starts: a file with 100,000 placeholders is
     // judged in linear time, not in 100,000 scans from its top.
     let line_starts: Vec<usize> =

@@ -1,6 +1,5 @@
 //! One article file → [`Article`]: Pelican's metadata rules, dates and slug.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -54,8 +53,8 @@ impl ArticleFormat {
 }
 
 /// One published article: what its file says, read by Pelican's rules. A plain value: what is
-/// derived from it and kept between uses (its rendering, a deflated copy for a cache) is
-/// kept beside it, by [`super::scan::ScanCache`] and the feeds' renderings.
+/// derived from it and kept between uses (its rendering) is kept beside it, by the feeds'
+/// renderings. It may be held without its body (see [`super::body`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Article {
     /// The file, as given to [`parse_article`] (usually relative to the archive).
@@ -91,33 +90,37 @@ impl Article {
         striptags(&self.title)
     }
 
-    /// The source after the header.
-    pub fn body(&self) -> Cow<'_, str> {
+    /// The source after the header. Panics on an article held without it ([`Self::has_body`]).
+    pub fn body(&self) -> &str {
         self.body.text()
     }
 
-    /// Whether the body was read: not for an article read for its header only
-    /// ([`parse_article_header`]).
+    /// Whether the body is held: not for an article read for its header only
+    /// ([`parse_article_header`]) or kept without it ([`Self::without_body`]).
     pub fn has_body(&self) -> bool {
-        self.body.is_read()
+        self.body.is_held()
     }
 
-    /// Whether the body is held deflated (as a cache between scans keeps it).
-    pub fn is_body_packed(&self) -> bool {
-        self.body.is_packed()
-    }
-
-    /// The same article with its body deflated, for a cache that keeps it between scans.
-    pub(crate) fn packed(&self) -> Self {
-        // Hashed while the text is at hand, not inflated again for it later.
-        self.content_hash();
-        Self { body: self.body.packed(), ..self.clone() }
+    /// The same article without its body (its content hash taken first, and kept), for one
+    /// who keeps articles between scans: its body is read again from the file when needed
+    /// ([`super::scan::read_body`]).
+    pub(crate) fn without_body(&self) -> Self {
+        if self.has_body() {
+            self.content_hash();
+        }
+        Self { body: Body::not_held(), ..self.clone() }
     }
 
     /// What makes the issue "changed" for the daemon's settle time: the SHA-256 (hex) of its
-    /// title, date (RFC 3339) and body, each followed by a newline but the last.
+    /// title, date (RFC 3339) and body, each followed by a newline but the last. Panics on an
+    /// article read for its header only (its body never was at hand).
     pub fn content_hash(&self) -> &str {
-        self.content_hash.0.get_or_init(|| content_hash(&self.title, &self.date, &self.body()))
+        self.content_hash.0.get_or_init(|| content_hash(&self.title, &self.date, self.body()))
+    }
+
+    /// The content hash, if it was taken.
+    pub(crate) fn hash_taken(&self) -> Option<&str> {
+        self.content_hash.0.get().map(String::as_str)
     }
 
     /// The body as HTML, rendered now: Markdown as Python-Markdown does, reStructuredText as
@@ -125,8 +128,8 @@ impl Article {
     pub fn render_html(&self) -> Bounded<String> {
         let body = self.body();
         render::budget::bounded(body.len(), || match self.format {
-            ArticleFormat::Markdown => render::render_markdown(&body),
-            ArticleFormat::Rst => render::render_rst(&body).html,
+            ArticleFormat::Markdown => render::render_markdown(body),
+            ArticleFormat::Rst => render::render_rst(body).html,
         })
     }
 }
@@ -277,7 +280,7 @@ pub fn parse_article_header(
         body: "".into(),
         body_line: header.body_line,
     };
-    Ok(Article { body: Body::unread(), ..build_article(path, format, meta, settings)? })
+    Ok(Article { body: Body::not_held(), ..build_article(path, format, meta, settings)? })
 }
 
 /// Python-Markdown's `NormalizeWhitespace` (minus the trailing blank lines it appends): line

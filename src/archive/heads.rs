@@ -192,6 +192,6 @@ mod tests {
         read_bodies(&mut heads, &settings, |articles| (0..articles.len()).collect());
         assert_eq!(heads.articles.len(), 1);
         assert_eq!(heads.errors.len(), 1);
-        assert_eq!(&*heads.articles[0].body(), "Hello 1.\n");
+        assert_eq!(heads.articles[0].body(), "Hello 1.\n");
     }
 }

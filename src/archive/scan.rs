@@ -116,6 +116,32 @@ pub(crate) fn read_rest(
     Ok(())
 }
 
+/// Why [`read_body`] gave no body.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The file no longer holds the article that was read from it.
+    #[error("{}: changed since it was read (it is read again at the next scan)", .0.display())]
+    Changed(PathBuf),
+    /// The file can no longer be read as an article.
+    #[error("{0} (since it was read)")]
+    Unreadable(ParseError),
+}
+
+/// `article` with its body: as it is if it has one, else read again from its file, if the
+/// file still holds that article (the same header and, if it was taken, the same content
+/// hash). A file changed since it was read is not mixed with what was read of it before.
+pub fn read_body(article: &Article, settings: &ParseSettings) -> Result<Article, BodyError> {
+    if article.has_body() {
+        return Ok(article.clone());
+    }
+    let fresh = read_article(&article.source, settings).map_err(BodyError::Unreadable)?;
+    let same_hash = article.hash_taken().is_none_or(|hash| hash == fresh.content_hash());
+    if !same_hash || fresh.without_body() != *article {
+        return Err(BodyError::Changed(article.source.clone()));
+    }
+    Ok(fresh)
+}
+
 /// Scans `dir`: every article file is parsed; the bad ones are reported in [`Scan::errors`].
 pub fn scan(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanError> {
     scan_with(dir, |path| read_article(path, settings))
@@ -138,9 +164,10 @@ pub(crate) fn scan_with(
     Ok(out)
 }
 
-/// Articles parsed in earlier scans, by file, each kept with its body deflated (see
-/// [`super::body`]). A file whose [`Stamp`] is unchanged, or failing that whose content hash
-/// is, is not parsed again: the scan hands out the kept article.
+/// Articles parsed in earlier scans, by file, each kept without its body (see
+/// [`super::body`]): what the cache holds does not grow with the archive's bytes. A file whose
+/// [`Stamp`] is unchanged, or failing that whose bytes are, is not parsed again: the scan
+/// hands out the kept article.
 #[derive(Debug, Default)]
 pub struct ScanCache {
     entries: std::collections::HashMap<PathBuf, CacheEntry>,
@@ -150,12 +177,21 @@ pub struct ScanCache {
     pub parsed_last: usize,
 }
 
+impl ScanCache {
+    /// The articles the cache holds with their bodies (none: see [`ScanCache`]).
+    #[cfg(test)]
+    pub(crate) fn bodies_held(&self) -> usize {
+        let last = self.last.iter().flat_map(|l| l.iter());
+        self.entries.values().map(|e| &e.article).chain(last).filter(|a| a.has_body()).count()
+    }
+}
+
 /// [`Scan`] as [`scan_cached`] hands it out: the articles (newest first) shared with the
 /// cache, the same list (`Arc::ptr_eq`) for as long as the archive is as the scan before found
 /// it: the same files, none parsed again (each stamp unchanged, or the same bytes).
 #[derive(Debug)]
 pub struct CachedScan {
-    /// Parsed articles, newest first, bodies deflated.
+    /// Parsed articles, newest first, without their bodies ([`read_body`] reads one).
     pub articles: Arc<[Article]>,
     /// Files that look like articles but could not be read.
     pub errors: Vec<ParseError>,
@@ -166,7 +202,7 @@ struct CacheEntry {
     /// The file's stamp when it was read, if it can be trusted (see [`RACY`]).
     stamp: Option<Stamp>,
     hash: [u8; 32],
-    /// The article, its body packed.
+    /// The article, without its body.
     article: Article,
 }
 
@@ -216,7 +252,8 @@ impl Stamp {
 const RACY: Duration = Duration::from_secs(2);
 
 /// Like [`scan`], reusing what `cache` holds for unchanged files. Articles are handed out
-/// with their bodies packed; a scan that finds nothing changed hands out the last list
+/// without their bodies (each file is still read and parsed whole when it is new or changed,
+/// so a file broken past its header is reported); a scan that finds nothing changed hands out the last list
 /// itself, so that it costs a `stat` per file and nothing per article.
 pub fn scan_cached(
     dir: &Path,
@@ -244,7 +281,7 @@ pub fn scan_cached(
             return Ok(Some((CacheEntry { stamp, hash, article: e.article.clone() }, false)));
         }
         let article = parse_article(path, &bytes, settings)?;
-        Ok(Some((CacheEntry { stamp, hash, article: article.packed() }, true)))
+        Ok(Some((CacheEntry { stamp, hash, article: article.without_body() }, true)))
     });
     let mut errors = Vec::new();
     cache.parsed_last = 0;
@@ -326,7 +363,8 @@ mod tests {
         write(dir.path(), "c.md", "*hello*");
         let third = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert_eq!(cache.parsed_last, 1);
-        assert!(third.articles.iter().any(|a| a.render_html().value.contains("changed")));
+        let b = third.articles.iter().find(|a| a.source.ends_with("b.md")).unwrap();
+        assert_eq!(read_body(b, &settings).unwrap().body(), "*changed*\n");
 
         // Removed files leave the cache; a bad file is reported each time.
         std::fs::remove_file(dir.path().join("a.md")).unwrap();
@@ -383,7 +421,7 @@ mod tests {
         std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), mtime);
         let scan = scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert_eq!(&*scan.articles[0].body(), "Release 2c welcome\n");
+        assert_eq!(read_body(&scan.articles[0], &settings).unwrap().body(), "Release 2c welcome\n");
         assert_eq!(cache.parsed_last, 1);
     }
 
@@ -415,25 +453,39 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_keeps_bodies_packed_and_the_articles_the_same() {
+    fn the_cache_keeps_no_body_and_reads_one_again_only_from_the_file_it_scanned() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "a.md", "*hello*");
         write(dir.path(), "b.md", "*world*");
         let settings = ParseSettings::default();
         let mut cache = ScanCache::default();
         let first = scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        // Parsed now: kept and handed out packed.
-        assert!(first.articles.iter().all(|a| a.is_body_packed()));
-        assert!(cache.entries.values().all(|e| e.article.is_body_packed()));
-        // From the cache: packed, and the same articles, with the same text, HTML and hash.
+        // Parsed now, or kept: without bodies, and the same articles, hashes included.
+        assert!(first.articles.iter().all(|a| !a.has_body() && a.hash_taken().is_some()));
+        assert!(cache.entries.values().all(|e| !e.article.has_body()));
         let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
-        assert!(second.articles.iter().all(|a| a.is_body_packed()));
+        assert!(second.articles.iter().all(|a| !a.has_body()));
         assert_eq!(second.articles, first.articles);
-        assert_eq!(&*second.articles[0].body(), "*hello*\n");
-        assert_eq!(second.articles[0].render_html().value, "<p><em>hello</em></p>");
-        let hashes = |s: &CachedScan| {
-            s.articles.iter().map(|a| a.content_hash().to_string()).collect::<Vec<_>>()
-        };
-        assert_eq!(hashes(&second), hashes(&first));
+        // A body read again is the full read's, hash and HTML included.
+        let a = &second.articles[0];
+        let full = read_article(&a.source, &settings).unwrap();
+        let read = read_body(a, &settings).unwrap();
+        assert_eq!((read.body(), read.content_hash()), ("*hello*\n", full.content_hash()));
+        assert_eq!(read.render_html().value, "<p><em>hello</em></p>");
+        assert_eq!(read, full);
+        assert_eq!(read_body(&read, &settings).unwrap(), read, "a body held is used as it is");
+
+        // The file changed since the scan: its body, its header, or gone. Never mixed.
+        write(dir.path(), "a.md", "*hello again*");
+        assert!(matches!(read_body(a, &settings), Err(BodyError::Changed(_))));
+        std::fs::write(&a.source, "Title: renamed\nDate: 2026-01-07\n\n*hello*\n").unwrap();
+        assert!(matches!(read_body(a, &settings), Err(BodyError::Changed(_))));
+        std::fs::remove_file(&a.source).unwrap();
+        let gone = read_body(a, &settings).unwrap_err();
+        assert!(matches!(gone, BodyError::Unreadable(_)));
+        assert!(gone.to_string().starts_with(&a.source.display().to_string()), "{gone}");
+        // Put back as it was: the article it was.
+        write(dir.path(), "a.md", "*hello*");
+        assert_eq!(read_body(a, &settings).unwrap(), full);
     }
 }

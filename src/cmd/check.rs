@@ -196,7 +196,7 @@ pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow
             // The newest issue, as the service would judge it now: not a problem of the
             // installation, but what an editor wants to know before publishing.
             if let Some(newest) = scan.articles.iter().max_by_key(|a| a.date) {
-                let highlights = crate::announce::highlights::extract_highlights(&newest.body());
+                let highlights = crate::announce::highlights::extract_highlights(newest.body());
                 let guard = crate::announce::inspect(newest, &highlights, &config.announce.guard);
                 let name = newest.source.display();
                 for f in &guard.findings {

@@ -14,8 +14,8 @@ use crate::announce::verify::{Verification, verify};
 use crate::announce::{Announcing, Outlet, Post, Request, enqueue};
 use crate::archive::Article;
 use crate::archive::duplicates::{Shared, find_duplicates};
-use crate::archive::scan::ScanCache;
-use crate::feeds::{self, Renderings, write::WriteOutcome};
+use crate::archive::scan::{ScanCache, read_body};
+use crate::feeds::{self, Renderings};
 use crate::state::Db;
 
 /// What a cycle did.
@@ -49,7 +49,8 @@ pub struct CycleReport {
     pub failed: Vec<(String, String, String)>,
     /// Files claiming the same issue (same URL or `Number:`), described.
     pub duplicates: Vec<String>,
-    /// Issues were due beyond the per-cycle cap: the next cycle should follow soon.
+    /// The next cycle should follow soon: issues were due beyond the per-cycle cap, or an
+    /// article changed as this cycle read it.
     pub more_due: bool,
     /// A fixed title's edit comes due then (it waits until the issue has settled).
     pub edit_due: Option<DateTime<Utc>>,
@@ -155,51 +156,7 @@ pub async fn run_cycle(
             settings.archive_dir.display()
         );
     }
-    let started = std::time::Instant::now();
-    // A feed's WebSub ping is recorded before its new bytes replace the old: a crash in
-    // between costs at most a ping for an unchanged feed, never a lost one.
-    let mut record_ping = |path: &str| -> std::io::Result<()> {
-        super::tell::record_ping(&mut lock(), settings, path, now)
-            .map(drop)
-            .map_err(std::io::Error::other)
-    };
-    let done = state
-        .feeds_done
-        .take()
-        .filter(|(list, done)| Arc::ptr_eq(list, &scan.articles) && done.still(&settings.feeds));
-    if let Some(done) = done {
-        // Nothing they are built from changed, and no one touched them: nothing to build.
-        report.feeds_unchanged = done.1.len();
-        state.feeds_done = Some(done);
-    } else {
-        match feeds::update_then(
-            &scan.articles,
-            &settings.feeds,
-            &mut state.renderings,
-            &mut record_ping,
-        ) {
-            Ok(outcomes) => {
-                let paths: Vec<String> = outcomes.iter().map(|(p, _)| p.clone()).collect();
-                state.feeds_done =
-                    Some((scan.articles.clone(), feeds::write::Left::new(&settings.feeds, &paths)));
-                for (path, outcome) in outcomes {
-                    match outcome {
-                        WriteOutcome::Written => {
-                            report.feeds_written += 1;
-                            report.feeds_changed.push(path);
-                        }
-                        WriteOutcome::Unchanged => report.feeds_unchanged += 1,
-                    }
-                }
-            }
-            Err(e) => {
-                let error = crate::report::describe(&e);
-                tracing::error!(cause = %error, "feeds not written; they keep their last good state, announcements go on");
-                report.feeds_error = Some(error);
-            }
-        }
-    }
-    report.feeds_duration = started.elapsed();
+    feeds_step::update(settings, db, state, &scan.articles, now, &mut report);
 
     // The articles' URLs, and the files that claim the same issue (reported once, and not
     // announced: see `duplicates`): kept while the list is the same.
@@ -313,19 +270,47 @@ pub async fn run_cycle(
 
     // The verdicts: judged first, then recorded together (one transaction for the cycle,
     // however many files arrived), then acted on.
+    let planned = plan(&candidates, first_start, now, policy);
+    // What every account's post is made from is prepared once, from the body read again
+    // (the scan holds none). A settling issue is inspected too, so that its findings show
+    // before it is due.
+    let settle = chrono::Duration::from_std(policy.settle)?;
+    let inspected: Vec<String> = planned
+        .iter()
+        .filter(|(_, decision)| match decision {
+            Decision::Announce => true,
+            Decision::WaitUntil(t) => *t - now <= settle,
+            _ => false,
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    let read =
+        crate::parallel::map(&inspected, |key| read_body(by_key[key.as_str()], &settings.parse));
+    let mut bodies: HashMap<String, Article> = HashMap::with_capacity(inspected.len());
+    let mut unread = HashSet::new();
+    for (key, result) in inspected.into_iter().zip(read) {
+        match result {
+            Ok(article) => {
+                bodies.insert(key, article);
+            }
+            Err(e) => {
+                // Changed since the scan: judged as it is now, in the next cycle.
+                tracing::info!(issue = %key, cause = %e, "not judged in this cycle");
+                unread.insert(key);
+                report.more_due = true;
+            }
+        }
+    }
     let mut judged = Vec::new();
     // The per-cycle limit counts the issues posted (see `Quota`).
     let mut quota = Quota::new(policy);
-    for (key, decision) in plan(&candidates, first_start, now, policy) {
+    for (key, decision) in planned {
         let article = by_key[key.as_str()];
-        // What every account's post is made from, prepared once.
-        // A settling issue is inspected too, so that its findings show before it is due.
-        let inspect = match decision {
-            Decision::Announce => true,
-            Decision::WaitUntil(t) => t - now <= chrono::Duration::from_std(policy.settle)?,
-            _ => false,
+        let announcing = match bodies.get(key.as_str()) {
+            Some(full) => Some(Announcing::new(full, key.clone(), &settings.announce)),
+            None if unread.contains(&key) => continue,
+            None => None,
         };
-        let announcing = inspect.then(|| Announcing::new(article, key.clone(), &settings.announce));
         // Only an issue being announced needs when it was first seen (for the grace period):
         // not a query for every issue of the archive on every cycle.
         let first_seen = match decision {
@@ -511,10 +496,21 @@ pub async fn run_cycle(
             );
             continue;
         };
-        let article = by_key.get(row.issue_key.as_str()).copied();
-        // Only a post rejected as too long is composed again.
+        // Only a post rejected as too long is composed again: from the issue's file as the
+        // scan read it. One that changed since waits for the next cycle's scan.
+        let article = match by_key.get(row.issue_key.as_str()) {
+            Some(article) => match read_body(article, &settings.parse) {
+                Ok(full) => Some(full),
+                Err(e) => {
+                    tracing::info!(issue = %row.issue_key, account = %row.account, cause = %e, "not delivered in this cycle");
+                    report.more_due = true;
+                    continue;
+                }
+            },
+            None => None,
+        };
         let refit = |post: &Post, limit: Option<usize>| {
-            let article = article?;
+            let article = article.as_ref()?;
             Announcing::new(article, row.issue_key.clone(), &settings.announce).refit(
                 &settings.announce,
                 post,
@@ -544,5 +540,6 @@ pub async fn run_cycle(
 }
 
 mod edit;
+mod feeds_step;
 #[cfg(test)]
 mod tests;

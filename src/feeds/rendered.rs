@@ -75,18 +75,15 @@ pub struct Renderings {
 impl Renderings {
     /// The rendering of each of `articles`, in order: kept ones as they are, the others
     /// rendered now on every core. Only these are kept for the next call.
+    ///
+    /// # Panics
+    /// On an article not kept and held without its body: [`Self::prepare`] it first.
     pub fn render(
         &mut self,
         articles: &[&Article],
         settings: &SummarySettings,
     ) -> Vec<Arc<Rendered>> {
-        if *settings != self.settings {
-            self.kept.clear();
-            self.settings = settings.clone();
-        }
-        let key = |a: &Article| -> Key {
-            (a.content_hash().to_string(), a.format, a.summary_source.clone())
-        };
+        self.use_settings(settings);
         let keys: Vec<Key> = articles.iter().map(|a| key(a)).collect();
         let missing: Vec<usize> =
             (0..articles.len()).filter(|&i| !self.kept.contains_key(&keys[i])).collect();
@@ -100,6 +97,55 @@ impl Renderings {
         self.kept = keys.into_iter().zip(out.iter().cloned()).collect();
         out
     }
+
+    /// Renders now, on every core, those of `articles` that are not kept, each as `read`
+    /// gives it with its body (an article held without it is read again), and keeps them for
+    /// the next [`Self::render`]. The first article that cannot be read is the error; the
+    /// others are rendered all the same.
+    pub fn prepare<E: Send>(
+        &mut self,
+        articles: &[&Article],
+        settings: &SummarySettings,
+        read: impl Fn(&Article) -> Result<Article, E> + Sync,
+    ) -> Result<(), E> {
+        self.use_settings(settings);
+        let missing: Vec<&Article> =
+            articles.iter().copied().filter(|a| !self.kept.contains_key(&key(a))).collect();
+        let fresh = crate::parallel::map(&missing, |a| {
+            read(a).map(|full| (key(&full), Rendered::of(&full, settings)))
+        });
+        let mut first_error = None;
+        for result in fresh {
+            match result {
+                Ok((key, rendered)) => {
+                    self.kept.insert(key, Arc::new(rendered));
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// How many renderings are kept.
+    #[cfg(test)]
+    pub(crate) fn kept(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// Lets every rendering go if `settings` are not the ones they were made with.
+    fn use_settings(&mut self, settings: &SummarySettings) {
+        if *settings != self.settings {
+            self.kept.clear();
+            self.settings = settings.clone();
+        }
+    }
+}
+
+/// What an article's rendering is kept under.
+fn key(a: &Article) -> Key {
+    (a.content_hash().to_string(), a.format, a.summary_source.clone())
 }
 
 #[cfg(test)]
@@ -123,8 +169,8 @@ mod tests {
         assert_eq!(first[0].html, "<p><em>hello</em></p>");
         assert_eq!(*first[1], Rendered::of(&b, &settings));
 
-        // Unchanged, and the same value from a cache that keeps the body packed: kept.
-        let again = renderings.render(&[&a.packed(), &b], &settings);
+        // Unchanged, and the same article held without its body: kept.
+        let again = renderings.render(&[&a.without_body(), &b], &settings);
         assert_eq!(renderings.rendered_last, 0);
         assert!(Arc::ptr_eq(&again[0], &first[0]));
 
@@ -138,6 +184,38 @@ mod tests {
         assert_eq!(renderings.kept.len(), 1);
         assert_eq!(renderings.render(&[&a, &b2], &settings)[0], first[0]);
         assert_eq!(renderings.rendered_last, 1);
+    }
+
+    #[test]
+    fn an_article_held_without_its_body_is_rendered_as_read_then_kept() {
+        let settings = SummarySettings::default();
+        let mut renderings = Renderings::default();
+        let (a, b) = (article("a.md", "*hello*"), article("b.md", "*world*"));
+        let heads = [a.without_body(), b.without_body()];
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let read = |h: &Article| {
+            reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if h.source == a.source { Ok(a.clone()) } else { Err(h.source.clone()) }
+        };
+        // b cannot be read: the error, a rendered all the same.
+        let failed = renderings.prepare(&[&heads[0], &heads[1]], &settings, read);
+        assert_eq!(failed, Err(b.source.clone()));
+        renderings.prepare(&[&heads[1]], &settings, |_| Ok::<_, ()>(b.clone())).unwrap();
+        let out = renderings.render(&[&heads[0], &heads[1]], &settings);
+        assert_eq!(renderings.rendered_last, 0);
+        assert_eq!(
+            (out[0].html.as_str(), out[1].html.as_str()),
+            ("<p><em>hello</em></p>", "<p><em>world</em></p>")
+        );
+        // Kept: not read again.
+        renderings.prepare(&[&heads[0], &heads[1]], &settings, read).unwrap();
+        assert_eq!(reads.load(std::sync::atomic::Ordering::Relaxed), 2);
+        // One not prepared cannot be rendered.
+        let c = article("c.md", "*c*").without_body();
+        let unprepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            renderings.render(&[&c], &settings);
+        }));
+        assert!(unprepared.is_err());
     }
 
     #[test]

@@ -202,7 +202,7 @@ fn every_highlight_links_to_a_link_of_the_published_page() {
     let scan = archive::scan(&twir_content(), &ParseSettings::default()).unwrap();
     let (mut links, mut strays) = (0, Vec::new());
     for a in &scan.articles {
-        let h = extract_highlights(&a.body());
+        let h = extract_highlights(a.body());
         let page =
             std::fs::read_to_string(shared().join(format!("golden/content/{}.html", a.slug)))
                 .unwrap();

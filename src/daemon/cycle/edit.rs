@@ -9,6 +9,7 @@ use super::{CycleReport, Settings};
 use crate::announce::send::SendError;
 use crate::announce::{Announcing, Outlet, Platform};
 use crate::archive::Article;
+use crate::archive::scan::read_body;
 use crate::state::Db;
 
 /// `edit_on_title_change`: edits the posted Mastodon statuses of issues whose title changed
@@ -40,7 +41,16 @@ pub(super) async fn edit_changed_titles(
             continue;
         }
         let limits = outlet.sender.limits(settings.announce.mastodon.limits).await;
-        let issue = Announcing::new(article, row.issue_key.clone(), &settings.announce);
+        // The body, read again (the scan holds none): a file changed since waits for the next
+        // cycle's scan.
+        let article = match read_body(article, &settings.parse) {
+            Ok(full) => full,
+            Err(e) => {
+                tracing::info!(issue = %row.issue_key, account = %row.account, cause = %e, "not edited in this cycle");
+                continue;
+            }
+        };
+        let issue = Announcing::new(&article, row.issue_key.clone(), &settings.announce);
         let post = match issue.compose(&settings.announce, Platform::Mastodon, Some(limits)) {
             Ok(post) => post,
             Err(e) => {

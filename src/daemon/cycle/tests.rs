@@ -1,4 +1,4 @@
-//! A cycle's cost in the state: how many transactions, and what an unchanged archive writes.
+//! A cycle's cost: how many transactions, what an unchanged archive writes, what is kept.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -142,4 +142,32 @@ async fn an_issue_removed_then_restored_between_cycles_settles_again() {
     std::fs::write(&file, text).unwrap();
     let (.., report) = site.cycle().await;
     assert_eq!(report.decisions.len(), 1, "back, and waiting again: {:?}", report.decisions);
+}
+
+#[tokio::test]
+async fn what_the_service_keeps_between_cycles_holds_no_body_and_renders_only_the_feeds() {
+    let mut site = Site::new(40);
+    site.settings.feeds.files.max_items = crate::feeds::MaxItems::Count(4);
+    site.cycle().await;
+    site.publish(100, 3); // waiting issues: inspected (their bodies read) every cycle
+    for _ in 0..3 {
+        let (.., report) = site.cycle().await;
+        assert_eq!(report.decisions.len(), 3);
+        assert!(report.feeds_error.is_none() && !report.more_due);
+    }
+    assert_eq!(site.state.cache.bodies_held(), 0, "bodies kept between cycles");
+    let in_feeds = crate::feeds::articles_in_feeds(
+        site.state.recorded.as_ref().unwrap(),
+        &site.settings.feeds,
+    );
+    assert_eq!(site.state.renderings.kept(), in_feeds.len());
+    assert!(in_feeds.len() < 10, "{} articles in the feeds", in_feeds.len());
+    // What was written is the feeds of the archive as a full read gives it.
+    let full = crate::archive::scan(&site.settings.archive_dir, &site.settings.parse).unwrap();
+    let expected =
+        crate::feeds::render_feeds(&full.articles, &site.settings.feeds, &mut Default::default());
+    for file in expected {
+        let written = std::fs::read(site.settings.feeds.files.output.join(&file.path)).unwrap();
+        assert!(written == file.bytes, "{} differs from a full read's", file.path);
+    }
 }
