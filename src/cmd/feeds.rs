@@ -53,7 +53,7 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
             scan.errors.len()
         );
     }
-    let results = feeds::update(&scan.articles, &config.feeds, &mut feeds::Renderings::default())
+    let results = feeds::update(&scan.articles, &config.feeds, &mut feeds::Renderings::one_off())
         .context(
         "feeds not fully written; the files not yet replaced keep their last good state",
     )?;

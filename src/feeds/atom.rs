@@ -6,7 +6,7 @@
 //!
 //! TWiR's feeds share their entries (the site, author, language and main category feeds hold
 //! the same articles), so each entry is serialized once ([`entry_xml`]) and every feed is its
-//! head plus those fragments ([`build_atom`]).
+//! [`head`], those fragments and its [`TAIL`].
 
 use atom_syndication::{
     CategoryBuilder, Content, ContentBuilder, EntryBuilder, FeedBuilder, LinkBuilder,
@@ -52,12 +52,12 @@ pub fn entry_xml(e: &Entry<'_>, rendered: &Rendered, settings: &FeedSettings) ->
     out
 }
 
-/// Builds one Atom feed document; `fragment(i)` is [`entry_xml`] of entry `i`.
-pub fn build_atom<'f>(
-    spec: &FeedSpec<'_>,
-    settings: &FeedSettings,
-    fragment: impl Fn(usize) -> &'f [u8],
-) -> Vec<u8> {
+/// How an Atom feed document ends.
+pub const TAIL: &[u8] = b"</feed>";
+
+/// An Atom feed document up to its first entry: its entries ([`entry_xml`]) follow, then
+/// [`TAIL`].
+pub fn head(spec: &FeedSpec<'_>, settings: &FeedSettings) -> Vec<u8> {
     let site_root = format!("{}/", settings.site_url);
     let updated = spec.entries.iter().map(|e| e.article.date).max();
     let mut links = vec![
@@ -79,16 +79,7 @@ pub fn build_atom<'f>(
         .updated(updated.unwrap_or_default())
         .build();
     let config = WriteConfig { write_document_declaration: false, indent_size: None };
-    let head = feed.write_with_config(Vec::new(), config).expect("writing Atom into memory");
-    let close = b"</feed>";
-    let head = head.strip_suffix(close).expect("a feed ends with </feed>");
-    let size = head.len() + spec.entries.iter().map(|e| fragment(e.index).len()).sum::<usize>();
-    let mut out = Vec::with_capacity(DECLARATION.len() + size + close.len());
-    out.extend_from_slice(DECLARATION.as_bytes());
-    out.extend_from_slice(head);
-    for e in &spec.entries {
-        out.extend_from_slice(fragment(e.index));
-    }
-    out.extend_from_slice(close);
-    out
+    let doc = feed.write_with_config(Vec::new(), config).expect("writing Atom into memory");
+    let head = doc.strip_suffix(TAIL).expect("a feed ends with </feed>");
+    [DECLARATION.as_bytes(), head].concat()
 }

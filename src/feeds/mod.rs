@@ -1,12 +1,14 @@
 //! Feeds: RSS 2.0, Atom and JSON Feed files as Pelican 4.7 (feedgenerator 2.0) writes them.
 //!
-//! [`render_feeds`] turns articles and settings into the bytes of every feed file, keeping
-//! the articles' renderings ([`Renderings`]) for the next build.
+//! [`update`] turns articles and settings into every feed file, written as it is produced
+//! and only where its bytes change, keeping the articles' renderings ([`Renderings`]) for the
+//! next build; [`render_feeds`] builds the same bytes in memory.
 //! Identity fields (ids, links, titles, dates, authors, categories) are byte-identical to
 //! Pelican's so that no subscriber's reader shows an old item as new; [`write`] puts the files
 //! on disk atomically and leaves unchanged ones alone.
 
 pub mod atom;
+mod build;
 pub mod json;
 pub mod rendered;
 pub mod rss;
@@ -371,8 +373,8 @@ pub fn plan_feeds<'a>(
 
 /// The feed step of herald run and herald feeds: builds every configured feed for
 /// `articles` and writes the files whose bytes changed below `settings.files.output`,
-/// returning each file (relative path) with what was done. A failure leaves the files not
-/// yet replaced as they were.
+/// returning each file (relative path) with what was done. A failure leaves every file as it
+/// was.
 pub fn update(
     articles: &[Article],
     settings: &FeedSettings,
@@ -382,14 +384,40 @@ pub fn update(
 }
 
 /// [`update`], calling `before_replace` with each changed file's path before it is replaced.
+///
+/// Each file is written as it is produced ([`write::FileSink`]): what is held at once is a
+/// few entries' renderings and XML, not whole documents (the JSON Feed, off by default, is
+/// the exception). Files are replaced once all are produced, in the order [`plan_feeds`]
+/// lists them; a failure stops there, and the files already replaced stay (each complete).
 pub fn update_then(
     articles: &[Article],
     settings: &FeedSettings,
     renderings: &mut Renderings,
     before_replace: &mut dyn FnMut(&str) -> std::io::Result<()>,
 ) -> Result<Vec<(String, write::WriteOutcome)>, write::WriteError> {
-    let files = render_feeds(articles, settings, renderings);
-    write::write_feeds_then(&settings.files.output, &files, before_replace)
+    let output = &settings.files.output;
+    let open = |path: &str| Ok(write::FileSink::new(&output.join(path), None));
+    build::produce(articles, settings, renderings, open)?
+        .into_iter()
+        .map(|(path, sink)| {
+            let outcome = sink.finish(|| before_replace(&path))?;
+            Ok((path, outcome))
+        })
+        .collect()
+}
+
+/// Builds every configured feed file for `articles` (newest first, as
+/// [`crate::archive::scan`] returns them) in memory: the bytes [`update`] writes.
+pub fn render_feeds(
+    articles: &[Article],
+    settings: &FeedSettings,
+    renderings: &mut Renderings,
+) -> Vec<FeedFile> {
+    let open = |_: &str| Ok::<_, write::WriteError>(Vec::new());
+    // Writing into memory cannot fail.
+    let files =
+        build::produce(articles, settings, renderings, open).expect("feeds built in memory");
+    files.into_iter().map(|(path, bytes)| FeedFile { path, bytes }).collect()
 }
 
 /// Each article as an entry, with its position in the list.
@@ -429,56 +457,6 @@ pub fn articles_in_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<u
         }
     }
     (0..held.len()).filter(|&i| held[i]).collect()
-}
-
-/// Builds every configured feed file for `articles` (newest first, as
-/// [`crate::archive::scan`] returns them).
-///
-/// Only the articles that appear in some feed are rendered, those not in `renderings`
-/// already, and rendering and feed building are spread over the machine's cores.
-pub fn render_feeds(
-    articles: &[Article],
-    settings: &FeedSettings,
-    renderings: &mut Renderings,
-) -> Vec<FeedFile> {
-    let entries = entries(articles, settings);
-    let plan = plan_feeds(&entries, settings);
-    let mut in_atom = vec![false; entries.len()];
-    let mut in_rss = vec![false; entries.len()];
-    let mut in_any = vec![false; entries.len()];
-    for (kind, spec) in &plan {
-        for e in &spec.entries {
-            in_any[e.index] = true;
-            match kind {
-                FeedKind::Atom => in_atom[e.index] = true,
-                FeedKind::Rss => in_rss[e.index] = true,
-                FeedKind::Json => {}
-            }
-        }
-    }
-    // Render each needed entry once (unless kept from the last build), then serialize it
-    // once, on every core.
-    let needed: Vec<usize> = (0..entries.len()).filter(|&i| in_any[i]).collect();
-    let needed_articles: Vec<&Article> = needed.iter().map(|&i| entries[i].article).collect();
-    let mut rendered: Vec<Option<std::sync::Arc<Rendered>>> = vec![None; entries.len()];
-    for (i, r) in needed.iter().zip(renderings.render(&needed_articles, &settings.summary)) {
-        rendered[*i] = Some(r);
-    }
-    let rendering = |i: usize| rendered[i].as_deref().expect("every entry in a feed is rendered");
-    let fragments = crate::parallel::map(&entries, |e| {
-        let i = e.index;
-        let atom = if in_atom[i] { atom::entry_xml(e, rendering(i), settings) } else { Vec::new() };
-        let rss = if in_rss[i] { rss::item_xml(e, rendering(i), settings) } else { Vec::new() };
-        (atom, rss)
-    });
-    crate::parallel::map(&plan, |(kind, spec)| FeedFile {
-        path: spec.path.clone(),
-        bytes: match kind {
-            FeedKind::Atom => atom::build_atom(spec, settings, |i| &fragments[i].0),
-            FeedKind::Rss => rss::build_rss(spec, settings, |i| &fragments[i].1),
-            FeedKind::Json => json::build_json_feed(spec, settings, rendering),
-        },
-    })
 }
 
 /// feedgenerator's RFC 822 date: English names, zero-padded day, numeric offset.

@@ -63,18 +63,29 @@ type Key = (String, ArticleFormat, Option<String>);
 /// Renderings kept from one feed build to the next, so that the daemon renders an article
 /// when it enters the feeds or changes, not on every cycle. A rendering no build asked for
 /// since the one before is let go (the article has left the feeds), so what is kept does not
-/// grow with every issue ever published.
+/// grow with every issue ever published. A build asks for renderings a few at a time
+/// ([`Self::begin`], [`Self::get`], [`Self::end`]).
 #[derive(Debug, Default)]
 pub struct Renderings {
     settings: SummarySettings,
     kept: HashMap<Key, Arc<Rendered>>,
-    /// Articles rendered by the last call of [`Self::render`].
+    /// The renderings the build under way asked for (kept at its end).
+    asked: HashMap<Key, Arc<Rendered>>,
+    /// Keep nothing: a one-off build (`herald feeds`).
+    one_off: bool,
+    /// Articles rendered by the last build.
     rendered_last: usize,
 }
 
 impl Renderings {
-    /// The rendering of each of `articles`, in order: kept ones as they are, the others
-    /// rendered now on every core. Only these are kept for the next call.
+    /// Renderings for one build that keeps none: each is let go once its entries are
+    /// written.
+    pub fn one_off() -> Self {
+        Self { one_off: true, ..Self::default() }
+    }
+
+    /// The rendering of each of `articles`, in order, in one build: kept ones as they are,
+    /// the others rendered now on every core. Only these are kept for the next build.
     ///
     /// # Panics
     /// On an article not kept and held without its body: [`Self::prepare`] it first.
@@ -83,19 +94,45 @@ impl Renderings {
         articles: &[&Article],
         settings: &SummarySettings,
     ) -> Vec<Arc<Rendered>> {
-        self.use_settings(settings);
-        let keys: Vec<Key> = articles.iter().map(|a| key(a)).collect();
-        let missing: Vec<usize> =
-            (0..articles.len()).filter(|&i| !self.kept.contains_key(&keys[i])).collect();
-        let fresh = crate::parallel::map(&missing, |&i| Rendered::of(articles[i], settings));
-        self.rendered_last = fresh.len();
-        let mut kept = std::mem::take(&mut self.kept);
-        for (i, rendered) in missing.into_iter().zip(fresh) {
-            kept.insert(keys[i].clone(), Arc::new(rendered));
-        }
-        let out: Vec<Arc<Rendered>> = keys.iter().map(|k| kept[k].clone()).collect();
-        self.kept = keys.into_iter().zip(out.iter().cloned()).collect();
+        self.begin(settings);
+        let out = self.get(articles);
+        self.end();
         out
+    }
+
+    /// Starts a build under `settings`.
+    pub fn begin(&mut self, settings: &SummarySettings) {
+        self.use_settings(settings);
+        self.asked.clear();
+        self.rendered_last = 0;
+    }
+
+    /// The rendering of each of `articles`, in order, in the build under way: kept ones as
+    /// they are, the others rendered now on every core.
+    ///
+    /// # Panics
+    /// On an article not kept and held without its body: [`Self::prepare`] it first.
+    pub fn get(&mut self, articles: &[&Article]) -> Vec<Arc<Rendered>> {
+        let keys: Vec<Key> = articles.iter().map(|a| key(a)).collect();
+        let found = |k: &Key| self.asked.get(k).or_else(|| self.kept.get(k)).cloned();
+        let mut out: Vec<Option<Arc<Rendered>>> = keys.iter().map(found).collect();
+        let missing: Vec<usize> = (0..articles.len()).filter(|&i| out[i].is_none()).collect();
+        let settings = &self.settings;
+        let fresh = crate::parallel::map(&missing, |&i| Rendered::of(articles[i], settings));
+        self.rendered_last += fresh.len();
+        for (i, rendered) in missing.into_iter().zip(fresh) {
+            out[i] = Some(Arc::new(rendered));
+        }
+        let out: Vec<Arc<Rendered>> = out.into_iter().map(|r| r.expect("found or made")).collect();
+        if !self.one_off {
+            self.asked.extend(keys.into_iter().zip(out.iter().cloned()));
+        }
+        out
+    }
+
+    /// Ends the build: what it asked for is kept, the rest let go.
+    pub fn end(&mut self) {
+        self.kept = std::mem::take(&mut self.asked);
     }
 
     /// Renders now, on every core, those of `articles` that are not kept, each as `read`

@@ -37,12 +37,12 @@ pub fn item_xml(e: &Entry<'_>, rendered: &Rendered, settings: &FeedSettings) -> 
     doc[start..end].to_vec()
 }
 
-/// Builds one RSS 2.0 feed document; `fragment(i)` is [`item_xml`] of entry `i`.
-pub fn build_rss<'f>(
-    spec: &FeedSpec<'_>,
-    settings: &FeedSettings,
-    fragment: impl Fn(usize) -> &'f [u8],
-) -> Vec<u8> {
+/// How an RSS 2.0 feed document ends.
+pub const TAIL: &[u8] = b"</channel></rss>\n";
+
+/// An RSS 2.0 feed document up to its first item: its items ([`item_xml`]) follow, then
+/// [`TAIL`].
+pub fn head(spec: &FeedSpec<'_>, settings: &FeedSettings) -> Vec<u8> {
     let last_build = spec.entries.iter().map(|e| e.article.date).max();
     let hubs = &settings.files.websub_hubs;
     let mut namespaces = std::collections::BTreeMap::new();
@@ -73,17 +73,9 @@ pub fn build_rss<'f>(
         .build();
     // Writing into a Vec cannot fail; an error here would be a bug in the XML writer.
     let doc = channel.write_to(Vec::new()).expect("writing RSS into memory");
-    let close = b"</channel></rss>";
+    let close = &TAIL[..TAIL.len() - 1];
     let head = doc.strip_suffix(close).expect("a channel ends with </channel></rss>");
-    let size = head.len() + spec.entries.iter().map(|e| fragment(e.index).len()).sum::<usize>();
-    let mut out = Vec::with_capacity(size + close.len() + 1);
-    out.extend_from_slice(head);
-    for e in &spec.entries {
-        out.extend_from_slice(fragment(e.index));
-    }
-    out.extend_from_slice(close);
-    out.push(b'\n');
-    out
+    head.to_vec()
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

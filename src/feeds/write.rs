@@ -38,39 +38,130 @@ pub struct WriteError {
 /// New files get mode 0644 (feeds are public and a web server must read them); a replaced
 /// file keeps its mode.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<WriteOutcome, WriteError> {
-    write_if_changed_then(path, bytes, || Ok(()))
+    let mut sink = FileSink::new(path, Some(bytes.len() as u64));
+    sink.write_all(bytes).map_err(|source| WriteError { path: path.to_path_buf(), source })?;
+    sink.finish(|| Ok(()))
 }
 
-/// [`write_if_changed`], calling `before_replace` once the new bytes are ready and before
-/// they replace the old file (a change recorded there is never lost to a crash: at worst it
-/// is recorded for a file left unchanged).
-pub fn write_if_changed_then(
-    path: &Path,
-    bytes: &[u8],
-    before_replace: impl FnOnce() -> io::Result<()>,
-) -> Result<WriteOutcome, WriteError> {
-    let err = |source| WriteError { path: path.to_path_buf(), source };
-    let same_size = fs::metadata(path).is_ok_and(|m| m.len() == bytes.len() as u64);
-    if same_size && fs::read(path).map_err(err)? == bytes {
-        return Ok(WriteOutcome::Unchanged);
+/// A file written as its bytes are produced, atomically and only if they change: the bytes
+/// are compared with the file in place as they come and, from the first that differs (or if
+/// there is no such file), written to a temporary file beside it, which replaces the file at
+/// [`Self::finish`]. Nothing is replaced before then; a sink dropped unfinished leaves the
+/// file as it was and removes its temporary file.
+///
+/// A new file gets mode 0644 (feeds are public and a web server must read them); a replaced
+/// file keeps its mode.
+pub struct FileSink {
+    path: PathBuf,
+    /// The file in place, while every byte so far is the same as its.
+    old: Option<io::BufReader<fs::File>>,
+    /// Bytes written so far.
+    len: u64,
+    /// The new file, from the first byte that differs.
+    tmp: Option<io::BufWriter<tempfile::NamedTempFile>>,
+}
+
+/// How much of a new feed is buffered before it goes to its temporary file.
+const BUFFER: usize = 256 * 1024;
+
+impl FileSink {
+    /// A sink for the file at `path`; if the new bytes' `size` is known and the file in place
+    /// has another, it is not read.
+    pub fn new(path: &Path, size: Option<u64>) -> Self {
+        let old = fs::File::open(path).ok().filter(|f| {
+            f.metadata().is_ok_and(|m| m.is_file() && size.is_none_or(|s| s == m.len()))
+        });
+        let old = old.map(|f| io::BufReader::with_capacity(BUFFER, f));
+        Self { path: path.to_path_buf(), old, len: 0, tmp: None }
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(err)?;
-    let mode = fs::metadata(path).ok().map(|m| m.permissions());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
-        .suffix(TMP_SUFFIX)
-        .tempfile_in(dir)
-        .map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    if let Some(permissions) = mode.or_else(default_permissions) {
-        tmp.as_file().set_permissions(permissions).map_err(err)?;
+
+    /// Whether `bytes` come next in the file in place (read past them if so).
+    fn same_next(old: &mut io::BufReader<fs::File>, mut bytes: &[u8]) -> io::Result<bool> {
+        use io::BufRead;
+        while !bytes.is_empty() {
+            let buf = old.fill_buf()?;
+            let n = buf.len().min(bytes.len());
+            if n == 0 || buf[..n] != bytes[..n] {
+                return Ok(false);
+            }
+            old.consume(n);
+            bytes = &bytes[n..];
+        }
+        Ok(true)
     }
-    tmp.as_file().sync_all().map_err(err)?;
-    before_replace().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    sync_dir(dir).map_err(err)?;
-    Ok(WriteOutcome::Written)
+
+    /// From here on the bytes differ from the file in place: the new file starts with the
+    /// bytes so far (the same as the old file's first ones, copied from it).
+    fn diverge(&mut self) -> io::Result<&mut io::BufWriter<tempfile::NamedTempFile>> {
+        if self.tmp.is_none() {
+            let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty());
+            let dir = dir.unwrap_or(Path::new("."));
+            fs::create_dir_all(dir)?;
+            let mut tmp =
+                tempfile::Builder::new().prefix(TMP_PREFIX).suffix(TMP_SUFFIX).tempfile_in(dir)?;
+            if let Some(old) = self.old.take() {
+                use io::{Read, Seek};
+                let mut old = old.into_inner();
+                old.seek(io::SeekFrom::Start(0))?;
+                io::copy(&mut old.take(self.len), tmp.as_file_mut())?;
+            }
+            self.tmp = Some(io::BufWriter::with_capacity(BUFFER, tmp));
+        }
+        Ok(self.tmp.as_mut().expect("made above"))
+    }
+
+    /// Puts the new bytes in place if they differ from the file's, calling `before_replace`
+    /// first (a change recorded there is never lost to a crash: at worst it is recorded for a
+    /// file left unchanged).
+    pub fn finish(
+        mut self,
+        before_replace: impl FnOnce() -> io::Result<()>,
+    ) -> Result<WriteOutcome, WriteError> {
+        let path = self.path.clone();
+        let err = |source| WriteError { path: path.clone(), source };
+        if let Some(old) = &mut self.old {
+            use io::BufRead;
+            if old.fill_buf().map_err(err)?.is_empty() {
+                return Ok(WriteOutcome::Unchanged);
+            }
+        }
+        let mode = fs::metadata(&path).ok().filter(fs::Metadata::is_file).map(|m| m.permissions());
+        self.diverge().map_err(err)?;
+        let tmp = self.tmp.take().expect("diverged");
+        let tmp = tmp.into_inner().map_err(|e| err(e.into_error()))?;
+        if let Some(permissions) = mode.or_else(default_permissions) {
+            tmp.as_file().set_permissions(permissions).map_err(err)?;
+        }
+        tmp.as_file().sync_all().map_err(err)?;
+        before_replace().map_err(err)?;
+        tmp.persist(&path).map_err(|e| err(e.error))?;
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        sync_dir(dir).map_err(err)?;
+        Ok(WriteOutcome::Written)
+    }
+}
+
+impl Write for FileSink {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Some(old) = &mut self.old
+            && Self::same_next(old, bytes)?
+        {
+            self.len += bytes.len() as u64;
+            return Ok(());
+        }
+        self.diverge()?.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The feed files a build left in place, with the settings they were built under. While
@@ -177,23 +268,9 @@ pub fn write_feeds(
     output: &Path,
     files: &[FeedFile],
 ) -> Result<Vec<(String, WriteOutcome)>, WriteError> {
-    write_feeds_then(output, files, &mut |_| Ok(()))
-}
-
-/// [`write_feeds`], calling `before_replace` with a file's path (relative) before its new
-/// bytes replace the old ones.
-pub fn write_feeds_then(
-    output: &Path,
-    files: &[FeedFile],
-    before_replace: &mut dyn FnMut(&str) -> io::Result<()>,
-) -> Result<Vec<(String, WriteOutcome)>, WriteError> {
     files
         .iter()
-        .map(|f| {
-            let outcome =
-                write_if_changed_then(&output.join(&f.path), &f.bytes, || before_replace(&f.path))?;
-            Ok((f.path.clone(), outcome))
-        })
+        .map(|f| Ok((f.path.clone(), write_if_changed(&output.join(&f.path), &f.bytes)?)))
         .collect()
 }
 
@@ -218,6 +295,90 @@ mod tests {
             assert!(out.join(f).exists(), "{f}");
         }
         assert_eq!(remove_leftovers(&out.join("missing")).unwrap(), 0);
+    }
+
+    /// Writes `pieces` through a sink over a file holding `old` (or none); returns the
+    /// outcome, the file's bytes after and whether the file in place was left alone.
+    fn through_sink(old: Option<&[u8]>, pieces: &[Vec<u8>]) -> (WriteOutcome, Vec<u8>, bool) {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feed.xml");
+        if let Some(old) = old {
+            fs::write(&path, old).unwrap();
+        }
+        let before = fs::metadata(&path).map(|m| (m.ino(), m.mtime_nsec())).ok();
+        let mut sink = FileSink::new(&path, None);
+        for piece in pieces {
+            sink.write_all(piece).unwrap();
+        }
+        let outcome = sink.finish(|| Ok(())).unwrap();
+        let after = fs::metadata(&path).map(|m| (m.ino(), m.mtime_nsec())).ok();
+        let names: Vec<_> =
+            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["feed.xml"], "no temporary file left");
+        (outcome, fs::read(&path).unwrap(), before.is_some() && before == after)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Whatever the old bytes, the new ones (the old with an edit anywhere, past the
+        /// sink's buffers included) and how they come in pieces: the file ends holding the
+        /// new bytes, and is replaced exactly when they differ.
+        #[test]
+        fn a_sink_leaves_the_new_bytes_and_touches_the_file_only_if_they_differ(
+            len in 0usize..700_000,
+            exists in proptest::bool::weighted(0.9),
+            edit in (0usize..700_000, 0usize..3, 0usize..4),
+            cuts in proptest::collection::vec(0usize..700_000, 0..12),
+        ) {
+            // Old bytes, and the new: the old with `removed` bytes at `at` replaced by
+            // `added` others.
+            let old: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let (at, removed, added) = (edit.0.min(len), edit.1, edit.2);
+            let mut new = old[..at].to_vec();
+            new.extend(std::iter::repeat_n(b'!', added));
+            new.extend_from_slice(&old[(at + removed).min(len)..]);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(new.len())).collect();
+            cuts.sort();
+            let mut pieces = Vec::new();
+            let mut from = 0;
+            for c in cuts.into_iter().chain([new.len()]) {
+                pieces.push(new[from..c].to_vec());
+                from = c;
+            }
+            let old = exists.then_some(old);
+            let (outcome, bytes, untouched) = through_sink(old.as_deref(), &pieces);
+            proptest::prop_assert!(bytes == new);
+            let unchanged = old.as_deref() == Some(&new[..]);
+            proptest::prop_assert_eq!(outcome == WriteOutcome::Unchanged, unchanged);
+            proptest::prop_assert_eq!(untouched, unchanged);
+        }
+    }
+
+    #[test]
+    fn a_sink_replaces_a_file_that_differs_only_at_its_end() {
+        let old = b"<feed><entry>1</entry></feed>".to_vec();
+        let longer = [old.clone(), b"\n".to_vec()].concat();
+        assert_eq!(
+            through_sink(Some(&old), std::slice::from_ref(&longer)).0,
+            WriteOutcome::Written
+        );
+        assert_eq!(through_sink(Some(&longer), std::slice::from_ref(&old)).1, old);
+        let (outcome, bytes, untouched) =
+            through_sink(Some(&old), &[old[..5].to_vec(), old[5..].to_vec()]);
+        assert_eq!((outcome, bytes, untouched), (WriteOutcome::Unchanged, old, true));
+    }
+
+    #[test]
+    fn a_sink_dropped_unfinished_leaves_the_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("atom.xml");
+        fs::write(&path, "old feed").unwrap();
+        let mut sink = FileSink::new(&path, None);
+        sink.write_all(b"a new feed, half").unwrap();
+        drop(sink);
+        assert_eq!(fs::read(&path).unwrap(), b"old feed");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
     }
 
     #[test]
