@@ -50,13 +50,16 @@ fn main() {
         for run in 0..RUNS {
             // Alternate between two output dirs' states: even runs write, odd runs find the
             // files unchanged, as a daemon mostly does.
-            let dir = out.path().join(format!("{label}-{}", run % 2));
+            settings.files.output = out.path().join(format!("{label}-{}", run % 2));
             let start = Instant::now();
             let scan = archive::scan(&archive, &parse).expect("scan");
-            let files = feeds::render_feeds(&scan.articles, &settings, &mut Default::default());
-            feeds::write::write_feeds(&dir, &files).expect("write");
+            let files = feeds::update(&scan.articles, &settings, &mut feeds::Renderings::one_off())
+                .expect("write");
             times.push(start.elapsed());
-            bytes = files.iter().map(|f| f.bytes.len()).sum::<usize>();
+            bytes = files
+                .iter()
+                .map(|(path, _)| settings.files.output.join(path).metadata().map_or(0, |m| m.len()))
+                .sum::<u64>();
             articles = scan.articles.len();
             files_count = files.len();
         }

@@ -171,7 +171,8 @@ pub(crate) fn scan_with(
 #[derive(Debug, Default)]
 pub struct ScanCache {
     entries: std::collections::HashMap<PathBuf, CacheEntry>,
-    /// The last scan's articles, newest first: handed out again while nothing changes.
+    /// The last scan's articles, newest first, without their bodies: handed out again while
+    /// nothing changes.
     last: Option<Arc<[Article]>>,
     /// Files parsed in the last scan (the others came from the cache).
     pub parsed_last: usize,
@@ -181,8 +182,7 @@ impl ScanCache {
     /// The articles the cache holds with their bodies (none: see [`ScanCache`]).
     #[cfg(test)]
     pub(crate) fn bodies_held(&self) -> usize {
-        let last = self.last.iter().flat_map(|l| l.iter());
-        self.entries.values().map(|e| &e.article).chain(last).filter(|a| a.has_body()).count()
+        self.last.iter().flat_map(|l| l.iter()).filter(|a| a.has_body()).count()
     }
 }
 
@@ -201,9 +201,10 @@ pub struct CachedScan {
 struct CacheEntry {
     /// The file's stamp when it was read, if it can be trusted (see [`RACY`]).
     stamp: Option<Stamp>,
+    /// The SHA-256 of the file's bytes.
     hash: [u8; 32],
-    /// The article, without its body.
-    article: Article,
+    /// Where its article is in the last list (each article is held once, there).
+    at: usize,
 }
 
 /// What says a file is unchanged without reading it. The change time (ctime) is set by the
@@ -263,8 +264,8 @@ pub fn scan_cached(
     use sha2::Digest;
     let paths = article_paths(dir)?;
     let known = &cache.entries;
-    // Per file: `None` when its stamp says it is as it was, else its entry read now and
-    // whether it was parsed (not only hashed to the same bytes).
+    // Per file: `None` when its stamp says it is as it was, else its entry read now and the
+    // article if it was parsed (not only hashed to the same bytes as before).
     let results = crate::parallel::map(&paths, |path| {
         let stamp = Stamp::of_path(path);
         let read_at = SystemTime::now();
@@ -278,23 +279,25 @@ pub fn scan_cached(
         let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
         let stamp = stamp.and_then(|s| s.trusted(read_at));
         if let Some(e) = known.get(path).filter(|e| e.hash == hash) {
-            return Ok(Some((CacheEntry { stamp, hash, article: e.article.clone() }, false)));
+            return Ok(Some((CacheEntry { stamp, hash, at: e.at }, None)));
         }
-        let article = parse_article(path, &bytes, settings)?;
-        Ok(Some((CacheEntry { stamp, hash, article: article.without_body() }, true)))
+        let article = parse_article(path, &bytes, settings)?.without_body();
+        Ok(Some((CacheEntry { stamp, hash, at: usize::MAX }, Some(article))))
     });
     let mut errors = Vec::new();
-    cache.parsed_last = 0;
+    let mut parsed = std::collections::HashMap::new();
     let mut unchanged = cache.last.is_some();
     let mut read = 0;
     for (path, result) in paths.iter().zip(results) {
         match result {
             Ok(None) => read += 1,
-            Ok(Some((entry, parsed))) => {
+            Ok(Some((entry, article))) => {
                 read += 1;
-                cache.parsed_last += usize::from(parsed);
                 // Read again but the same bytes (its stamp was not trusted): the same article.
-                unchanged &= !parsed;
+                if let Some(article) = article {
+                    unchanged = false;
+                    parsed.insert(path, article);
+                }
                 cache.entries.insert(path.clone(), entry);
             }
             Err(e) => {
@@ -304,6 +307,7 @@ pub fn scan_cached(
             }
         }
     }
+    cache.parsed_last = parsed.len();
     // A file gone leaves its entry behind: every entry is a file read now, or one went.
     if cache.entries.len() != read {
         unchanged = false;
@@ -313,8 +317,25 @@ pub fn scan_cached(
     if let (true, Some(last)) = (unchanged, &cache.last) {
         return Ok(CachedScan { articles: last.clone(), errors });
     }
-    let mut articles: Vec<Article> = cache.entries.values().map(|e| e.article.clone()).collect();
+    // The new list: the articles parsed now, the others as the last list holds them.
+    let last = cache.last.take();
+    let mut articles: Vec<Article> = cache
+        .entries
+        .iter()
+        .map(|(path, e)| match parsed.remove(path) {
+            Some(article) => article,
+            None => {
+                last.as_ref().expect("an entry not parsed now is in the last list")[e.at].clone()
+            }
+        })
+        .collect();
+    drop(last);
     sort_newest_first(&mut articles);
+    for (at, article) in articles.iter().enumerate() {
+        if let Some(e) = cache.entries.get_mut(&article.source) {
+            e.at = at;
+        }
+    }
     let articles: Arc<[Article]> = articles.into();
     cache.last = Some(articles.clone());
     Ok(CachedScan { articles, errors })
@@ -462,7 +483,6 @@ mod tests {
         let first = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         // Parsed now, or kept: without bodies, and the same articles, hashes included.
         assert!(first.articles.iter().all(|a| !a.has_body() && a.hash_taken().is_some()));
-        assert!(cache.entries.values().all(|e| !e.article.has_body()));
         let second = scan_cached(dir.path(), &settings, &mut cache).unwrap();
         assert!(second.articles.iter().all(|a| !a.has_body()));
         assert_eq!(second.articles, first.articles);
