@@ -9,6 +9,8 @@ use chrono_tz::{OffsetComponents, Tz};
 use regex::Regex;
 
 use super::body::Body;
+pub use super::hash::ContentHash;
+use super::hash::{LazyHash, content_hash};
 use super::header::{Field, split_header};
 use super::slug::{slugify, striptags};
 use crate::render::{self, budget::Bounded};
@@ -114,13 +116,13 @@ impl Article {
     /// What makes the issue "changed" for the daemon's settle time: the SHA-256 (hex) of its
     /// title, date (RFC 3339) and body, each followed by a newline but the last. Panics on an
     /// article read for its header only (its body never was at hand).
-    pub fn content_hash(&self) -> &str {
-        self.content_hash.0.get_or_init(|| content_hash(&self.title, &self.date, self.body()))
+    pub fn content_hash(&self) -> ContentHash {
+        *self.content_hash.0.get_or_init(|| content_hash(&self.title, &self.date, self.body()))
     }
 
     /// The content hash, if it was taken.
-    pub(crate) fn hash_taken(&self) -> Option<&str> {
-        self.content_hash.0.get().map(String::as_str)
+    pub(crate) fn hash_taken(&self) -> Option<ContentHash> {
+        self.content_hash.0.get().copied()
     }
 
     /// The body as HTML, rendered now: Markdown as Python-Markdown does, reStructuredText as
@@ -424,29 +426,6 @@ fn build_article(
     })
 }
 
-/// An article's content hash once computed. It follows from the article's other fields, so it
-/// takes no part in comparing articles (one computed and one not are the same article).
-#[derive(Debug, Clone, Default)]
-struct LazyHash(std::sync::OnceLock<String>);
-
-impl PartialEq for LazyHash {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for LazyHash {}
-
-/// [`Article::content_hash`], fed to the hash piece by piece.
-fn content_hash(title: &str, date: &DateTime<FixedOffset>, body: &str) -> String {
-    use sha2::Digest;
-    let mut hash = sha2::Sha256::new();
-    for part in [title, "\n", &date.to_rfc3339(), "\n", body] {
-        hash.update(part.as_bytes());
-    }
-    hex::encode(hash.finalize())
-}
-
 /// Pelican's `ensure_metadata_list`: split on `;` if there is one, else on `,`; trim; drop empties.
 fn metadata_list(value: &str) -> Vec<String> {
     let sep = if value.contains(';') { ';' } else { ',' };
@@ -542,7 +521,8 @@ mod tests {
         // The hash stored by earlier versions: a change here would restart every settle time.
         let joined = format!("{}\n{}\n{}", a.title, a.date.to_rfc3339(), a.body());
         use sha2::Digest;
-        assert_eq!(a.content_hash(), hex::encode(sha2::Sha256::digest(joined.as_bytes())));
+        let hex = hex::encode(sha2::Sha256::digest(joined.as_bytes()));
+        assert_eq!(a.content_hash().to_string(), hex);
         let b = super::parse_article(
             std::path::Path::new("a.md"),
             text.replace("Hello.", "Hello!").as_bytes(),

@@ -7,6 +7,7 @@
 pub mod article;
 pub mod body;
 pub mod duplicates;
+mod hash;
 pub mod header;
 pub mod heads;
 pub mod scan;

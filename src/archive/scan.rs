@@ -170,7 +170,8 @@ pub(crate) fn scan_with(
 /// hands out the kept article.
 #[derive(Debug, Default)]
 pub struct ScanCache {
-    entries: std::collections::HashMap<PathBuf, CacheEntry>,
+    /// One per file of the last list, in the order of their paths.
+    entries: Vec<CacheEntry>,
     /// The last scan's articles, newest first, without their bodies: handed out again while
     /// nothing changes.
     last: Option<Arc<[Article]>>,
@@ -197,7 +198,7 @@ pub struct CachedScan {
     pub errors: Vec<ParseError>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct CacheEntry {
     /// The file's stamp when it was read, if it can be trusted (see [`RACY`]).
     stamp: Option<Stamp>,
@@ -263,80 +264,72 @@ pub fn scan_cached(
 ) -> Result<CachedScan, ScanError> {
     use sha2::Digest;
     let paths = article_paths(dir)?;
-    let known = &cache.entries;
-    // Per file: `None` when its stamp says it is as it was, else its entry read now and the
-    // article if it was parsed (not only hashed to the same bytes as before).
-    let results = crate::parallel::map(&paths, |path| {
-        let stamp = Stamp::of_path(path);
-        let read_at = SystemTime::now();
-        if let Some(e) = known.get(path)
-            && e.stamp.is_some()
-            && e.stamp == stamp
-        {
-            return Ok(None);
-        }
-        let bytes = read_file(path)?;
-        let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
-        let stamp = stamp.and_then(|s| s.trusted(read_at));
-        if let Some(e) = known.get(path).filter(|e| e.hash == hash) {
-            return Ok(Some((CacheEntry { stamp, hash, at: e.at }, None)));
-        }
-        let article = parse_article(path, &bytes, settings)?.without_body();
-        Ok(Some((CacheEntry { stamp, hash, at: usize::MAX }, Some(article))))
-    });
-    let mut errors = Vec::new();
-    let mut parsed = std::collections::HashMap::new();
+    let last: &[Article] = cache.last.as_deref().unwrap_or(&[]);
+    let path_of = |e: &CacheEntry| &last[e.at].source;
+    // Each file's entry from the last scan, if it had one (both lists are in path order).
+    let mut known: Vec<Option<&CacheEntry>> = Vec::with_capacity(paths.len());
+    let mut old = cache.entries.iter().peekable();
+    for path in &paths {
+        while old.next_if(|e| path_of(e) < path).is_some() {}
+        known.push(old.next_if(|e| path_of(e) == path));
+    }
+    // Per file: its entry now, and the article if it was parsed (not only found unchanged by
+    // its stamp, or hashed to the same bytes as before).
+    let results =
+        crate::parallel::map(&paths.iter().zip(&known).collect::<Vec<_>>(), |&(path, known)| {
+            let stamp = Stamp::of_path(path);
+            let read_at = SystemTime::now();
+            if let Some(e) = known
+                && e.stamp.is_some()
+                && e.stamp == stamp
+            {
+                return Ok((CacheEntry { stamp: e.stamp, hash: e.hash, at: e.at }, None));
+            }
+            let bytes = read_file(path)?;
+            let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+            let stamp = stamp.and_then(|s| s.trusted(read_at));
+            if let Some(e) = known.filter(|e| e.hash == hash) {
+                return Ok((CacheEntry { stamp, hash, at: e.at }, None));
+            }
+            let article = parse_article(path, &bytes, settings)?.without_body();
+            Ok((CacheEntry { stamp, hash, at: usize::MAX }, Some(article)))
+        });
+    // The same list if no file was parsed, none went and none became unreadable.
     let mut unchanged = cache.last.is_some();
-    let mut read = 0;
-    for (path, result) in paths.iter().zip(results) {
+    let mut entries = Vec::with_capacity(paths.len());
+    let mut parsed = Vec::new();
+    let mut errors = Vec::new();
+    for result in results {
         match result {
-            Ok(None) => read += 1,
-            Ok(Some((entry, article))) => {
-                read += 1;
-                // Read again but the same bytes (its stamp was not trusted): the same article.
-                if let Some(article) = article {
-                    unchanged = false;
-                    parsed.insert(path, article);
-                }
-                cache.entries.insert(path.clone(), entry);
+            Ok((entry, None)) => entries.push(entry),
+            Ok((entry, Some(article))) => {
+                unchanged = false;
+                parsed.push((entries.len(), article));
+                entries.push(entry);
             }
-            Err(e) => {
-                // No longer readable: its old entry goes (and the list changes).
-                unchanged &= cache.entries.remove(path).is_none();
-                errors.push(e);
-            }
+            Err(e) => errors.push(e),
         }
     }
     cache.parsed_last = parsed.len();
-    // A file gone leaves its entry behind: every entry is a file read now, or one went.
-    if cache.entries.len() != read {
-        unchanged = false;
-        let present: std::collections::HashSet<&PathBuf> = paths.iter().collect();
-        cache.entries.retain(|path, _| present.contains(path));
-    }
+    unchanged &= entries.len() == cache.entries.len();
     if let (true, Some(last)) = (unchanged, &cache.last) {
         return Ok(CachedScan { articles: last.clone(), errors });
     }
-    // The new list: the articles parsed now, the others as the last list holds them.
-    let last = cache.last.take();
-    let mut articles: Vec<Article> = cache
-        .entries
-        .iter()
-        .map(|(path, e)| match parsed.remove(path) {
-            Some(article) => article,
-            None => {
-                last.as_ref().expect("an entry not parsed now is in the last list")[e.at].clone()
-            }
+    // The new list: the articles parsed now, the others as the last list holds them (made
+    // again here, where the list is kept: the parsing threads' memory is then all free).
+    let mut parsed = parsed.into_iter().peekable();
+    let mut articles: Vec<(usize, Article)> = (0..entries.len())
+        .map(|i| match parsed.next_if(|(at, _)| *at == i) {
+            Some((_, article)) => (i, article.clone()),
+            None => (i, last[entries[i].at].clone()),
         })
         .collect();
-    drop(last);
-    sort_newest_first(&mut articles);
-    for (at, article) in articles.iter().enumerate() {
-        if let Some(e) = cache.entries.get_mut(&article.source) {
-            e.at = at;
-        }
+    articles.sort_by(|(_, a), (_, b)| newest_first(a, b));
+    for (at, (i, _)) in articles.iter().enumerate() {
+        entries[*i].at = at;
     }
-    let articles: Arc<[Article]> = articles.into();
+    let articles: Arc<[Article]> = articles.into_iter().map(|(_, a)| a).collect();
+    cache.entries = entries;
     cache.last = Some(articles.clone());
     Ok(CachedScan { articles, errors })
 }
@@ -344,13 +337,16 @@ pub fn scan_cached(
 /// Sorts articles newest first; equal dates fall back to the title, then the slug, then the
 /// file, so the order never depends on the directory listing.
 pub fn sort_newest_first(articles: &mut [Article]) {
-    articles.sort_by(|a, b| {
-        b.date
-            .cmp(&a.date)
-            .then_with(|| a.title.cmp(&b.title))
-            .then_with(|| a.slug.cmp(&b.slug))
-            .then_with(|| a.source.cmp(&b.source))
-    });
+    articles.sort_by(newest_first);
+}
+
+/// The order of [`sort_newest_first`].
+fn newest_first(a: &Article, b: &Article) -> std::cmp::Ordering {
+    b.date
+        .cmp(&a.date)
+        .then_with(|| a.title.cmp(&b.title))
+        .then_with(|| a.slug.cmp(&b.slug))
+        .then_with(|| a.source.cmp(&b.source))
 }
 
 #[cfg(test)]

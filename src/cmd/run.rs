@@ -15,9 +15,22 @@ use crate::daemon::schedule::Decision;
 use crate::daemon::service::{Control, STATE_GONE_EXIT, StateGone};
 use crate::state::{Db, StateLock};
 
+/// The service runs for months. glibc's allocator raises its mmap threshold to the largest
+/// block freed so far; from then on large passing blocks (a first cycle over a big archive)
+/// come from the heap, and what they leave behind stays resident. A fixed threshold gives
+/// them back when freed (measured on 20,000 articles: idle RSS 46 → 39 MB).
+fn fixed_mmap_threshold() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread runs.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
 /// Runs `herald run`.
 pub fn run(config_path: &Path, args: &RunArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     if !args.once {
+        fixed_mmap_threshold();
         let config = crate::config::load(config_path)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let served = runtime.block_on(async {

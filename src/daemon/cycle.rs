@@ -73,7 +73,7 @@ pub struct CycleState {
     /// of what `note_issue` writes (file, `Number:`, content hash). An issue whose
     /// fingerprint is unchanged costs no statement, so a cycle over an unchanged archive
     /// makes none per issue.
-    observed: HashMap<String, u64>,
+    observed: HashMap<Arc<str>, u64>,
     /// The feed files the last cycle left in place, with the list they were built from.
     feeds_done: Option<(Arc<[Article]>, feeds::write::Left)>,
     /// The list of articles whose issues the state has all recorded (see `observed`).
@@ -87,7 +87,7 @@ pub struct CycleState {
 #[derive(Clone)]
 struct Derived {
     list: Arc<[Article]>,
-    urls: Arc<[String]>,
+    urls: Arc<[Arc<str>]>,
     duplicates: Arc<[crate::archive::duplicates::Duplicate]>,
 }
 
@@ -98,7 +98,8 @@ struct Judged<'a> {
     decision: Decision,
     verdict: Verdict,
     /// What its posts are made from, if it was inspected.
-    announcing: Option<Announcing<'a>>,
+    /// (Boxed: a first start judges every issue of the archive, and few are inspected.)
+    announcing: Option<Box<Announcing<'a>>>,
     /// Whether its recorded status changed.
     changed: bool,
     /// Since when it has had that status (held issues).
@@ -163,13 +164,16 @@ pub async fn run_cycle(
     let derived = match &state.derived {
         Some(kept) if Arc::ptr_eq(&kept.list, &scan.articles) => kept.clone(),
         _ => {
-            let urls: Arc<[String]> =
-                scan.articles.iter().map(|a| feeds::article_url(a, &settings.feeds)).collect();
+            let urls: Arc<[Arc<str>]> = scan
+                .articles
+                .iter()
+                .map(|a| feeds::article_url(a, &settings.feeds).into())
+                .collect();
             let duplicates = find_duplicates(
                 scan.articles
                     .iter()
                     .zip(urls.iter())
-                    .map(|(a, url)| (url.as_str(), a.number, a.source.as_path())),
+                    .map(|(a, url)| (&**url, a.number, a.source.as_path())),
             )
             .into();
             let derived = Derived { list: scan.articles.clone(), urls, duplicates };
@@ -184,11 +188,11 @@ pub async fn run_cycle(
         state.warn_once(dup.to_string(), &mut seen);
         for (article, url) in scan.articles.iter().zip(urls.iter()) {
             let concerned = match &dup.shared {
-                Shared::Url(u) => u == url,
+                Shared::Url(u) => **u == **url,
                 Shared::Number(n) => article.number == Some(*n),
             };
             if concerned {
-                blocked.entry(url.clone()).or_insert_with(|| dup.to_string());
+                blocked.entry(url.to_string()).or_insert_with(|| dup.to_string());
             }
         }
     }
@@ -201,7 +205,7 @@ pub async fn run_cycle(
     for (article, url) in scan.articles.iter().zip(urls.iter()) {
         // Two files with one URL: the first (by name) stands for it, so that the state does
         // not see the issue change on every cycle.
-        by_key.entry(url).or_insert(article);
+        by_key.entry(&**url).or_insert(article);
     }
     // The same list as one whose every issue is recorded: nothing to note.
     let same_list = state.recorded.as_ref().is_some_and(|list| Arc::ptr_eq(list, &scan.articles));
@@ -219,10 +223,13 @@ pub async fn run_cycle(
             return Ok(());
         }
         observed.reserve(by_key.len());
-        for (&url, &article) in &by_key {
+        for (article, url) in scan.articles.iter().zip(urls.iter()) {
+            if !std::ptr::eq(by_key[&**url], article) {
+                continue; // another file stands for this URL
+            }
             let print = fingerprint(article);
-            observed.insert(url.to_string(), print);
-            if state.observed.get(url) == Some(&print) {
+            observed.insert(url.clone(), print);
+            if state.observed.get(&**url) == Some(&print) {
                 continue;
             }
             let sighting = crate::state::Sighting {
@@ -231,7 +238,7 @@ pub async fn run_cycle(
                 title: &article.plain_title(),
                 source: &article.source.display().to_string(),
                 date: article.date.to_utc(),
-                content_hash: article.content_hash(),
+                content_hash: &article.content_hash().to_string(),
             };
             db.note_issue(&sighting, now)?;
         }
@@ -307,7 +314,7 @@ pub async fn run_cycle(
     for (key, decision) in planned {
         let article = by_key[key.as_str()];
         let announcing = match bodies.get(key.as_str()) {
-            Some(full) => Some(Announcing::new(full, key.clone(), &settings.announce)),
+            Some(full) => Some(Box::new(Announcing::new(full, key.clone(), &settings.announce))),
             None if unread.contains(&key) => continue,
             None => None,
         };

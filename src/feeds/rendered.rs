@@ -58,7 +58,7 @@ impl Rendered {
 
 /// What a rendering is made from: the body (through the content hash), its format, the
 /// `Summary:` header.
-type Key = (String, ArticleFormat, Option<String>);
+type Key = (crate::archive::article::ContentHash, ArticleFormat, Option<String>);
 
 /// Renderings kept from one feed build to the next, so that the daemon renders an article
 /// when it enters the feeds or changes, not on every cycle. A rendering no build asked for
@@ -182,7 +182,7 @@ impl Renderings {
 
 /// What an article's rendering is kept under.
 fn key(a: &Article) -> Key {
-    (a.content_hash().to_string(), a.format, a.summary_source.clone())
+    (a.content_hash(), a.format, a.summary_source.clone())
 }
 
 #[cfg(test)]
