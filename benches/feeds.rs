@@ -3,8 +3,9 @@
 //!
 //! `cargo bench --bench feeds` (release build). Each run does what `herald feeds` does: read
 //! and parse every article, render it, build every feed and write them (atomically, skipping
-//! unchanged files) into a temporary directory: first in this process (warm), then as
-//! `herald feeds` processes (cold: start, configuration, everything), with their peak memory.
+//! unchanged files) into a temporary directory: first as `herald feeds` processes (cold:
+//! start, configuration, everything; with no cache, then with the last run's), with their
+//! peak memory, then in this process (warm, no cache).
 
 mod common;
 
@@ -31,12 +32,14 @@ fn main() {
     for (label, args) in
         [("4-item feeds", &[][..]), ("all-items feeds", &["--max-items", "all"][..])]
     {
-        let (median, peak) = common::feeds(dir.path(), &archive, args, RUNS);
-        println!(
-            "{label}, cold `herald feeds` process: median {:.1} ms; peak RSS {:.1} MiB",
-            ms(median),
-            peak as f64 / 1024.0
-        );
+        for (cache, which) in [(false, "no cache"), (true, "the last run's cache")] {
+            let (median, peak) = common::feeds(dir.path(), &archive, args, RUNS, cache);
+            println!(
+                "{label}, cold `herald feeds` process, {which}: median {:.1} ms; peak RSS {:.1} MiB",
+                ms(median),
+                peak as f64 / 1024.0
+            );
+        }
     }
     for (label, max_items) in
         [("4-item feeds", MaxItems::Count(4)), ("all-items feeds", MaxItems::All)]
@@ -53,8 +56,9 @@ fn main() {
             settings.files.output = out.path().join(format!("{label}-{}", run % 2));
             let start = Instant::now();
             let scan = archive::scan(&archive, &parse).expect("scan");
-            let files = feeds::update(&scan.articles, &settings, &mut feeds::Renderings::one_off())
-                .expect("write");
+            let files =
+                feeds::update(&scan.articles, &settings, &mut feeds::Renderings::one_off(None))
+                    .expect("write");
             times.push(start.elapsed());
             bytes = files
                 .iter()

@@ -36,10 +36,12 @@ fn main() {
         ("full archive (668)", real.as_path()),
         (&*format!("{count} articles ({:.0} MB)", bytes as f64 / 1e6), big.as_path()),
     ] {
-        let (t, m) = feeds(tmp.path(), archive, &[], 5);
-        row(&format!("`herald feeds`, 4 items, cold process, {name}"), t, m);
-        let (t, m) = feeds(tmp.path(), archive, &["--max-items", "all"], 3);
-        row(&format!("`herald feeds --max-items all`, {name}"), t, m);
+        for (cache, which) in [(false, "no cache"), (true, "the last run's cache")] {
+            let (t, m) = feeds(tmp.path(), archive, &[], 5, cache);
+            row(&format!("`herald feeds`, 4 items, cold process, {which}, {name}"), t, m);
+            let (t, m) = feeds(tmp.path(), archive, &["--max-items", "all"], 3, cache);
+            row(&format!("`herald feeds --max-items all`, {which}, {name}"), t, m);
+        }
         service(tmp.path(), archive, name);
     }
     pelican(&shared, &real, tmp.path());

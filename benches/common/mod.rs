@@ -28,12 +28,24 @@ pub fn config(dir: &Path, archive: &Path, extra: &str) -> PathBuf {
 }
 
 /// `herald feeds ARGS` over `archive`, `runs` times: the median wall time and the largest peak
-/// RSS.
-pub fn feeds(dir: &Path, archive: &Path, args: &[&str], runs: usize) -> (Duration, u64) {
+/// RSS. With `cache`, each run finds what the one before it kept in its cache (the first
+/// fills it); without, each starts with none.
+pub fn feeds(
+    dir: &Path,
+    archive: &Path,
+    args: &[&str],
+    runs: usize,
+    cache: bool,
+) -> (Duration, u64) {
     let config = config(dir, archive, "");
+    let cache_file = dir.join("state/herald-cache.db");
+    let _ = std::fs::remove_file(&cache_file);
     let mut times = Vec::new();
     let mut peak = 0;
     for _ in 0..runs {
+        if !cache {
+            let _ = std::fs::remove_file(&cache_file);
+        }
         let start = Instant::now();
         let child = Command::new(HERALD)
             .args(["-c", config.to_str().expect("utf-8"), "feeds"])

@@ -8,29 +8,77 @@
 //! matters to the caller, and by every full read (`herald check`, the service).
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
 
 use super::article::{
     ArticleFormat, MAX_ARTICLE_BYTES, ParseError, ParseErrorKind, ParseSettings,
     parse_article_header,
 };
 use super::scan::{
-    Scan, ScanError, open_article, read_article, read_rest, scan_with, sort_newest_first,
+    Scan, ScanError, Stamp, open_article, read_article, read_rest, scan_with, sort_newest_first,
 };
 
 /// Like [`super::scan`], each article read for its header only.
 pub fn scan_heads(dir: &Path, settings: &ParseSettings) -> Result<Scan, ScanError> {
+    Ok(scan_heads_with(dir, settings, &HashMap::new())?.scan)
+}
+
+/// What [`scan_heads_with`] found.
+#[derive(Debug)]
+pub struct HeadScan {
+    /// The articles, each read for its header only.
+    pub scan: Scan,
+    /// The beginnings read from the files now, of those whose stamps can be trusted, to keep.
+    pub fresh: KnownHeads,
+    /// How many files were read now (the others' beginnings were known).
+    pub read: usize,
+}
+
+/// The beginnings of files as read before (what [`scan_heads`] reads of each), by file, each
+/// with the stamp of the file it was read from ([`Stamp::key`]).
+pub type KnownHeads = HashMap<PathBuf, (String, Vec<u8>)>;
+
+/// [`scan_heads`], taking a file's beginning from `known` when it was read from the file as
+/// its stamp says it is now.
+pub fn scan_heads_with(
+    dir: &Path,
+    settings: &ParseSettings,
+    known: &KnownHeads,
+) -> Result<HeadScan, ScanError> {
     thread_local! {
         /// Each thread reads every file into one buffer: nothing of a file is kept but its
         /// header.
         static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    scan_with(dir, |path| {
+    let fresh = Mutex::new(KnownHeads::new());
+    let read = std::sync::atomic::AtomicUsize::new(0);
+    let scan = scan_with(dir, |path| {
+        let stamp = Stamp::of_path(path);
+        let key = stamp.as_ref().map(Stamp::key);
+        if let Some((_, head)) = known.get(path).filter(|(k, _)| Some(k) == key.as_ref()) {
+            return parse_article_header(path, head, settings);
+        }
+        let read_at = SystemTime::now();
+        read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         BUFFER.with_borrow_mut(|bytes| {
             read_head(path, bytes).map_err(|kind| ParseError::new(path, None, kind))?;
-            parse_article_header(path, bytes, settings)
+            let article = parse_article_header(path, bytes, settings)?;
+            // Kept only if the file is as its stamp was before it was read, and old enough
+            // for the stamp to stand for what was read.
+            if let Some(stamp) = stamp.and_then(|s| s.trusted(read_at))
+                && Stamp::of_path(path) == Some(stamp)
+            {
+                let mut fresh = fresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                fresh.insert(path.to_path_buf(), (stamp.key(), bytes.clone()));
+            }
+            Ok(article)
         })
-    })
+    })?;
+    let fresh = fresh.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok(HeadScan { scan, fresh, read: read.into_inner() })
 }
 
 /// Reads the beginning of the file at `path` into `bytes`: through its first blank line after

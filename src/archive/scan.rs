@@ -225,6 +225,13 @@ impl Stamp {
         std::fs::metadata(path).ok().as_ref().and_then(Self::of)
     }
 
+    /// The stamp as text, to be kept with what was read of the file.
+    pub(crate) fn key(&self) -> String {
+        let nanos = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let (size, mtime, ctime) = (self.size, nanos(self.mtime), nanos(self.ctime));
+        format!("{size}:{mtime}:{ctime}:{}:{}", self.inode.0, self.inode.1)
+    }
+
     fn of(meta: &std::fs::Metadata) -> Option<Self> {
         use std::os::unix::fs::MetadataExt;
         let ctime = UNIX_EPOCH
@@ -243,7 +250,7 @@ impl Stamp {
     /// The stamp, if it can stand for the content read at `read_at`: not when the file
     /// changed within [`RACY`] before, as a second change within the same tick of a coarse
     /// file system clock would leave the stamp as it is (git's "racily clean" files).
-    fn trusted(self, read_at: SystemTime) -> Option<Self> {
+    pub(super) fn trusted(self, read_at: SystemTime) -> Option<Self> {
         let changed = self.ctime.max(self.mtime);
         read_at.duration_since(changed).is_ok_and(|age| age >= RACY).then_some(self)
     }

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::archive;
 use crate::cli::FeedsArgs;
-use crate::feeds::{self, write::WriteOutcome};
+use crate::feeds::{self, cache::FeedCache, write::WriteOutcome};
 
 /// Runs `herald feeds`, printing one line per feed file and a summary to `out`; problems with
 /// articles go to stderr as `path:line: what is wrong`.
@@ -28,14 +28,25 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
     let started = Instant::now();
     // Only the articles the feeds hold are read past their header; --strict, which fails on
     // any article that cannot be read, reads every file in full.
-    let scan = if args.strict {
-        archive::scan(&config.archive_dir, &config.parse)?
+    // Without --strict, the beginnings of files and the renderings an earlier run made are
+    // taken from the cache beside the state (see `feeds::cache`), when it can be used.
+    let cache = (!args.strict).then(|| FeedCache::open(&config.state_path)).flatten();
+    let (scan, fresh, fresh_count) = if args.strict {
+        let scan = archive::scan(&config.archive_dir, &config.parse)?;
+        let read = scan.articles.len() + scan.errors.len();
+        (scan, Default::default(), read)
     } else {
-        let mut scan = archive::heads::scan_heads(&config.archive_dir, &config.parse)?;
+        let known = cache.as_ref().map(FeedCache::heads);
+        let heads = archive::heads::scan_heads_with(
+            &config.archive_dir,
+            &config.parse,
+            known.unwrap_or(&Default::default()),
+        )?;
+        let mut scan = heads.scan;
         archive::heads::read_bodies(&mut scan, &config.parse, |articles| {
             feeds::articles_in_feeds(articles, &config.feeds)
         });
-        scan
+        (scan, heads.fresh, heads.read)
     };
     for e in &scan.errors {
         eprintln!("{e}");
@@ -53,8 +64,20 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
             scan.errors.len()
         );
     }
-    let results = feeds::update(&scan.articles, &config.feeds, &mut feeds::Renderings::one_off())
-        .context(
+    let mut renderings = feeds::Renderings::one_off(cache.as_ref().map(FeedCache::renderings));
+    let results = feeds::update(&scan.articles, &config.feeds, &mut renderings);
+    let rendered = renderings.rendered_last();
+    drop(renderings);
+    if let Some(cache) = cache {
+        let present: Vec<&Path> = scan
+            .articles
+            .iter()
+            .map(|a| a.source.as_path())
+            .chain(scan.errors.iter().map(|e| e.path.as_path()))
+            .collect();
+        cache.finish(&fresh, &present);
+    }
+    let results = results.context(
         "feeds not fully written; the files not yet replaced keep their last good state",
     )?;
     let mut written = 0;
@@ -70,13 +93,15 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
     }
     writeln!(
         out,
-        "{} articles ({} skipped), {} feeds: {} written, {} unchanged, in {} ms",
+        "{} articles ({} skipped), {} feeds: {} written, {} unchanged, in {} ms; {} headers read, {} articles rendered",
         scan.articles.len(),
         scan.errors.len(),
         results.len(),
         written,
         results.len() - written,
-        started.elapsed().as_millis()
+        started.elapsed().as_millis(),
+        fresh_count,
+        rendered,
     )?;
     Ok(ExitCode::SUCCESS)
 }

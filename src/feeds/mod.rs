@@ -9,12 +9,13 @@
 
 pub mod atom;
 mod build;
+pub mod cache;
 pub mod json;
 pub mod rendered;
 pub mod rss;
 pub mod write;
 
-pub use rendered::{Rendered, Renderings, SummarySettings};
+pub use rendered::{RenderStore, Rendered, Renderings, SummarySettings};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -60,14 +60,41 @@ impl Rendered {
 /// `Summary:` header.
 type Key = (crate::archive::article::ContentHash, ArticleFormat, Option<String>);
 
+/// Renderings kept beyond the process: `herald feeds`' cache ([`super::cache`]).
+pub trait RenderStore: Send {
+    /// The rendering kept under `key` (see [`store_key`]), if any.
+    fn get(&mut self, key: &[u8; 32]) -> Option<Rendered>;
+    /// Keeps `rendered` under `key`.
+    fn put(&mut self, key: &[u8; 32], rendered: &Rendered);
+}
+
+/// A rendering's key in a [`RenderStore`]: what it is made from, with the summary settings.
+fn store_key(key: &Key, settings: &SummarySettings) -> [u8; 32] {
+    use sha2::Digest;
+    let (hash, format, summary) = key;
+    let mut h = sha2::Sha256::new();
+    h.update(hash.as_bytes());
+    h.update([u8::from(*format == ArticleFormat::Rst)]);
+    for part in [summary.as_deref(), Some(settings.suffix.as_str())] {
+        // Each length first: no two different keys are fed the same bytes.
+        let part = part.map_or(&[0xff][..], str::as_bytes);
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.update((settings.words as u64).to_le_bytes());
+    h.finalize().into()
+}
+
 /// Renderings kept from one feed build to the next, so that the daemon renders an article
 /// when it enters the feeds or changes, not on every cycle. A rendering no build asked for
 /// since the one before is let go (the article has left the feeds), so what is kept does not
 /// grow with every issue ever published. A build asks for renderings a few at a time
 /// ([`Self::begin`], [`Self::get`], [`Self::end`]).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Renderings {
     settings: SummarySettings,
+    /// Where renderings outlive the process, if anywhere.
+    store: Option<Box<dyn RenderStore>>,
     kept: HashMap<Key, Arc<Rendered>>,
     /// The renderings the build under way asked for (kept at its end).
     asked: HashMap<Key, Arc<Rendered>>,
@@ -77,11 +104,25 @@ pub struct Renderings {
     rendered_last: usize,
 }
 
+impl std::fmt::Debug for Renderings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderings")
+            .field("kept", &self.kept.len())
+            .field("store", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Renderings {
-    /// Renderings for one build that keeps none: each is let go once its entries are
-    /// written.
-    pub fn one_off() -> Self {
-        Self { one_off: true, ..Self::default() }
+    /// Renderings for one build that keeps none in memory: each is let go once its entries
+    /// are written. Those in `store` are taken from it, and those made are put there.
+    pub fn one_off(store: Option<Box<dyn RenderStore>>) -> Self {
+        Self { one_off: true, store, ..Self::default() }
+    }
+
+    /// Articles rendered by the last build (not found kept or in the store).
+    pub fn rendered_last(&self) -> usize {
+        self.rendered_last
     }
 
     /// The rendering of each of `articles`, in order, in one build: kept ones as they are,
@@ -116,11 +157,19 @@ impl Renderings {
         let keys: Vec<Key> = articles.iter().map(|a| key(a)).collect();
         let found = |k: &Key| self.asked.get(k).or_else(|| self.kept.get(k)).cloned();
         let mut out: Vec<Option<Arc<Rendered>>> = keys.iter().map(found).collect();
-        let missing: Vec<usize> = (0..articles.len()).filter(|&i| out[i].is_none()).collect();
         let settings = &self.settings;
+        if let Some(store) = &mut self.store {
+            for (k, slot) in keys.iter().zip(&mut out).filter(|(_, slot)| slot.is_none()) {
+                *slot = store.get(&store_key(k, settings)).map(Arc::new);
+            }
+        }
+        let missing: Vec<usize> = (0..articles.len()).filter(|&i| out[i].is_none()).collect();
         let fresh = crate::parallel::map(&missing, |&i| Rendered::of(articles[i], settings));
         self.rendered_last += fresh.len();
         for (i, rendered) in missing.into_iter().zip(fresh) {
+            if let Some(store) = &mut self.store {
+                store.put(&store_key(&keys[i], settings), &rendered);
+            }
             out[i] = Some(Arc::new(rendered));
         }
         let out: Vec<Arc<Rendered>> = out.into_iter().map(|r| r.expect("found or made")).collect();

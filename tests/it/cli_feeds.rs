@@ -223,3 +223,92 @@ fn strict_fails_on_an_article_broken_past_its_header_in_no_feed() {
     assert!(lenient.status.success(), "{}", stderr(&lenient));
     assert!(out.join("atom.xml").exists());
 }
+
+/// What `herald feeds` prints of its cache: (headers read, articles rendered).
+fn cache_counts(run: &std::process::Output) -> (usize, usize) {
+    let text = stdout(run);
+    let line = text.lines().last().unwrap_or_default();
+    let count = |what: &str| -> usize {
+        let before = line.split(what).next().unwrap_or_default();
+        before
+            .rsplit(' ')
+            .find(|w| !w.is_empty())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(usize::MAX)
+    };
+    (count(" headers read"), count(" articles rendered"))
+}
+
+#[test]
+fn a_run_takes_what_the_last_one_read_and_rendered_but_nothing_that_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, out) = setup(tmp.path());
+    let archive = tmp.path().join("content");
+    fs::write(archive.join("2026-01-21-this-week-in-rust.md"), GOOD.replace("2", "3")).unwrap();
+    // A file's stamp stands for what was read of it once it is older than a clock tick.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let config = config.to_str().unwrap();
+    let feeds = |out: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = walk(out)
+            .into_iter()
+            .map(|p| {
+                let bytes = fs::read(&p).unwrap();
+                (p.strip_prefix(out).unwrap().display().to_string(), bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    // What a full read, with no cache, writes.
+    let strict_out = tmp.path().join("strict");
+    let strict =
+        herald(&["-c", config, "feeds", "--strict", "--output", strict_out.to_str().unwrap()]);
+    assert!(strict.status.success(), "{}", stderr(&strict));
+
+    let first = herald(&["-c", config, "feeds"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(cache_counts(&first), (3, 3), "{}", stdout(&first));
+    assert!(tmp.path().join("state/herald-cache.db").exists());
+    let second = herald(&["-c", config, "feeds"]);
+    assert_eq!(cache_counts(&second), (0, 0), "{}", stdout(&second));
+    assert_eq!(feeds(&out), feeds(&strict_out));
+
+    // A damaged cache is made anew; the run does not notice.
+    fs::write(tmp.path().join("state/herald-cache.db"), "not a database".repeat(100)).unwrap();
+    let damaged = herald(&["-c", config, "feeds"]);
+    assert!(damaged.status.success(), "{}", stderr(&damaged));
+    assert_eq!(cache_counts(&damaged), (3, 3), "{}", stdout(&damaged));
+    assert_eq!(cache_counts(&herald(&["-c", config, "feeds"])), (0, 0));
+
+    // An edit that keeps the size and puts the time back: read and rendered again.
+    let file = archive.join("2026-01-14-this-week-in-rust.md");
+    let mtime = fs::metadata(&file).unwrap().modified().unwrap();
+    fs::write(&file, GOOD.replace("world", "WORLD")).unwrap();
+    fs::File::options().write(true).open(&file).unwrap().set_modified(mtime).unwrap();
+    let edited = herald(&["-c", config, "feeds"]);
+    assert_eq!(cache_counts(&edited), (1, 1), "{}", stdout(&edited));
+    assert!(fs::read_to_string(out.join("atom.xml")).unwrap().contains("WORLD"));
+    let strict =
+        herald(&["-c", config, "feeds", "--strict", "--output", strict_out.to_str().unwrap()]);
+    assert!(strict.status.success());
+    assert_eq!(feeds(&out), feeds(&strict_out));
+
+    // No cache where it cannot be made (the state's directory is a file): the same feeds.
+    fs::remove_dir_all(tmp.path().join("state")).unwrap();
+    fs::write(tmp.path().join("state"), "a file").unwrap();
+    fs::remove_dir_all(&out).unwrap();
+    let uncached = herald(&["-c", config, "feeds"]);
+    assert!(uncached.status.success(), "{}", stderr(&uncached));
+    assert_eq!(cache_counts(&uncached), (3, 3), "{}", stdout(&uncached));
+    assert_eq!(feeds(&out), feeds(&strict_out));
+}
+
+/// The files below `dir`, recursively.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
+}

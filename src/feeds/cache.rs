@@ -1,0 +1,288 @@
+//! `herald feeds`' cache: what a cold process would otherwise read and render again.
+//!
+//! A run reads the beginning of every article file (for its header) and renders the articles
+//! its feeds hold. Both are kept in `herald-cache.db` beside the state database: the
+//! beginnings by file, with the file's stamp (size, times, inode: a file whose stamp changed
+//! is read again, and a stamp is kept only once the file has stood still for a clock tick);
+//! the renderings by what they are made from (content hash, format, `Summary:`, summary
+//! settings). A run after one that saw the same files reads and renders nothing again.
+//!
+//! The cache is only ever an aid. One that cannot be opened, read or written (a read-only
+//! directory, a file that is not a database, another run writing it) is set aside, and the
+//! run reads and renders as it would without it. One written by another build of herald is
+//! emptied first: a renderer that changed must not serve the old one's HTML. What a run
+//! writes is one transaction, so a run killed midway leaves the cache as it was. Renderings
+//! no run used in its last [`KEEP_RUNS`] runs are let go; so are files no longer there.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{RenderStore, Rendered};
+use crate::archive::heads::KnownHeads;
+
+/// How many runs a rendering is kept without being used (a run with short feeds uses a few;
+/// one with `--max-items all` every article's).
+pub const KEEP_RUNS: i64 = 16;
+
+/// The cache of one run, open.
+pub struct FeedCache {
+    conn: Arc<Mutex<Connection>>,
+    /// This run's number (renderings note the last run that used them).
+    run: i64,
+    heads: KnownHeads,
+}
+
+impl FeedCache {
+    /// The file of the cache beside the state database at `state_path`.
+    pub fn path(state_path: &Path) -> PathBuf {
+        state_path.with_file_name("herald-cache.db")
+    }
+
+    /// Opens the cache beside the state database at `state_path`, if it can be used (a
+    /// cache that cannot is said at debug level and set aside).
+    pub fn open(state_path: &Path) -> Option<Self> {
+        let path = Self::path(state_path);
+        let opened = Self::try_open(&path).or_else(|e| {
+            // Not a database, or a damaged one: made anew (it only ever holds what can be
+            // read and rendered again).
+            let damaged = e.downcast_ref::<rusqlite::Error>().and_then(|e| e.sqlite_error_code());
+            if !matches!(
+                damaged,
+                Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+            ) {
+                return Err(e);
+            }
+            tracing::debug!(path = %path.display(), cause = %e, "feed cache damaged; made anew");
+            std::fs::remove_file(&path)?;
+            Self::try_open(&path)
+        });
+        match opened {
+            Ok(cache) => Some(cache),
+            Err(e) => {
+                tracing::debug!(path = %path.display(), cause = %e, "feed cache not used");
+                None
+            }
+        }
+    }
+
+    fn try_open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_millis(100))?;
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+        )?;
+        let meta = |key: &str| -> rusqlite::Result<Option<String>> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+        };
+        let build = build_id()?;
+        if meta("build")?.as_deref() != Some(build.as_str()) {
+            // Another build's cache: its tables go, whatever their shape.
+            conn.execute_batch("DROP TABLE IF EXISTS heads; DROP TABLE IF EXISTS renderings;")?;
+        }
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS heads (
+                 path BLOB PRIMARY KEY, stamp TEXT NOT NULL, head BLOB NOT NULL);
+             CREATE TABLE IF NOT EXISTS renderings (
+                 key BLOB PRIMARY KEY, html TEXT NOT NULL, summary TEXT NOT NULL,
+                 used INTEGER NOT NULL);",
+        )?;
+        let run = meta("run")?.and_then(|r| r.parse::<i64>().ok()).unwrap_or(0) + 1;
+        for (key, value) in [("build", build), ("run", run.to_string())] {
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                [key, &value],
+            )?;
+        }
+        let mut heads = KnownHeads::new();
+        {
+            let mut stmt = conn.prepare("SELECT path, stamp, head FROM heads")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let path: Vec<u8> = row.get(0)?;
+                heads.insert(path_of(path), (row.get(1)?, row.get(2)?));
+            }
+        }
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), run, heads })
+    }
+
+    /// The beginnings of files kept from earlier runs.
+    pub fn heads(&self) -> &KnownHeads {
+        &self.heads
+    }
+
+    /// Where this run's renderings are taken from and put.
+    pub fn renderings(&self) -> Box<dyn RenderStore> {
+        Box::new(Store { conn: self.conn.clone(), run: self.run, broken: false })
+    }
+
+    /// Keeps the beginnings of files read in this run (`fresh`), and lets go of those of
+    /// files not among `present`; then writes everything this run kept.
+    pub fn finish(self, fresh: &KnownHeads, present: &[&Path]) {
+        let write = || -> rusqlite::Result<()> {
+            let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut put = conn.prepare("INSERT OR REPLACE INTO heads VALUES (?1, ?2, ?3)")?;
+            for (path, (stamp, head)) in fresh {
+                put.execute(params![bytes_of(path), stamp, head])?;
+            }
+            let present: std::collections::HashSet<&Path> = present.iter().copied().collect();
+            let mut delete = conn.prepare("DELETE FROM heads WHERE path = ?1")?;
+            for path in self.heads.keys().filter(|p| !present.contains(p.as_path())) {
+                delete.execute([bytes_of(path)])?;
+            }
+            conn.execute("DELETE FROM renderings WHERE used <= ?1", [self.run - KEEP_RUNS])?;
+            conn.execute_batch("COMMIT")
+        };
+        if let Err(e) = write() {
+            tracing::debug!(cause = %e, "feed cache not written");
+        }
+    }
+}
+
+/// What identifies this build of herald: the version, and the executable's size and time.
+fn build_id() -> anyhow::Result<String> {
+    let exe = std::fs::metadata(std::env::current_exe()?)?;
+    let time = exe.modified()?.duration_since(std::time::UNIX_EPOCH)?.as_nanos();
+    Ok(format!("{} {} {time}", env!("CARGO_PKG_VERSION"), exe.len()))
+}
+
+fn bytes_of(path: &Path) -> &[u8] {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes()
+}
+
+fn path_of(bytes: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
+
+/// The renderings table, as a run's [`RenderStore`]. A failure sets it aside for the rest of
+/// the run.
+struct Store {
+    conn: Arc<Mutex<Connection>>,
+    run: i64,
+    broken: bool,
+}
+
+impl Store {
+    fn with<T>(&mut self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Option<T> {
+        if self.broken {
+            return None;
+        }
+        let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match f(&conn) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                tracing::debug!(cause = %e, "feed cache set aside");
+                self.broken = true;
+                None
+            }
+        }
+    }
+}
+
+impl RenderStore for Store {
+    fn get(&mut self, key: &[u8; 32]) -> Option<Rendered> {
+        let run = self.run;
+        self.with(|conn| {
+            let found = conn
+                .prepare_cached("SELECT html, summary FROM renderings WHERE key = ?1")?
+                .query_row([&key[..]], |r| Ok(Rendered { html: r.get(0)?, summary: r.get(1)? }))
+                .optional()?;
+            if found.is_some() {
+                conn.prepare_cached("UPDATE renderings SET used = ?2 WHERE key = ?1")?
+                    .execute(params![&key[..], run])?;
+            }
+            Ok(found)
+        })
+        .flatten()
+    }
+
+    fn put(&mut self, key: &[u8; 32], rendered: &Rendered) {
+        let run = self.run;
+        self.with(|conn| {
+            conn.prepare_cached("INSERT OR REPLACE INTO renderings VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![&key[..], rendered.html, rendered.summary, run])
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(text: &str) -> Rendered {
+        Rendered { html: format!("<p>{text}</p>"), summary: text.into() }
+    }
+
+    #[test]
+    fn what_a_run_keeps_the_next_finds_unless_another_build_wrote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state/herald.db");
+        let cache = FeedCache::open(&state).unwrap();
+        assert!(cache.heads().is_empty());
+        let mut store = cache.renderings();
+        store.put(&[1; 32], &rendered("one"));
+        drop(store);
+        let (a, b) = (dir.path().join("a.md"), dir.path().join("b.md"));
+        let fresh: KnownHeads = [
+            (a.clone(), ("stamp a".to_string(), b"Title: A\n\n".to_vec())),
+            (b.clone(), ("stamp b".to_string(), b"Title: B\n\n".to_vec())),
+        ]
+        .into();
+        cache.finish(&fresh, &[&a, &b]);
+
+        // The next run finds both; one file gone is let go at its end.
+        let cache = FeedCache::open(&state).unwrap();
+        assert_eq!(cache.heads(), &fresh);
+        assert_eq!(cache.renderings().get(&[1; 32]), Some(rendered("one")));
+        assert_eq!(cache.renderings().get(&[2; 32]), None);
+        cache.finish(&KnownHeads::new(), &[&a]);
+        let cache = FeedCache::open(&state).unwrap();
+        assert_eq!(cache.heads().keys().collect::<Vec<_>>(), [&a]);
+        cache.finish(&KnownHeads::new(), &[&a]);
+
+        // Written by another build: emptied.
+        let conn = Connection::open(FeedCache::path(&state)).unwrap();
+        conn.execute("UPDATE meta SET value = 'another build' WHERE key = 'build'", []).unwrap();
+        drop(conn);
+        let cache = FeedCache::open(&state).unwrap();
+        assert!(cache.heads().is_empty());
+        assert_eq!(cache.renderings().get(&[1; 32]), None);
+    }
+
+    #[test]
+    fn a_rendering_no_run_used_for_a_while_is_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("herald.db");
+        let cache = FeedCache::open(&state).unwrap();
+        let mut store = cache.renderings();
+        store.put(&[1; 32], &rendered("used"));
+        store.put(&[2; 32], &rendered("not used"));
+        drop(store);
+        cache.finish(&KnownHeads::new(), &[]);
+        for _ in 0..KEEP_RUNS {
+            let cache = FeedCache::open(&state).unwrap();
+            assert!(cache.renderings().get(&[1; 32]).is_some());
+            cache.finish(&KnownHeads::new(), &[]);
+        }
+        let cache = FeedCache::open(&state).unwrap();
+        assert!(cache.renderings().get(&[1; 32]).is_some());
+        assert_eq!(cache.renderings().get(&[2; 32]), None);
+    }
+
+    #[test]
+    fn a_cache_another_run_is_writing_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("herald.db");
+        let first = FeedCache::open(&state).unwrap();
+        assert!(FeedCache::open(&state).is_none(), "a second run waits for no one");
+        first.finish(&KnownHeads::new(), &[]);
+        assert!(FeedCache::open(&state).is_some());
+    }
+}
