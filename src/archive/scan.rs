@@ -177,6 +177,8 @@ pub struct ScanCache {
     last: Option<Arc<[Article]>>,
     /// Files parsed in the last scan (the others came from the cache).
     pub parsed_last: usize,
+    /// Files read in the last scan (parsed, or found to hold the same bytes as before).
+    pub read_last: usize,
 }
 
 impl ScanCache {
@@ -280,6 +282,7 @@ pub fn scan_cached(
         while old.next_if(|e| path_of(e) < path).is_some() {}
         known.push(old.next_if(|e| path_of(e) == path));
     }
+    let read = std::sync::atomic::AtomicUsize::new(0);
     // Per file: its entry now, and the article if it was parsed (not only found unchanged by
     // its stamp, or hashed to the same bytes as before).
     let results =
@@ -292,6 +295,7 @@ pub fn scan_cached(
             {
                 return Ok((CacheEntry { stamp: e.stamp, hash: e.hash, at: e.at }, None));
             }
+            read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let bytes = read_file(path)?;
             let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
             let stamp = stamp.and_then(|s| s.trusted(read_at));
@@ -318,8 +322,11 @@ pub fn scan_cached(
         }
     }
     cache.parsed_last = parsed.len();
+    cache.read_last = read.into_inner();
     unchanged &= entries.len() == cache.entries.len();
     if let (true, Some(last)) = (unchanged, &cache.last) {
+        // The same articles where they were; the entries may hold stamps trusted now.
+        cache.entries = entries;
         return Ok(CachedScan { articles: last.clone(), errors });
     }
     // The new list: the articles parsed now, the others as the last list holds them (made
@@ -428,6 +435,28 @@ mod tests {
         std::fs::write(dir.path().join("b.md"), "no header").unwrap();
         assert_eq!(same(&mut cache), (false, 1));
         assert!(same(&mut cache).0, "a file still unreadable is no change");
+    }
+
+    #[test]
+    fn a_file_is_read_until_its_stamp_can_stand_for_it_and_then_no_more() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["a.md", "b.md"] {
+            write(dir.path(), n, "hello");
+        }
+        let settings = ParseSettings::default();
+        let mut cache = ScanCache::default();
+        let first = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert_eq!((cache.read_last, cache.parsed_last), (2, 2));
+        // Changed less than a clock tick ago: read again (the same bytes, not parsed).
+        scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert_eq!((cache.read_last, cache.parsed_last), (2, 0));
+        std::thread::sleep(RACY + Duration::from_millis(100));
+        // Read once more, now that their stamps can stand for them; then never again.
+        scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert_eq!(cache.read_last, 2);
+        let last = scan_cached(dir.path(), &settings, &mut cache).unwrap();
+        assert_eq!(cache.read_last, 0, "files read though their stamps stand for them");
+        assert!(Arc::ptr_eq(&last.articles, &first.articles));
     }
 
     #[test]
