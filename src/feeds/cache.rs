@@ -73,6 +73,10 @@ impl FeedCache {
         }
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_millis(100))?;
+        // A run's writes go to the log without waiting for the disk: a power cut may cost the
+        // last runs' additions, never the cache's integrity.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(
             "BEGIN IMMEDIATE;
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
