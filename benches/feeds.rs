@@ -56,9 +56,12 @@ fn main() {
             settings.files.output = out.path().join(format!("{label}-{}", run % 2));
             let start = Instant::now();
             let scan = archive::scan(&archive, &parse).expect("scan");
-            let files =
-                feeds::update(&scan.articles, &settings, &mut feeds::Renderings::one_off(None))
-                    .expect("write");
+            let files = feeds::update(
+                &scan.articles,
+                &settings,
+                &mut feeds::Renderings::one_off(None, None),
+            )
+            .expect("write");
             times.push(start.elapsed());
             bytes = files
                 .iter()

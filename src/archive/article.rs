@@ -120,8 +120,14 @@ impl Article {
         *self.content_hash.0.get_or_init(|| content_hash(&self.title, &self.date, self.body()))
     }
 
+    /// The same article, with its content hash known (taken before from the same file).
+    pub(crate) fn with_hash(self, hash: ContentHash) -> Self {
+        let _ = self.content_hash.0.set(hash);
+        self
+    }
+
     /// The content hash, if it was taken.
-    pub(crate) fn hash_taken(&self) -> Option<ContentHash> {
+    pub fn hash_taken(&self) -> Option<ContentHash> {
         self.content_hash.0.get().copied()
     }
 

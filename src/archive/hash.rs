@@ -22,6 +22,11 @@ impl Eq for LazyHash {}
 pub struct ContentHash([u8; 32]);
 
 impl ContentHash {
+    /// The hash with these bytes (as [`Self::as_bytes`] gave them).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The hash's bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use super::article::{
-    ArticleFormat, MAX_ARTICLE_BYTES, ParseError, ParseErrorKind, ParseSettings,
+    ArticleFormat, ContentHash, MAX_ARTICLE_BYTES, ParseError, ParseErrorKind, ParseSettings,
     parse_article_header,
 };
 use super::scan::{
@@ -37,9 +37,19 @@ pub struct HeadScan {
     pub read: usize,
 }
 
-/// The beginnings of files as read before (what [`scan_heads`] reads of each), by file, each
-/// with the stamp of the file it was read from ([`Stamp::key`]).
-pub type KnownHeads = HashMap<PathBuf, (String, Vec<u8>)>;
+/// The beginnings of files as read before (what [`scan_heads`] reads of each), by file.
+pub type KnownHeads = HashMap<PathBuf, Head>;
+
+/// The beginning of a file as read before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// The stamp of the file it was read from ([`Stamp::key`]).
+    pub stamp: String,
+    /// What was read: through the header's end.
+    pub bytes: Vec<u8>,
+    /// The article's content hash, if the file was read in full with that stamp.
+    pub hash: Option<ContentHash>,
+}
 
 /// [`scan_heads`], taking a file's beginning from `known` when it was read from the file as
 /// its stamp says it is now.
@@ -58,8 +68,12 @@ pub fn scan_heads_with(
     let scan = scan_with(dir, |path| {
         let stamp = Stamp::of_path(path);
         let key = stamp.as_ref().map(Stamp::key);
-        if let Some((_, head)) = known.get(path).filter(|(k, _)| Some(k) == key.as_ref()) {
-            return parse_article_header(path, head, settings);
+        if let Some(head) = known.get(path).filter(|h| Some(&h.stamp) == key.as_ref()) {
+            let article = parse_article_header(path, &head.bytes, settings)?;
+            return Ok(match head.hash {
+                Some(hash) => article.with_hash(hash),
+                None => article,
+            });
         }
         let read_at = SystemTime::now();
         read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -72,7 +86,8 @@ pub fn scan_heads_with(
                 && Stamp::of_path(path) == Some(stamp)
             {
                 let mut fresh = fresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                fresh.insert(path.to_path_buf(), (stamp.key(), bytes.clone()));
+                let head = Head { stamp: stamp.key(), bytes: bytes.clone(), hash: None };
+                fresh.insert(path.to_path_buf(), head);
             }
             Ok(article)
         })

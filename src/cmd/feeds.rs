@@ -43,8 +43,13 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
             known.unwrap_or(&Default::default()),
         )?;
         let mut scan = heads.scan;
+        // In full: the articles the feeds hold whose content hash the cache does not know
+        // (with it, their renderings are looked for in the cache, and a body read only for
+        // one not there).
         archive::heads::read_bodies(&mut scan, &config.parse, |articles| {
-            feeds::articles_in_feeds(articles, &config.feeds)
+            let mut needed = feeds::articles_in_feeds(articles, &config.feeds);
+            needed.retain(|&i| articles[i].hash_taken().is_none());
+            needed
         });
         (scan, heads.fresh, heads.read)
     };
@@ -64,7 +69,10 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
             scan.errors.len()
         );
     }
-    let mut renderings = feeds::Renderings::one_off(cache.as_ref().map(FeedCache::renderings));
+    let parse = config.parse.clone();
+    let reread: feeds::rendered::Reread = Box::new(move |a| archive::scan::read_body(a, &parse));
+    let store = cache.as_ref().map(FeedCache::renderings);
+    let mut renderings = feeds::Renderings::one_off(store, Some(reread));
     let results = feeds::update(&scan.articles, &config.feeds, &mut renderings);
     let rendered = renderings.rendered_last();
     drop(renderings);
@@ -75,7 +83,8 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
             .map(|a| a.source.as_path())
             .chain(scan.errors.iter().map(|e| e.path.as_path()))
             .collect();
-        cache.finish(&fresh, &present);
+        let heads = heads_to_keep(&cache, fresh, &scan.articles);
+        cache.finish(&heads, &present);
     }
     let results = results.context(
         "feeds not fully written; the files not yet replaced keep their last good state",
@@ -104,4 +113,34 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
         rendered,
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The beginnings of files to keep in the cache: those read now, and each with the content
+/// hash this run learned of its article, if the file is still as its stamp was when its
+/// beginning was read (so the hash is of that file).
+fn heads_to_keep(
+    cache: &FeedCache,
+    mut fresh: archive::heads::KnownHeads,
+    articles: &[archive::Article],
+) -> archive::heads::KnownHeads {
+    for article in articles {
+        let Some(hash) = article.hash_taken() else { continue };
+        let path = &article.source;
+        let head = match fresh.get_mut(path) {
+            Some(head) => head,
+            None => match cache.heads().get(path) {
+                Some(known) if known.hash != Some(hash) => {
+                    fresh.entry(path.clone()).or_insert_with(|| known.clone())
+                }
+                _ => continue,
+            },
+        };
+        let stamp = archive::scan::Stamp::of_path(path).map(|s| s.key());
+        if stamp.as_ref() == Some(&head.stamp) {
+            head.hash = Some(hash);
+        } else {
+            head.hash = None;
+        }
+    }
+    fresh
 }

@@ -60,7 +60,11 @@ pub(super) fn produce<W: std::io::Write>(
     renderings.begin(&settings.summary);
     for chunk in needed.chunks(CHUNK) {
         let chunk_articles: Vec<&Article> = chunk.iter().map(|&i| entries[i].article).collect();
-        let rendered = renderings.get(&chunk_articles);
+        let rendered = renderings.get(&chunk_articles).map_err(|e| write::WriteError {
+            // No file was replaced: they are replaced once all are produced.
+            path: settings.files.output.clone(),
+            source: std::io::Error::other(format!("feeds not built: {e}; run again")),
+        })?;
         let positions: Vec<usize> = (0..chunk.len()).collect();
         let xml = crate::parallel::map(&positions, |&p| {
             let (i, r) = (chunk[p], &rendered[p]);

@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{RenderStore, Rendered};
-use crate::archive::heads::KnownHeads;
+use crate::archive::article::ContentHash;
+use crate::archive::heads::{Head, KnownHeads};
 
 /// How many runs a rendering is kept without being used (a run with short feeds uses a few;
 /// one with `--max-items all` every article's).
@@ -91,7 +92,7 @@ impl FeedCache {
         }
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS heads (
-                 path BLOB PRIMARY KEY, stamp TEXT NOT NULL, head BLOB NOT NULL);
+                 path BLOB PRIMARY KEY, stamp TEXT NOT NULL, head BLOB NOT NULL, hash BLOB);
              CREATE TABLE IF NOT EXISTS renderings (
                  key BLOB PRIMARY KEY, html TEXT NOT NULL, summary TEXT NOT NULL,
                  used INTEGER NOT NULL);",
@@ -105,11 +106,17 @@ impl FeedCache {
         }
         let mut heads = KnownHeads::new();
         {
-            let mut stmt = conn.prepare("SELECT path, stamp, head FROM heads")?;
+            let mut stmt = conn.prepare("SELECT path, stamp, head, hash FROM heads")?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
                 let path: Vec<u8> = row.get(0)?;
-                heads.insert(path_of(path), (row.get(1)?, row.get(2)?));
+                let hash: Option<[u8; 32]> = row.get(3)?;
+                let head = Head {
+                    stamp: row.get(1)?,
+                    bytes: row.get(2)?,
+                    hash: hash.map(ContentHash::from_bytes),
+                };
+                heads.insert(path_of(path), head);
             }
         }
         Ok(Self { conn: Arc::new(Mutex::new(conn)), run, heads })
@@ -125,14 +132,16 @@ impl FeedCache {
         Box::new(Store { conn: self.conn.clone(), run: self.run, broken: false })
     }
 
-    /// Keeps the beginnings of files read in this run (`fresh`), and lets go of those of
-    /// files not among `present`; then writes everything this run kept.
-    pub fn finish(self, fresh: &KnownHeads, present: &[&Path]) {
+    /// Keeps `heads` (the beginnings of files read in this run, and those whose content hash
+    /// this run learned), and lets go of those of files not among `present`; then writes
+    /// everything this run kept.
+    pub fn finish(self, heads: &KnownHeads, present: &[&Path]) {
         let write = || -> rusqlite::Result<()> {
             let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut put = conn.prepare("INSERT OR REPLACE INTO heads VALUES (?1, ?2, ?3)")?;
-            for (path, (stamp, head)) in fresh {
-                put.execute(params![bytes_of(path), stamp, head])?;
+            let mut put = conn.prepare("INSERT OR REPLACE INTO heads VALUES (?1, ?2, ?3, ?4)")?;
+            for (path, head) in heads {
+                let hash = head.hash.as_ref().map(|h| &h.as_bytes()[..]);
+                put.execute(params![bytes_of(path), head.stamp, head.bytes, hash])?;
             }
             let present: std::collections::HashSet<&Path> = present.iter().copied().collect();
             let mut delete = conn.prepare("DELETE FROM heads WHERE path = ?1")?;
@@ -234,9 +243,14 @@ mod tests {
         store.put(&[1; 32], &rendered("one"));
         drop(store);
         let (a, b) = (dir.path().join("a.md"), dir.path().join("b.md"));
+        let head = |stamp: &str, bytes: &[u8], hash: Option<ContentHash>| Head {
+            stamp: stamp.into(),
+            bytes: bytes.to_vec(),
+            hash,
+        };
         let fresh: KnownHeads = [
-            (a.clone(), ("stamp a".to_string(), b"Title: A\n\n".to_vec())),
-            (b.clone(), ("stamp b".to_string(), b"Title: B\n\n".to_vec())),
+            (a.clone(), head("stamp a", b"Title: A\n\n", None)),
+            (b.clone(), head("stamp b", b"Title: B\n\n", Some(ContentHash::from_bytes([7; 32])))),
         ]
         .into();
         cache.finish(&fresh, &[&a, &b]);

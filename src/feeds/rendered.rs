@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::archive::scan::BodyError;
 use crate::archive::{Article, ArticleFormat};
 use crate::render::{self, budget, budget::bounded};
 
@@ -60,6 +61,10 @@ impl Rendered {
 /// `Summary:` header.
 type Key = (crate::archive::article::ContentHash, ArticleFormat, Option<String>);
 
+/// Reads again, in full, an article held without its body (as
+/// [`crate::archive::scan::read_body`] does).
+pub type Reread = Box<dyn Fn(&Article) -> Result<Article, BodyError> + Send + Sync>;
+
 /// Renderings kept beyond the process: `herald feeds`' cache ([`super::cache`]).
 pub trait RenderStore: Send {
     /// The rendering kept under `key` (see [`store_key`]), if any.
@@ -95,6 +100,9 @@ pub struct Renderings {
     settings: SummarySettings,
     /// Where renderings outlive the process, if anywhere.
     store: Option<Box<dyn RenderStore>>,
+    /// How an article held without its body, whose rendering is neither kept nor stored, is
+    /// read again (without, it must be [prepared](Self::prepare)).
+    reread: Option<Reread>,
     kept: HashMap<Key, Arc<Rendered>>,
     /// The renderings the build under way asked for (kept at its end).
     asked: HashMap<Key, Arc<Rendered>>,
@@ -115,9 +123,10 @@ impl std::fmt::Debug for Renderings {
 
 impl Renderings {
     /// Renderings for one build that keeps none in memory: each is let go once its entries
-    /// are written. Those in `store` are taken from it, and those made are put there.
-    pub fn one_off(store: Option<Box<dyn RenderStore>>) -> Self {
-        Self { one_off: true, store, ..Self::default() }
+    /// are written. Those in `store` are taken from it, and those made are put there; an
+    /// article held without its body whose rendering is not there is read with `reread`.
+    pub fn one_off(store: Option<Box<dyn RenderStore>>, reread: Option<Reread>) -> Self {
+        Self { one_off: true, store, reread, ..Self::default() }
     }
 
     /// Articles rendered by the last build (not found kept or in the store).
@@ -134,7 +143,7 @@ impl Renderings {
         &mut self,
         articles: &[&Article],
         settings: &SummarySettings,
-    ) -> Vec<Arc<Rendered>> {
+    ) -> Result<Vec<Arc<Rendered>>, BodyError> {
         self.begin(settings);
         let out = self.get(articles);
         self.end();
@@ -148,12 +157,14 @@ impl Renderings {
         self.rendered_last = 0;
     }
 
-    /// The rendering of each of `articles`, in order, in the build under way: kept ones as
-    /// they are, the others rendered now on every core.
+    /// The rendering of each of `articles`, in order, in the build under way: kept or stored
+    /// ones as they are, the others rendered now on every core. An article held without its
+    /// body is read again for it; one whose file changed since is the error.
     ///
     /// # Panics
-    /// On an article not kept and held without its body: [`Self::prepare`] it first.
-    pub fn get(&mut self, articles: &[&Article]) -> Vec<Arc<Rendered>> {
+    /// On an article not kept, held without its body, with no way to read it again:
+    /// [`Self::prepare`] it first.
+    pub fn get(&mut self, articles: &[&Article]) -> Result<Vec<Arc<Rendered>>, BodyError> {
         let keys: Vec<Key> = articles.iter().map(|a| key(a)).collect();
         let found = |k: &Key| self.asked.get(k).or_else(|| self.kept.get(k)).cloned();
         let mut out: Vec<Option<Arc<Rendered>>> = keys.iter().map(found).collect();
@@ -164,7 +175,12 @@ impl Renderings {
             }
         }
         let missing: Vec<usize> = (0..articles.len()).filter(|&i| out[i].is_none()).collect();
-        let fresh = crate::parallel::map(&missing, |&i| Rendered::of(articles[i], settings));
+        let reread = &self.reread;
+        let fresh = crate::parallel::map(&missing, |&i| match (articles[i], reread) {
+            (a, Some(reread)) if !a.has_body() => Ok(Rendered::of(&reread(a)?, settings)),
+            (a, _) => Ok(Rendered::of(a, settings)),
+        });
+        let fresh: Vec<Rendered> = fresh.into_iter().collect::<Result<_, BodyError>>()?;
         self.rendered_last += fresh.len();
         for (i, rendered) in missing.into_iter().zip(fresh) {
             if let Some(store) = &mut self.store {
@@ -176,7 +192,7 @@ impl Renderings {
         if !self.one_off {
             self.asked.extend(keys.into_iter().zip(out.iter().cloned()));
         }
-        out
+        Ok(out)
     }
 
     /// Ends the build: what it asked for is kept, the rest let go.
@@ -250,25 +266,28 @@ mod tests {
         let settings = SummarySettings::default();
         let mut renderings = Renderings::default();
         let (a, b) = (article("a.md", "*hello*"), article("b.md", "*world*"));
-        let first = renderings.render(&[&a, &b], &settings);
+        let first = renderings.render(&[&a, &b], &settings).unwrap();
         assert_eq!(renderings.rendered_last, 2);
         assert_eq!(first[0].html, "<p><em>hello</em></p>");
         assert_eq!(*first[1], Rendered::of(&b, &settings));
 
         // Unchanged, and the same article held without its body: kept.
-        let again = renderings.render(&[&a.without_body(), &b], &settings);
+        let again = renderings.render(&[&a.without_body(), &b], &settings).unwrap();
         assert_eq!(renderings.rendered_last, 0);
         assert!(Arc::ptr_eq(&again[0], &first[0]));
 
         // Changed: rendered again.
         let b2 = article("b.md", "*changed*");
-        assert_eq!(renderings.render(&[&a, &b2], &settings)[1].html, "<p><em>changed</em></p>");
+        assert_eq!(
+            renderings.render(&[&a, &b2], &settings).unwrap()[1].html,
+            "<p><em>changed</em></p>"
+        );
         assert_eq!(renderings.rendered_last, 1);
 
         // Left out of a build: let go, and rendered again (the same) when it comes back.
-        renderings.render(&[&b2], &settings);
+        renderings.render(&[&b2], &settings).unwrap();
         assert_eq!(renderings.kept.len(), 1);
-        assert_eq!(renderings.render(&[&a, &b2], &settings)[0], first[0]);
+        assert_eq!(renderings.render(&[&a, &b2], &settings).unwrap()[0], first[0]);
         assert_eq!(renderings.rendered_last, 1);
     }
 
@@ -287,7 +306,7 @@ mod tests {
         let failed = renderings.prepare(&[&heads[0], &heads[1]], &settings, read);
         assert_eq!(failed, Err(b.source.clone()));
         renderings.prepare(&[&heads[1]], &settings, |_| Ok::<_, ()>(b.clone())).unwrap();
-        let out = renderings.render(&[&heads[0], &heads[1]], &settings);
+        let out = renderings.render(&[&heads[0], &heads[1]], &settings).unwrap();
         assert_eq!(renderings.rendered_last, 0);
         assert_eq!(
             (out[0].html.as_str(), out[1].html.as_str()),
@@ -299,7 +318,7 @@ mod tests {
         // One not prepared cannot be rendered.
         let c = article("c.md", "*c*").without_body();
         let unprepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            renderings.render(&[&c], &settings);
+            renderings.render(&[&c], &settings).unwrap();
         }));
         assert!(unprepared.is_err());
     }
@@ -308,9 +327,9 @@ mod tests {
     fn new_summary_settings_render_again() {
         let a = article("a.md", "one two three four");
         let mut renderings = Renderings::default();
-        let long = renderings.render(&[&a], &SummarySettings::default());
+        let long = renderings.render(&[&a], &SummarySettings::default()).unwrap();
         let short = SummarySettings { words: 2, suffix: "[…]".into() };
-        let cut = renderings.render(&[&a], &short);
+        let cut = renderings.render(&[&a], &short).unwrap();
         assert_eq!(
             (long[0].summary.as_str(), cut[0].summary.as_str()),
             ("<p>one two three four</p>", "<p>one two […]</p>")
