@@ -92,10 +92,11 @@ impl FeedCache {
         }
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS heads (
-                 path BLOB PRIMARY KEY, stamp TEXT NOT NULL, head BLOB NOT NULL, hash BLOB);
+                 path BLOB PRIMARY KEY, stamp TEXT NOT NULL, head BLOB NOT NULL, hash BLOB,
+                 checksum BLOB NOT NULL);
              CREATE TABLE IF NOT EXISTS renderings (
                  key BLOB PRIMARY KEY, html TEXT NOT NULL, summary TEXT NOT NULL,
-                 used INTEGER NOT NULL);",
+                 used INTEGER NOT NULL, checksum BLOB NOT NULL);",
         )?;
         let run = meta("run")?.and_then(|r| r.parse::<i64>().ok()).unwrap_or(0) + 1;
         for (key, value) in [("build", build), ("run", run.to_string())] {
@@ -106,7 +107,7 @@ impl FeedCache {
         }
         let mut heads = KnownHeads::new();
         {
-            let mut stmt = conn.prepare("SELECT path, stamp, head, hash FROM heads")?;
+            let mut stmt = conn.prepare("SELECT path, stamp, head, hash, checksum FROM heads")?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
                 let path: Vec<u8> = row.get(0)?;
@@ -116,7 +117,10 @@ impl FeedCache {
                     bytes: row.get(2)?,
                     hash: hash.map(ContentHash::from_bytes),
                 };
-                heads.insert(path_of(path), head);
+                // A row damaged where the database does not look: as if not there.
+                if row.get::<_, Vec<u8>>(4)? == head_checksum(&path, &head) {
+                    heads.insert(path_of(path), head);
+                }
             }
         }
         Ok(Self { conn: Arc::new(Mutex::new(conn)), run, heads })
@@ -138,10 +142,12 @@ impl FeedCache {
     pub fn finish(self, heads: &KnownHeads, present: &[&Path]) {
         let write = || -> rusqlite::Result<()> {
             let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut put = conn.prepare("INSERT OR REPLACE INTO heads VALUES (?1, ?2, ?3, ?4)")?;
+            let mut put =
+                conn.prepare("INSERT OR REPLACE INTO heads VALUES (?1, ?2, ?3, ?4, ?5)")?;
             for (path, head) in heads {
                 let hash = head.hash.as_ref().map(|h| &h.as_bytes()[..]);
-                put.execute(params![bytes_of(path), head.stamp, head.bytes, hash])?;
+                let check = head_checksum(bytes_of(path), head);
+                put.execute(params![bytes_of(path), head.stamp, head.bytes, hash, check])?;
             }
             let present: std::collections::HashSet<&Path> = present.iter().copied().collect();
             let mut delete = conn.prepare("DELETE FROM heads WHERE path = ?1")?;
@@ -155,6 +161,27 @@ impl FeedCache {
             tracing::debug!(cause = %e, "feed cache not written");
         }
     }
+}
+
+/// The SHA-256 of `parts`, each after its length: what a row is checked against when read
+/// (SQLite notices a damaged page structure, not a changed byte in a value).
+fn checksum(parts: &[&[u8]]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.finalize().to_vec()
+}
+
+fn head_checksum(path: &[u8], head: &Head) -> Vec<u8> {
+    let hash = head.hash.as_ref().map_or(&[][..], |h| &h.as_bytes()[..]);
+    checksum(&[path, head.stamp.as_bytes(), &head.bytes, hash])
+}
+
+fn rendering_checksum(rendered: &Rendered) -> Vec<u8> {
+    checksum(&[rendered.html.as_bytes(), rendered.summary.as_bytes()])
 }
 
 /// What identifies this build of herald: the version, and the executable's size and time.
@@ -204,9 +231,15 @@ impl RenderStore for Store {
         let run = self.run;
         self.with(|conn| {
             let found = conn
-                .prepare_cached("SELECT html, summary FROM renderings WHERE key = ?1")?
-                .query_row([&key[..]], |r| Ok(Rendered { html: r.get(0)?, summary: r.get(1)? }))
-                .optional()?;
+                .prepare_cached("SELECT html, summary, checksum FROM renderings WHERE key = ?1")?
+                .query_row([&key[..]], |r| {
+                    let rendered = Rendered { html: r.get(0)?, summary: r.get(1)? };
+                    Ok((rendered, r.get::<_, Vec<u8>>(2)?))
+                })
+                .optional()?
+                // A row damaged where the database does not look: rendered again.
+                .filter(|(rendered, check)| *check == rendering_checksum(rendered))
+                .map(|(rendered, _)| rendered);
             if found.is_some() {
                 conn.prepare_cached("UPDATE renderings SET used = ?2 WHERE key = ?1")?
                     .execute(params![&key[..], run])?;
@@ -219,8 +252,14 @@ impl RenderStore for Store {
     fn put(&mut self, key: &[u8; 32], rendered: &Rendered) {
         let run = self.run;
         self.with(|conn| {
-            conn.prepare_cached("INSERT OR REPLACE INTO renderings VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![&key[..], rendered.html, rendered.summary, run])
+            conn.prepare_cached("INSERT OR REPLACE INTO renderings VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![
+                    &key[..],
+                    rendered.html,
+                    rendered.summary,
+                    run,
+                    rendering_checksum(rendered)
+                ])
         });
     }
 }
@@ -268,6 +307,25 @@ mod tests {
         // Written by another build: emptied.
         let conn = Connection::open(FeedCache::path(&state)).unwrap();
         conn.execute("UPDATE meta SET value = 'another build' WHERE key = 'build'", []).unwrap();
+        drop(conn);
+        let cache = FeedCache::open(&state).unwrap();
+        assert!(cache.heads().is_empty());
+        assert_eq!(cache.renderings().get(&[1; 32]), None);
+    }
+
+    #[test]
+    fn a_value_damaged_inside_the_database_is_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("herald.db");
+        let a = dir.path().join("a.md");
+        let cache = FeedCache::open(&state).unwrap();
+        cache.renderings().put(&[1; 32], &rendered("welcome"));
+        let head = Head { stamp: "s".into(), bytes: b"Title: welcome\n\n".to_vec(), hash: None };
+        cache.finish(&[(a.clone(), head)].into(), &[&a]);
+        // One byte changed in each value, where SQLite's own checks do not look.
+        let conn = Connection::open(FeedCache::path(&state)).unwrap();
+        conn.execute("UPDATE renderings SET html = '<p>Welcome</p>'", []).unwrap();
+        conn.execute("UPDATE heads SET head = CAST('Title: Welcome\n\n' AS BLOB)", []).unwrap();
         drop(conn);
         let cache = FeedCache::open(&state).unwrap();
         assert!(cache.heads().is_empty());

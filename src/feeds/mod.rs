@@ -398,7 +398,11 @@ pub fn update_then(
 ) -> Result<Vec<(String, write::WriteOutcome)>, write::WriteError> {
     let output = &settings.files.output;
     let open = |path: &str| Ok(write::FileSink::new(&output.join(path), None));
-    build::produce(articles, settings, renderings, open)?
+    let files = build::produce(articles, settings, renderings, open)?;
+    for (_, sink) in &files {
+        sink.check()?;
+    }
+    files
         .into_iter()
         .map(|(path, sink)| {
             let outcome = sink.finish(|| before_replace(&path))?;

@@ -66,8 +66,15 @@ const BUFFER: usize = 256 * 1024;
 
 impl FileSink {
     /// A sink for the file at `path`; if the new bytes' `size` is known and the file in place
-    /// has another, it is not read.
+    /// has another, it is not read. A symbolic link is written through: the file it names is
+    /// replaced, as Pelican writes it, and the link stays.
     pub fn new(path: &Path, size: Option<u64>) -> Self {
+        let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        let path = match link.then(|| fs::canonicalize(path)) {
+            Some(Ok(target)) => target,
+            _ => path.to_path_buf(),
+        };
+        let path = path.as_path();
         let old = fs::File::open(path).ok().filter(|f| {
             f.metadata().is_ok_and(|m| m.is_file() && size.is_none_or(|s| s == m.len()))
         });
@@ -96,7 +103,7 @@ impl FileSink {
         if self.tmp.is_none() {
             let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty());
             let dir = dir.unwrap_or(Path::new("."));
-            fs::create_dir_all(dir)?;
+            create_public_dir(dir)?;
             let mut tmp =
                 tempfile::Builder::new().prefix(TMP_PREFIX).suffix(TMP_SUFFIX).tempfile_in(dir)?;
             if let Some(old) = self.old.take() {
@@ -108,6 +115,16 @@ impl FileSink {
             self.tmp = Some(io::BufWriter::with_capacity(BUFFER, tmp));
         }
         Ok(self.tmp.as_mut().expect("made above"))
+    }
+
+    /// Whether the new bytes could replace the file: not if a directory stands where it goes.
+    /// Asked of every feed before any is replaced, so that such a failure replaces none.
+    pub fn check(&self) -> Result<(), WriteError> {
+        if fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_dir()) {
+            let source = io::Error::new(io::ErrorKind::IsADirectory, "a directory is in the way");
+            return Err(WriteError { path: self.path.clone(), source });
+        }
+        Ok(())
     }
 
     /// Puts the new bytes in place if they differ from the file's, calling `before_replace`
@@ -243,6 +260,27 @@ pub fn remove_leftovers(output: &Path) -> io::Result<usize> {
     Ok(removed)
 }
 
+/// Creates `dir` and the directories above it that are missing, each 0755 whatever the umask
+/// (a web server running as another user must reach the feeds in them).
+fn create_public_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_public_dir(parent)?;
+    }
+    match fs::create_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+        other => other?,
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
 /// The mode of a new feed: 0644 on Unix (the temporary file would be 0600).
 fn default_permissions() -> Option<fs::Permissions> {
     #[cfg(unix)]
@@ -367,6 +405,20 @@ mod tests {
         let (outcome, bytes, untouched) =
             through_sink(Some(&old), &[old[..5].to_vec(), old[5..].to_vec()]);
         assert_eq!((outcome, bytes, untouched), (WriteOutcome::Unchanged, old, true));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.xml");
+        fs::write(&target, "old").unwrap();
+        let link = dir.path().join("rss.xml");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_eq!(write_if_changed(&link, b"new").unwrap(), WriteOutcome::Written);
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert_eq!(write_if_changed(&link, b"new").unwrap(), WriteOutcome::Unchanged);
     }
 
     #[test]

@@ -312,3 +312,43 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn a_feed_that_cannot_be_replaced_leaves_every_feed_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, out) = setup(tmp.path());
+    let config = config.to_str().unwrap();
+    assert!(herald(&["-c", config, "feeds"]).status.success());
+    let before = walk(&out).into_iter().map(|p| (fs::read(&p).unwrap(), p)).collect::<Vec<_>>();
+    // A directory where the last feed goes; an edit that changes every feed.
+    let last = out.join("feeds/all-en.atom.xml");
+    fs::remove_file(&last).unwrap();
+    fs::create_dir(&last).unwrap();
+    let file = tmp.path().join("content/2026-01-14-this-week-in-rust.md");
+    fs::write(&file, GOOD.replace("world", "everyone")).unwrap();
+    let run = herald(&["-c", config, "feeds"]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("all-en.atom.xml"), "{}", stderr(&run));
+    for (bytes, path) in before.iter().filter(|(_, p)| *p != last) {
+        assert!(fs::read(path).unwrap() == *bytes, "{} was replaced", path.display());
+    }
+}
+
+#[test]
+fn directories_made_for_feeds_are_readable_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, out) = setup(tmp.path());
+    let run = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask 077; exec \"$0\" -c {} feeds", config.display()))
+        .arg(env!("CARGO_BIN_EXE_herald"))
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    for dir in ["", "categories", "categories/this-week-in-rust", "feeds"] {
+        let mode = fs::metadata(out.join(dir)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "{dir}");
+    }
+    assert_eq!(fs::metadata(out.join("atom.xml")).unwrap().permissions().mode() & 0o777, 0o644);
+}
