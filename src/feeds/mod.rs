@@ -347,10 +347,11 @@ pub fn plan_feeds<'a>(
     add(FeedKind::Rss, &p.all_rss, site, &all);
 
     let mut categories: BTreeMap<String, (&str, Vec<&Entry>)> = BTreeMap::new();
+    let mut slugs: std::collections::HashMap<&str, String> = Default::default();
     for e in entries {
-        let (_, list) = categories
-            .entry(slugify(&e.article.category))
-            .or_insert_with(|| (e.article.category.as_str(), Vec::new()));
+        let category = e.article.category.as_str();
+        let slug = slugs.entry(category).or_insert_with(|| slugify(category));
+        let (_, list) = categories.entry(slug.clone()).or_insert_with(|| (category, Vec::new()));
         list.push(e);
     }
     for (slug, (name, list)) in &categories {
@@ -426,11 +427,22 @@ pub fn render_feeds(
 }
 
 /// Each article as an entry, with its position in the list.
+/// Only the articles some feed holds get their identity made (the others are never shown).
 fn entries<'a>(articles: &'a [Article], settings: &FeedSettings) -> Vec<Entry<'a>> {
+    let mut held = articles_in_feeds(articles, settings).into_iter().peekable();
     articles
         .iter()
         .enumerate()
-        .map(|(index, a)| Entry { index, ..Entry::new(a, settings) })
+        .map(|(index, article)| match held.next_if_eq(&index) {
+            Some(_) => Entry { index, ..Entry::new(article, settings) },
+            None => Entry {
+                index,
+                article,
+                url: String::new(),
+                tag_uri: String::new(),
+                title: String::new(),
+            },
+        })
         .collect()
 }
 

@@ -63,6 +63,9 @@ pub struct FileSink {
 
 /// How much of a new feed is buffered before it goes to its temporary file.
 const BUFFER: usize = 256 * 1024;
+/// How much of the file in place is read at a time to compare (the feeds are mostly
+/// unchanged, and a small buffer is touched, and faulted in, once).
+const COMPARE: usize = 32 * 1024;
 
 impl FileSink {
     /// A sink for the file at `path`; if the new bytes' `size` is known and the file in place
@@ -78,7 +81,7 @@ impl FileSink {
         let old = fs::File::open(path).ok().filter(|f| {
             f.metadata().is_ok_and(|m| m.is_file() && size.is_none_or(|s| s == m.len()))
         });
-        let old = old.map(|f| io::BufReader::with_capacity(BUFFER, f));
+        let old = old.map(|f| io::BufReader::with_capacity(COMPARE, f));
         Self { path: path.to_path_buf(), old, len: 0, tmp: None }
     }
 
