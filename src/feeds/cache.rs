@@ -89,7 +89,10 @@ impl FeedCache {
         let build = build_id()?;
         if meta("build")?.as_deref() != Some(build.as_str()) {
             // Another build's cache: its tables go, whatever their shape.
-            conn.execute_batch("DROP TABLE IF EXISTS heads; DROP TABLE IF EXISTS renderings;")?;
+            conn.execute_batch(
+                "DROP TABLE IF EXISTS heads; DROP TABLE IF EXISTS renderings;
+                 DROP TABLE IF EXISTS used;",
+            )?;
         }
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS heads (
@@ -97,7 +100,11 @@ impl FeedCache {
                  checksum BLOB NOT NULL);
              CREATE TABLE IF NOT EXISTS renderings (
                  key BLOB PRIMARY KEY, html TEXT NOT NULL, summary TEXT NOT NULL,
-                 used INTEGER NOT NULL, checksum BLOB NOT NULL);",
+                 checksum BLOB NOT NULL);
+             -- The last run that used each rendering: a table of its own, so that noting a
+             -- use writes a few bytes, not the rendering again.
+             CREATE TABLE IF NOT EXISTS used (key BLOB PRIMARY KEY, run INTEGER NOT NULL)
+                 WITHOUT ROWID;",
         )?;
         let run = meta("run")?.and_then(|r| r.parse::<i64>().ok()).unwrap_or(0) + 1;
         for (key, value) in [("build", build), ("run", run.to_string())] {
@@ -155,7 +162,11 @@ impl FeedCache {
             for path in self.heads.keys().filter(|p| !present.contains(p.as_path())) {
                 delete.execute([bytes_of(path)])?;
             }
-            conn.execute("DELETE FROM renderings WHERE used <= ?1", [self.run - KEEP_RUNS])?;
+            conn.execute(
+                "DELETE FROM renderings WHERE key IN (SELECT key FROM used WHERE run <= ?1)",
+                [self.run - KEEP_RUNS],
+            )?;
+            conn.execute("DELETE FROM used WHERE run <= ?1", [self.run - KEEP_RUNS])?;
             conn.execute_batch("COMMIT")
         };
         if let Err(e) = write() {
@@ -242,7 +253,7 @@ impl RenderStore for Store {
                 .filter(|(rendered, check)| *check == rendering_checksum(rendered))
                 .map(|(rendered, _)| rendered);
             if found.is_some() {
-                conn.prepare_cached("UPDATE renderings SET used = ?2 WHERE key = ?1")?
+                conn.prepare_cached("INSERT OR REPLACE INTO used VALUES (?1, ?2)")?
                     .execute(params![&key[..], run])?;
             }
             Ok(found)
@@ -253,14 +264,15 @@ impl RenderStore for Store {
     fn put(&mut self, key: &[u8; 32], rendered: &Rendered) {
         let run = self.run;
         self.with(|conn| {
-            conn.prepare_cached("INSERT OR REPLACE INTO renderings VALUES (?1, ?2, ?3, ?4, ?5)")?
+            conn.prepare_cached("INSERT OR REPLACE INTO renderings VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![
                     &key[..],
                     rendered.html,
                     rendered.summary,
-                    run,
                     rendering_checksum(rendered)
-                ])
+                ])?;
+            conn.prepare_cached("INSERT OR REPLACE INTO used VALUES (?1, ?2)")?
+                .execute(params![&key[..], run])
         });
     }
 }
