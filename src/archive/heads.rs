@@ -80,11 +80,10 @@ pub fn scan_heads_with(
         BUFFER.with_borrow_mut(|bytes| {
             read_head(path, bytes).map_err(|kind| ParseError::new(path, None, kind))?;
             let article = parse_article_header(path, bytes, settings)?;
-            // Kept only if the file is as its stamp was before it was read, and old enough
-            // for the stamp to stand for what was read.
-            if let Some(stamp) = stamp.and_then(|s| s.trusted(read_at))
-                && Stamp::of_path(path) == Some(stamp)
-            {
+            // Kept under the stamp taken before the read, if it is old enough to stand for
+            // what was read (as the scan cache keeps it): a write during the read gives the
+            // file a later change time, so what was read is never taken under its new stamp.
+            if let Some(stamp) = stamp.and_then(|s| s.trusted(read_at)) {
                 let mut fresh = fresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let head = Head { stamp: stamp.key(), bytes: bytes.clone(), hash: None };
                 fresh.insert(path.to_path_buf(), head);
