@@ -293,7 +293,7 @@ pub fn scan_cached(
                 && e.stamp.is_some()
                 && e.stamp == stamp
             {
-                return Ok((CacheEntry { stamp: e.stamp, hash: e.hash, at: e.at }, None));
+                return Ok((**e, None));
             }
             read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let bytes = read_file(path)?;

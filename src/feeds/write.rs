@@ -77,12 +77,11 @@ impl FileSink {
             Some(Ok(target)) => target,
             _ => path.to_path_buf(),
         };
-        let path = path.as_path();
-        let old = fs::File::open(path).ok().filter(|f| {
+        let old = fs::File::open(&path).ok().filter(|f| {
             f.metadata().is_ok_and(|m| m.is_file() && size.is_none_or(|s| s == m.len()))
         });
         let old = old.map(|f| io::BufReader::with_capacity(COMPARE, f));
-        Self { path: path.to_path_buf(), old, len: 0, tmp: None }
+        Self { path, old, len: 0, tmp: None }
     }
 
     /// Whether `bytes` come next in the file in place (read past them if so).
@@ -104,8 +103,7 @@ impl FileSink {
     /// bytes so far (the same as the old file's first ones, copied from it).
     fn diverge(&mut self) -> io::Result<&mut io::BufWriter<tempfile::NamedTempFile>> {
         if self.tmp.is_none() {
-            let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty());
-            let dir = dir.unwrap_or(Path::new("."));
+            let dir = dir_of(&self.path);
             create_public_dir(dir)?;
             let mut tmp =
                 tempfile::Builder::new().prefix(TMP_PREFIX).suffix(TMP_SUFFIX).tempfile_in(dir)?;
@@ -155,8 +153,7 @@ impl FileSink {
         tmp.as_file().sync_all().map_err(err)?;
         before_replace().map_err(err)?;
         tmp.persist(&path).map_err(|e| err(e.error))?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        sync_dir(dir).map_err(err)?;
+        sync_dir(dir_of(&path)).map_err(err)?;
         Ok(WriteOutcome::Written)
     }
 }
@@ -261,6 +258,11 @@ pub fn remove_leftovers(output: &Path) -> io::Result<usize> {
     let mut removed = 0;
     walk(output, 0, &mut removed)?;
     Ok(removed)
+}
+
+/// The directory a file at `path` is in (`.` for a bare name).
+fn dir_of(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 /// Creates `dir` and the directories above it that are missing, each 0755 whatever the umask
