@@ -15,6 +15,8 @@
 //!   such comments in other sections for good (`<!-- CFPs go here … -->` is in 110 published
 //!   issues).
 
+use std::sync::LazyLock;
+
 use regex::Regex;
 use serde::Serialize;
 
@@ -49,9 +51,11 @@ pub struct GuardSettings {
 }
 
 impl Default for GuardSettings {
-    /// TWiR's defaults.
+    /// TWiR's defaults. Their patterns are compiled once per process: the configuration's
+    /// defaults are made several times at every start, and compiling the Unicode classes of a
+    /// section placeholder takes a good part of a millisecond.
     fn default() -> Self {
-        Self {
+        static DEFAULT: LazyLock<GuardSettings> = LazyLock::new(|| GuardSettings {
             placeholders: DEFAULT_PLACEHOLDERS
                 .iter()
                 .map(|p| Regex::new(p).expect("valid default"))
@@ -64,7 +68,17 @@ impl Default for GuardSettings {
                 .collect(),
             highlights: HighlightKind::DEFAULT_ORDER.to_vec(),
             empty_crate: EmptyCrate::Skip,
-        }
+        });
+        DEFAULT.clone()
+    }
+}
+
+impl GuardSettings {
+    /// The default pattern written `source`, compiled, if there is one: a configuration that
+    /// states the defaults does not compile them again.
+    pub fn default_pattern(source: &str) -> Option<Regex> {
+        let d = GuardSettings::default();
+        d.placeholders.into_iter().chain(d.section_placeholders).find(|r| r.as_str() == source)
     }
 }
 

@@ -4,8 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
-use chrono_tz::{OffsetComponents, Tz};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use regex::Regex;
 
 use super::body::Body;
@@ -13,6 +12,7 @@ pub use super::hash::ContentHash;
 use super::hash::{LazyHash, content_hash};
 use super::header::{Field, split_header};
 use super::slug::{slugify, striptags};
+use super::zone::Zone;
 use crate::render::{self, budget::Bounded};
 
 /// Articles larger than this are refused: the largest TWiR issue is about 60 KB, so a file of
@@ -23,14 +23,17 @@ pub const MAX_ARTICLE_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct ParseSettings {
     /// The zone that naive `Date:` values are local times in.
-    pub timezone: Tz,
+    pub timezone: Zone,
     /// The category of an article without a `Category:` header.
     pub default_category: String,
 }
 
 impl Default for ParseSettings {
     fn default() -> Self {
-        Self { timezone: chrono_tz::America::New_York, default_category: "misc".into() }
+        Self {
+            timezone: Zone::named("America/New_York").expect("bundled"),
+            default_category: "misc".into(),
+        }
     }
 }
 
@@ -388,12 +391,12 @@ fn build_article(
         Some(f) => {
             // Pelican reads `_` as a space and keeps only the first of repeated dates.
             let value = f.values[0].replace('_', " ");
-            parse_date(&value, settings.timezone).ok_or_else(|| {
+            parse_date(&value, &settings.timezone).ok_or_else(|| {
                 err(Some(f.line), ParseErrorKind::BadDate { value: f.values[0].clone() })
             })?
         }
         None => filename_date(path)
-            .and_then(|d| localize(d.and_time(NaiveTime::MIN), settings.timezone))
+            .and_then(|d| settings.timezone.localize(d.and_time(NaiveTime::MIN)))
             .ok_or_else(|| err(None, ParseErrorKind::Missing("Date")))?,
     };
 
@@ -448,7 +451,7 @@ fn filename_date(path: &Path) -> Option<NaiveDate> {
 /// Parses a `Date:` value as dateutil does for the forms an archive uses:
 /// `YYYY-M-D`, optionally followed by ` HH:MM[:SS]` (or `T`), optionally with `Z` or `±HH:MM`.
 /// A value without an offset is a local time in `tz`.
-pub fn parse_date(value: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
+pub fn parse_date(value: &str, tz: &Zone) -> Option<DateTime<FixedOffset>> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
             r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
@@ -461,7 +464,7 @@ pub fn parse_date(value: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     let time = NaiveTime::from_hms_opt(num(4)?, num(5)?, num(6)?)?;
     let naive = date.and_time(time);
     match c.get(7).map(|m| m.as_str()) {
-        None => localize(naive, tz),
+        None => tz.localize(naive),
         Some("Z") => Some(naive.and_utc().fixed_offset()),
         Some(off) => {
             let sign = if off.starts_with('-') { -1 } else { 1 };
@@ -471,30 +474,6 @@ pub fn parse_date(value: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
             FixedOffset::east_opt(sign * secs)?.from_local_datetime(&naive).single()
         }
     }
-}
-
-/// Gives a naive local time its offset in `tz` the way pytz's `localize(dt)` does (Pelican's
-/// `set_date_tzinfo`, `is_dst=False`): in the autumn overlap the standard-time offset wins, and a
-/// time in the spring gap keeps the wall-clock reading with the standard-time offset.
-pub fn localize(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<FixedOffset>> {
-    use chrono::LocalResult;
-    let offset = match tz.offset_from_local_datetime(&naive) {
-        LocalResult::Single(o) => o.fix(),
-        LocalResult::Ambiguous(a, b) => {
-            if a.dst_offset().is_zero() {
-                a.fix()
-            } else {
-                b.fix()
-            }
-        }
-        LocalResult::None => {
-            // Inside a gap: pick the standard (non-DST) offset of the two around it.
-            let before = tz.offset_from_utc_datetime(&(naive - chrono::Duration::hours(6)));
-            let after = tz.offset_from_utc_datetime(&(naive + chrono::Duration::hours(6)));
-            if before.dst_offset().is_zero() { before.fix() } else { after.fix() }
-        }
-    };
-    offset.from_local_datetime(&naive).single()
 }
 
 #[cfg(test)]
@@ -540,8 +519,12 @@ mod tests {
 
     use super::*;
 
+    fn new_york() -> Zone {
+        Zone::named("America/New_York").unwrap()
+    }
+
     fn ny(v: &str) -> String {
-        parse_date(v, chrono_tz::America::New_York).unwrap().to_rfc3339()
+        parse_date(v, &new_york()).unwrap().to_rfc3339()
     }
 
     #[test]
@@ -566,7 +549,7 @@ mod tests {
     #[test]
     fn bad_dates_are_refused() {
         for v in ["", "2026-13-01", "2026-02-30", "yesterday", "2026-01-01 25:00", "2026/01/01"] {
-            assert!(parse_date(v, chrono_tz::America::New_York).is_none(), "{v}");
+            assert!(parse_date(v, &new_york()).is_none(), "{v}");
         }
     }
 

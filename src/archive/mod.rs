@@ -12,6 +12,7 @@ pub mod header;
 pub mod heads;
 pub mod scan;
 pub mod slug;
+pub mod zone;
 
 pub use article::{Article, ArticleFormat, ParseError, ParseSettings, parse_article};
 pub use scan::{Scan, ScanError, scan};

@@ -55,10 +55,33 @@ fn slugify_plain(title: &str) -> Option<String> {
 /// [`slugify`], every step as Pelican takes it.
 fn slugify_any(title: &str) -> String {
     let nfkc: String = striptags(title).nfkc().collect();
-    let ascii = unidecode::unidecode(&nfkc);
+    let ascii = unidecode(&nfkc);
     let kept = NON_WORD_RE.replace_all(&ascii, "");
     let lower = kept.to_lowercase();
     DASH_SPACE_RE.replace_all(lower.trim(), "-").into_owned()
+}
+
+/// The unidecode crate's transliteration (as Python's Unidecode, which Pelican uses): each
+/// character below U+FFFF to its ASCII text, every other to nothing.
+fn unidecode(s: &str) -> String {
+    // build.rs writes the crate's table as offsets into one text: the crate's own table is
+    // 65,535 pointers, a mebibyte the loader relocates at every start of every process.
+    static TABLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/unidecode.bin"));
+    const ENTRIES: usize = 0xFFFF;
+    let offset = |i: usize| {
+        let at = 4 * i;
+        u32::from_le_bytes([TABLE[at], TABLE[at + 1], TABLE[at + 2], TABLE[at + 3]]) as usize
+    };
+    let text = &TABLE[4 * (ENTRIES + 1)..];
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let i = c as usize;
+        if i < ENTRIES {
+            // The table holds only ASCII, so any range of it is a str.
+            out.extend(text[offset(i)..offset(i + 1)].iter().map(|&b| b as char));
+        }
+    }
+    out
 }
 
 /// markupsafe's `Markup.striptags()`: remove tags and comments, fold white space, unescape
@@ -76,6 +99,16 @@ pub fn striptags(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{slugify, slugify_any, slugify_plain};
+
+    #[test]
+    fn the_table_built_for_unidecode_is_the_crates_for_every_character() {
+        let every: String = (0..=0x10FFFF).filter_map(char::from_u32).collect();
+        assert_eq!(super::unidecode(&every), unidecode::unidecode(&every));
+        for c in ['é', 'ß', '北', '\u{FFFE}', '\u{FFFF}', '\u{10000}', '😀'] {
+            let one = c.to_string();
+            assert_eq!(super::unidecode(&one), unidecode::unidecode(&one), "{c:?}");
+        }
+    }
 
     proptest::proptest! {
         /// The shortcut gives what every step gives, for every title it takes.

@@ -18,13 +18,13 @@ use file::{refuse_inline_secrets, refuse_renamed_keys, toml_error};
 pub use raw::*;
 
 use anyhow::{Context, bail};
-use chrono_tz::Tz;
 
 use crate::announce::compose::{Composer, PlatformSettings};
 use crate::announce::fit::Limits;
 use crate::announce::guard::GuardSettings;
 use crate::announce::{Account, AnnounceSettings, Platform};
 use crate::archive::ParseSettings;
+use crate::archive::zone::Zone;
 use crate::daemon::Settings;
 use crate::daemon::schedule::Policy;
 use crate::feeds::{FeedSettings, SummarySettings, host_of};
@@ -84,7 +84,7 @@ pub fn parse(text: &str, base: &Path) -> anyhow::Result<Settings> {
 
 /// Turns a [`RawConfig`] into the [`Settings`], naming the field of any bad value.
 pub fn validate(raw: RawConfig, base: &Path) -> anyhow::Result<Settings> {
-    let timezone: Tz = raw.site.timezone.parse().map_err(|_| {
+    let timezone = Zone::named(&raw.site.timezone).ok_or_else(|| {
         anyhow::anyhow!("site.timezone: {:?} is not an IANA time zone", raw.site.timezone)
     })?;
     let url = raw.site.url.trim_end_matches('/').to_string();
@@ -277,6 +277,9 @@ fn validate_announce(a: RawAnnounce, base: &Path) -> anyhow::Result<AnnounceSett
                          (a placeholder pattern describes one short comment or word)",
                         p.chars().count()
                     );
+                }
+                if let Some(compiled) = GuardSettings::default_pattern(p) {
+                    return Ok(compiled);
                 }
                 regex::RegexBuilder::new(p).size_limit(PATTERN_SIZE_LIMIT).build().map_err(|e| {
                     anyhow::anyhow!("announce.{key}[{i}]: {p:?} is not a valid pattern: {e}")

@@ -88,7 +88,7 @@ fn posts_of(path: &Path, config: &Settings) -> Posts {
 /// The whole page.
 pub fn render(view: &StatusView, posts: &HashMap<String, Posts>, config: &Settings) -> String {
     let site = &config.feeds.site_name;
-    let tz = view.timezone;
+    let tz = &view.timezone;
     let instance = view::mastodon_instance(&config.accounts);
     let (baseline, shown_issues): (Vec<_>, Vec<_>) = view
         .issues
@@ -141,7 +141,7 @@ pub fn render(view: &StatusView, posts: &HashMap<String, Posts>, config: &Settin
                                 @for (issue, _) in &baseline {
                                     li {
                                         (number(issue)) " " (link(&issue.key, &issue.title))
-                                        @if let Some(d) = issue.date { " — " (d.with_timezone(&tz).format("%Y-%m-%d").to_string()) }
+                                        @if let Some(d) = issue.date { " — " (tz.local(d).format("%Y-%m-%d").to_string()) }
                                     }
                                 }
                             }
@@ -159,7 +159,7 @@ pub fn render(view: &StatusView, posts: &HashMap<String, Posts>, config: &Settin
 }
 
 fn scans(view: &StatusView) -> Markup {
-    let tz = view.timezone;
+    let tz = &view.timezone;
     html! {
         p.scans {
             @match &view.last_scan {
@@ -212,7 +212,7 @@ fn issue_card(
     config: &Settings,
     instance: Option<&str>,
 ) -> Markup {
-    let tz = view.timezone;
+    let tz = &view.timezone;
     let class = state_class(state);
     let stuck = view.stuck();
     html! {
@@ -222,7 +222,7 @@ fn issue_card(
                 " " (number(issue)) " " (link(&issue.key, &issue.title))
             }
             p.meta {
-                @if let Some(d) = issue.date { (d.with_timezone(&tz).format("%Y-%m-%d").to_string()) " · " }
+                @if let Some(d) = issue.date { (tz.local(d).format("%Y-%m-%d").to_string()) " · " }
                 "file " code { (issue.source) }
                 @if !issue.present { " · no longer in the archive" }
             }

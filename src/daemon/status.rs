@@ -12,6 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::archive::zone::Zone;
 use crate::state::{Db, IssueRecord, OutboxRow, RowStatus};
 
 /// Baseline issues listed in the text form without `--all` (the newest).
@@ -40,7 +41,7 @@ pub struct StatusView {
     pub now: DateTime<Utc>,
     /// The site's time zone: the text shows times and dates in it, as the files, URLs and
     /// feeds do (JSON keeps UTC).
-    pub timezone: chrono_tz::Tz,
+    pub timezone: Zone,
     /// Notification channels (and WebSub hubs) that keep failing: (channel, attempts, last
     /// error, unsent notices).
     pub failing_channels: Vec<crate::state::FailingChannel>,
@@ -111,7 +112,7 @@ pub fn look(db: &Db, config: &super::Settings) -> anyhow::Result<StatusView> {
     view.undeliverable = db.undeliverable(&names)?.iter().map(|r| r.id).collect();
     view.service = crate::state::StateLock::holder(&config.state_path);
     view.now = Utc::now();
-    view.timezone = config.parse.timezone;
+    view.timezone = config.parse.timezone.clone();
     view.failing_channels = db.failing_channels(CHANNEL_FAILING_AFTER)?;
     Ok(view)
 }
@@ -142,7 +143,7 @@ pub fn gather(db: &Db) -> anyhow::Result<StatusView> {
         undeliverable: Vec::new(),
         service: None,
         now: Utc::now(),
-        timezone: chrono_tz::UTC,
+        timezone: Zone::utc(),
         failing_channels: Vec::new(),
     })
 }
@@ -206,8 +207,8 @@ fn at(t: DateTime<Utc>) -> String {
 }
 
 /// `t` in the site's time zone, with its offset: `2026-08-19T14:00:00-04:00`.
-pub fn local(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
-    t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, true)
+pub fn local(t: DateTime<Utc>, tz: &Zone) -> String {
+    tz.local(t).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 fn announce_command(issue: &IssueRecord) -> Option<String> {
@@ -221,7 +222,7 @@ pub fn rows_of<'a>(view: &'a StatusView, issue: &IssueRecord) -> Vec<&'a OutboxR
 
 /// The text form. Without `all`, only the newest baseline issues are listed.
 pub fn render_text(view: &StatusView, all: bool) -> String {
-    let at = |t: DateTime<Utc>| local(t, view.timezone);
+    let at = |t: DateTime<Utc>| local(t, &view.timezone);
     let mut out = String::new();
     let mut line = |s: String| {
         out.push_str(&s);
@@ -274,10 +275,10 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
             baseline_shown += 1;
         }
         let number = issue.number.map_or("#?".into(), |n| format!("#{n}"));
-        let date = issue.date.map_or("undated".into(), |d| {
-            d.with_timezone(&view.timezone).format("%Y-%m-%d").to_string()
-        });
-        let what = state_text(issue, state, view.timezone);
+        let date = issue
+            .date
+            .map_or("undated".into(), |d| view.timezone.local(d).format("%Y-%m-%d").to_string());
+        let what = state_text(issue, state, &view.timezone);
         let gone = if issue.present { "" } else { " (no longer in the archive)" };
         line(format!("{number} {} — {date} — {what}{gone}", issue.title));
         for reason in reasons(issue) {
@@ -292,7 +293,7 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
         for r in rows {
             let text = match stuck.iter().find(|(s, _)| s.id == r.id) {
                 Some((_, what)) => what.clone(),
-                None => row_text(r, issue, view.timezone),
+                None => row_text(r, issue, &view.timezone),
             };
             line(format!("    {} ({}): {text}", r.account, r.platform));
         }
@@ -307,7 +308,7 @@ pub fn render_text(view: &StatusView, all: bool) -> String {
 }
 
 /// `issue`'s state in words: since and until when, what to run where it waits for the operator.
-pub fn state_text(issue: &IssueRecord, state: Shown, tz: chrono_tz::Tz) -> String {
+pub fn state_text(issue: &IssueRecord, state: Shown, tz: &Zone) -> String {
     let at = |t: DateTime<Utc>| local(t, tz);
     let since = issue.since.map(|t| format!(" since {}", at(t))).unwrap_or_default();
     match state {
@@ -333,7 +334,7 @@ pub fn state_text(issue: &IssueRecord, state: Shown, tz: chrono_tz::Tz) -> Strin
 }
 
 /// What a row's state is, in a sentence, with what to do where something is wrong.
-pub fn row_text(r: &OutboxRow, issue: &IssueRecord, tz: chrono_tz::Tz) -> String {
+pub fn row_text(r: &OutboxRow, issue: &IssueRecord, tz: &Zone) -> String {
     let at = |t: DateTime<Utc>| local(t, tz);
     match r.status {
         RowStatus::Posted => {

@@ -203,11 +203,11 @@ fn status_text_speaks_the_site_s_time_zone() {
         .unwrap();
     db.set_issue_status(key, "too_old", None, None, date).unwrap();
     let mut view = served(&db);
-    view.timezone = chrono_tz::America::New_York;
+    view.timezone = Zone::named("America/New_York").unwrap();
     let text = render_text(&view, true);
     assert!(text.contains("The State of Rust 0.9 — 2014-01-12"), "{text}");
     assert!(text.contains("next scan: 2026-08-27T08:05:00-04:00 at the latest"), "{text}");
-    view.timezone = chrono_tz::UTC;
+    view.timezone = Zone::utc();
     let text = render_text(&view, true);
     assert!(text.contains("The State of Rust 0.9 — 2014-01-13"), "{text}");
 }

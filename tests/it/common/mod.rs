@@ -33,7 +33,10 @@ pub fn fixture_archive() -> PathBuf {
 /// Today's date where the test sites' issues are dated (TWiR's timezone, America/New_York):
 /// an issue dated today is never in the future, also between midnight UTC and midnight there.
 pub fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().with_timezone(&chrono_tz::America::New_York).date_naive()
+    herald::archive::zone::Zone::named("America/New_York")
+        .unwrap()
+        .local(chrono::Utc::now())
+        .date_naive()
 }
 
 /// Copies the article files (not sub-directories) of `from` into `to`.
