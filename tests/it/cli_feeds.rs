@@ -48,11 +48,19 @@ fn a_malformed_article_is_reported_and_skipped() {
     let (config, out) = setup(tmp.path());
     let bad = tmp.path().join("content/2026-01-21-broken.md");
     fs::write(&bad, "Title: Broken\nDate: someday\n\nbody\n").unwrap();
+    // Digits, but not ASCII ones, in the offset: once a panic of the whole run.
+    let digits = tmp.path().join("content/2026-01-22-digits.md");
+    fs::write(
+        &digits,
+        "Title: Digits\nDate: 2026-01-22 10:00 +\u{660}\u{665}\u{660}\u{660}\n\nbody\n",
+    )
+    .unwrap();
     let run = herald(&["-c", config.to_str().unwrap(), "feeds"]);
     assert!(run.status.success());
     let err = stderr(&run);
     assert!(err.contains(&format!("{}:2: `Date: someday` is not a date", bad.display())), "{err}");
-    assert!(stdout(&run).contains("2 articles (1 skipped)"));
+    assert!(err.contains(&format!("{}:2: `Date: 2026-01-22", digits.display())), "{err}");
+    assert!(stdout(&run).contains("2 articles (2 skipped)"));
     let atom = fs::read_to_string(out.join("atom.xml")).unwrap();
     assert!(atom.contains("issue-2") && !atom.contains("Broken"));
 
@@ -64,7 +72,7 @@ fn a_malformed_article_is_reported_and_skipped() {
     .unwrap();
     let strict = herald(&["-c", config.to_str().unwrap(), "feeds", "--strict"]);
     assert!(!strict.status.success());
-    assert!(stderr(&strict).contains("1 article(s) could not be read (--strict)"));
+    assert!(stderr(&strict).contains("2 article(s) could not be read (--strict)"));
     assert_eq!(fs::read_to_string(out.join("atom.xml")).unwrap(), atom);
 }
 
