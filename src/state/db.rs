@@ -201,6 +201,11 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
+        // SQLite's page cache would grow to 2 MiB, and keep there as much of the state as it
+        // read: memory that grows with the archive. The pages are read again from the
+        // system's cache when needed (measured at 20,000 articles: idle RSS 30.5 → 28.2 MiB,
+        // an unchanged cycle's CPU the same).
+        conn.pragma_update(None, "cache_size", -64).map_err(err)?;
         let file_id = file_id(path);
         let mut db = Self { conn, path: path.to_path_buf(), file_id };
         db.migrate()?;
