@@ -56,8 +56,15 @@ pub fn article_paths(dir: &Path) -> Result<Vec<PathBuf>, ScanError> {
         }
         paths.push(entry.path());
     }
-    paths.sort();
+    paths.sort_by(|a, b| path_order(a, b));
     Ok(paths)
+}
+
+/// The order of [`article_paths`]: of the paths of one directory, that of their names, which is
+/// `Path`'s own order, compared as bytes rather than component by component (sorting the
+/// archive that way was a tenth of an unchanged cycle).
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes())
 }
 
 /// Reads one article file; `path` names the file in any error.
@@ -279,8 +286,8 @@ pub fn scan_cached(
     let mut known: Vec<Option<&CacheEntry>> = Vec::with_capacity(paths.len());
     let mut old = cache.entries.iter().peekable();
     for path in &paths {
-        while old.next_if(|e| path_of(e) < path).is_some() {}
-        known.push(old.next_if(|e| path_of(e) == path));
+        while old.next_if(|e| path_order(path_of(e), path).is_lt()).is_some() {}
+        known.push(old.next_if(|e| path_order(path_of(e), path).is_eq()));
     }
     let read = std::sync::atomic::AtomicUsize::new(0);
     // Per file: its entry now, and the article if it was parsed (not only found unchanged by
@@ -366,6 +373,18 @@ fn newest_first(a: &Article, b: &Article) -> std::cmp::Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Of the paths of one directory, the order of their bytes is `Path`'s.
+        #[test]
+        fn paths_in_one_directory_are_ordered_as_paths_are(
+            a in "[a-zA-Z0-9 ._é-]{1,8}\\.md", b in "[a-zA-Z0-9 ._é-]{1,8}\\.md",
+            dir in "(/|\\./)?([a-z.-]{1,4}/){0,2}[a-z]{1,3}/?"
+        ) {
+            let (a, b) = (Path::new(&dir).join(a), Path::new(&dir).join(b));
+            proptest::prop_assert_eq!(path_order(&a, &b), a.cmp(&b));
+        }
+    }
 
     fn write(dir: &Path, name: &str, body: &str) {
         std::fs::write(dir.join(name), format!("Title: {name}\nDate: 2026-01-07\n\n{body}\n"))
