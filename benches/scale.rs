@@ -142,7 +142,7 @@ fn service(dir: &Path, archive: &Path, name: &str) {
     std::thread::sleep(Duration::from_secs(2));
     let idle = proc_kib(pid, "VmRSS:");
     println!(
-        "| service, {name}: first cycle (process start to done); idle RSS after | {:.0} ms (cycle {first_ms:.0} ms) | {:.0} MiB peak; {:.0} MiB idle |",
+        "| service, {name}: first cycle (process start to done); idle RSS after | {:.0} ms (cycle {first_ms:.0} ms) | {:.0} MiB peak; {:.1} MiB idle |",
         ms(first),
         peak as f64 / 1024.0,
         idle as f64 / 1024.0
