@@ -200,7 +200,7 @@ pub async fn run_cycle(
 
     // What the archive holds now, as the state sees it. Only what changed since this process
     // last recorded it is written: a new, changed or renamed file, an issue gone.
-    let first_start = lock().issue_count()? == 0;
+    let first_start = !lock().has_issues()?;
     let mut by_key: HashMap<&str, &Article> = HashMap::with_capacity(urls.len());
     for (article, url) in scan.articles.iter().zip(urls.iter()) {
         // Two files with one URL: the first (by name) stands for it, so that the state does

@@ -144,6 +144,13 @@ const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX issues_undecided ON issues (key) WHERE state != 'decided';
     ",
+    // 10: the check every cycle makes for times in the clock's future (it was set back), by
+    // index rather than by reading every issue.
+    "
+    CREATE INDEX issues_first_seen ON issues (first_seen);
+    CREATE INDEX issues_changed_at ON issues (changed_at);
+    CREATE INDEX issues_too_old ON issues (status_since) WHERE status = 'too_old';
+    ",
 ];
 
 /// The open state database.

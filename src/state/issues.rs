@@ -242,7 +242,9 @@ impl Db {
                            OR (o.status IS NULL AND (o.baseline = 1
                                OR EXISTS (SELECT 1 FROM outbox WHERE issue_key = o.key))))
                       AND ((n.number IS NOT NULL AND o.number = n.number) OR o.source = n.source)
-                     WHERE n.state = 'waiting' AND n.changed_at IS NOT NULL
+                     -- `state != 'decided'` lets the planner read the new issues from the
+                     -- partial index issues_undecided instead of every issue.
+                     WHERE n.state != 'decided' AND n.state = 'waiting' AND n.changed_at IS NOT NULL
                      ORDER BY o.last_seen DESC",
                 )
                 .map_err(|e| self.err(e))?;
@@ -411,6 +413,13 @@ impl Db {
         })
         .and_then(|rows| rows.collect())
         .map_err(|e| self.err(e))
+    }
+
+    /// Whether the state has recorded any issue (without counting them).
+    pub fn has_issues(&self) -> Result<bool, DbError> {
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM issues)", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 
     /// How many issues the state has recorded.
