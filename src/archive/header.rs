@@ -32,19 +32,16 @@ fn meta_more(line: &str) -> Option<&str> {
     (spaces >= 4).then(|| &line[spaces..])
 }
 
-/// `^-{3}(\s.*)?$` with `mark` for `---`: the mark, alone or followed by white space.
-fn marks(line: &str, mark: &str) -> bool {
-    line.strip_prefix(mark).is_some_and(|rest| rest.chars().next().is_none_or(char::is_whitespace))
-}
-
-/// `BEGIN_RE`, `^-{3}(\s.*)?$`.
+/// `BEGIN_RE`, `^-{3}(\s.*)?`, as Python's `re.match` takes it: anchored at the start only,
+/// so any line that starts with `---` (`----`, `---yaml`).
 fn is_begin(line: &str) -> bool {
-    marks(line, "---")
+    line.starts_with("---")
 }
 
-/// `END_RE`, `^(-{3}|\.{3})(\s.*)?$`.
+/// `END_RE`, `^(-{3}|\.{3})(\s.*)?`, as `re.match` takes it: any line that starts with `---`
+/// or `...`.
 fn is_end(line: &str) -> bool {
-    marks(line, "---") || marks(line, "...")
+    line.starts_with("---") || line.starts_with("...")
 }
 
 /// One header field: its lowercased key, every value given for it (a repeated key or a
@@ -136,6 +133,17 @@ mod tests {
     use super::*;
     use regex::Regex;
 
+    #[test]
+    fn a_first_line_that_starts_with_three_dashes_is_skipped() {
+        // Python's `re.match` anchors Python-Markdown's expressions at the start only.
+        for first in ["---", "----", "---yaml", "--- x"] {
+            let text = format!("{first}\nTitle: T\n...more\nBody\n");
+            let h = split_header(&text);
+            assert_eq!((h.fields.len(), h.body), (1, "Body\n"), "{first}");
+        }
+        assert_eq!(split_header("--\nTitle: T\n").fields.len(), 0);
+    }
+
     proptest::proptest! {
         /// Each line matcher is Python-Markdown's expression.
         #[test]
@@ -144,8 +152,9 @@ mod tests {
         ) {
             let meta_re = Regex::new(r"^[ ]{0,3}(?P<key>[A-Za-z0-9_-]+):\s*(?P<value>.*)").unwrap();
             let more_re = Regex::new(r"^[ ]{4,}(?P<value>.*)").unwrap();
-            let begin_re = Regex::new(r"^-{3}(\s.*)?$").unwrap();
-            let end_re = Regex::new(r"^(-{3}|\.{3})(\s.*)?$").unwrap();
+            // Python's `re.match`: anchored at the start, not at the end.
+            let begin_re = Regex::new(r"^-{3}(\s.*)?").unwrap();
+            let end_re = Regex::new(r"^(-{3}|\.{3})(\s.*)?").unwrap();
             let expected = meta_re.captures(&line).map(|m| {
                 (m.name("key").unwrap().as_str(), m.name("value").unwrap().as_str())
             });
