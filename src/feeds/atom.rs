@@ -77,8 +77,8 @@ fn entry_xml_with(
     let entry = EntryBuilder::default()
         .title(Text::plain(e.title.clone()))
         .links(vec![LinkBuilder::default().href(e.url.clone()).rel("alternate").build()])
-        .published(Some(a.date))
-        .updated(a.date)
+        .published(Some(super::as_written(&a.date)))
+        .updated(super::as_written(&a.date))
         .authors(vec![PersonBuilder::default().name(settings.author.clone()).build()])
         .id(e.tag_uri.clone())
         .summary(summary)
@@ -118,7 +118,7 @@ pub fn head(spec: &FeedSpec<'_>, settings: &FeedSettings) -> Vec<u8> {
         .title(Text::plain(spec.title.clone()))
         .links(links)
         .id(site_root)
-        .updated(updated.unwrap_or_default())
+        .updated(updated.map(|d| super::as_written(&d)).unwrap_or_default())
         .build();
     let config = WriteConfig { write_document_declaration: false, indent_size: None };
     let doc = feed.write_with_config(Vec::new(), config).expect("writing Atom into memory");

@@ -20,7 +20,7 @@ pub use rendered::{RenderStore, Rendered, Renderings, SummarySettings};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, TimeZone};
 use serde::Deserialize;
 
 use crate::archive::slug::striptags;
@@ -476,14 +476,75 @@ pub fn articles_in_feeds(articles: &[Article], settings: &FeedSettings) -> Vec<u
     (0..held.len()).filter(|&i| held[i]).collect()
 }
 
-/// feedgenerator's RFC 822 date: English names, zero-padded day, numeric offset.
+/// feedgenerator's RFC 822 date: English names, zero-padded day, numeric offset (as
+/// [`as_written`] writes it).
 pub fn rfc822(date: &DateTime<FixedOffset>) -> String {
-    date.format("%a, %d %b %Y %H:%M:%S %z").to_string()
+    as_written(date).format("%a, %d %b %Y %H:%M:%S %z").to_string()
+}
+
+/// `date` with the offset feedgenerator writes for it: whole minutes, split by Python's
+/// `divmod(minutes, 60)`, so that an offset behind UTC by a part of an hour is written with
+/// the hour floored and the minutes counted up from it (−3:30 as `-04:30`, −0:01 as `-01:59`).
+/// The local time is the same. Feed readers key on these dates: Pelican's are kept, wrong as
+/// they are.
+pub fn as_written(date: &DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+    let minutes = date.offset().local_minus_utc().div_euclid(60);
+    let (hour, minute) = (minutes.div_euclid(60), minutes.rem_euclid(60));
+    let written = if hour < 0 { -(-hour * 3600 + minute * 60) } else { hour * 3600 + minute * 60 };
+    FixedOffset::east_opt(written)
+        .and_then(|offset| offset.from_local_datetime(&date.naive_local()).single())
+        .unwrap_or(*date)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Expected values from feedgenerator (Pelican 4.7.1's), dates in America/St_Johns and
+    // with the offsets written.
+    #[test]
+    fn dates_are_written_with_feedgenerators_offsets() {
+        let cases = [
+            (
+                "2026-01-15T12:00:00-03:30",
+                "2026-01-15T12:00:00-04:30",
+                "Thu, 15 Jan 2026 12:00:00 -0430",
+            ),
+            (
+                "2026-07-15T12:00:00-02:30",
+                "2026-07-15T12:00:00-03:30",
+                "Wed, 15 Jul 2026 12:00:00 -0330",
+            ),
+            (
+                "2026-01-05T09:05:00-00:01",
+                "2026-01-05T09:05:00-01:59",
+                "Mon, 05 Jan 2026 09:05:00 -0159",
+            ),
+            (
+                "2026-01-05T09:05:00+05:30",
+                "2026-01-05T09:05:00+05:30",
+                "Mon, 05 Jan 2026 09:05:00 +0530",
+            ),
+            (
+                "2026-01-05T09:05:00-05:00",
+                "2026-01-05T09:05:00-05:00",
+                "Mon, 05 Jan 2026 09:05:00 -0500",
+            ),
+            (
+                "2026-01-05T09:05:00+00:00",
+                "2026-01-05T09:05:00+00:00",
+                "Mon, 05 Jan 2026 09:05:00 +0000",
+            ),
+        ];
+        for (date, atom, rss) in cases {
+            let date = DateTime::parse_from_rfc3339(date).unwrap();
+            assert_eq!((as_written(&date).to_rfc3339(), rfc822(&date)), (atom.into(), rss.into()));
+        }
+        // A local mean time of seconds: the minutes floored first (New York's −4:56:02).
+        let lmt = FixedOffset::west_opt(4 * 3600 + 56 * 60 + 2).unwrap();
+        let date = lmt.with_ymd_and_hms(1883, 1, 15, 12, 0, 0).unwrap();
+        assert_eq!(as_written(&date).to_rfc3339(), "1883-01-15T12:00:00-05:03");
+    }
 
     /// `articles_in_feeds` finds what `plan_feeds` puts in the feeds, under every length and
     /// with feeds turned off.
