@@ -6,6 +6,7 @@
 
 pub mod article;
 pub mod body;
+pub mod date;
 pub mod duplicates;
 mod hash;
 pub mod header;
