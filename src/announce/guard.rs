@@ -50,25 +50,27 @@ pub struct GuardSettings {
     pub empty_crate: EmptyCrate,
 }
 
+/// TWiR's defaults, compiled once per process: the configuration's defaults are made several
+/// times at every start, and compiling the Unicode classes of a section placeholder takes a
+/// good part of a millisecond.
+static DEFAULT: LazyLock<GuardSettings> = LazyLock::new(|| GuardSettings {
+    placeholders: DEFAULT_PLACEHOLDERS
+        .iter()
+        .map(|p| Regex::new(p).expect("valid default"))
+        .collect(),
+    hold_anywhere: Vec::new(),
+    grace: DEFAULT_GRACE,
+    section_placeholders: DEFAULT_SECTION_PLACEHOLDERS
+        .iter()
+        .map(|p| Regex::new(p).expect("valid default"))
+        .collect(),
+    highlights: HighlightKind::DEFAULT_ORDER.to_vec(),
+    empty_crate: EmptyCrate::Skip,
+});
+
 impl Default for GuardSettings {
-    /// TWiR's defaults. Their patterns are compiled once per process: the configuration's
-    /// defaults are made several times at every start, and compiling the Unicode classes of a
-    /// section placeholder takes a good part of a millisecond.
+    /// TWiR's defaults.
     fn default() -> Self {
-        static DEFAULT: LazyLock<GuardSettings> = LazyLock::new(|| GuardSettings {
-            placeholders: DEFAULT_PLACEHOLDERS
-                .iter()
-                .map(|p| Regex::new(p).expect("valid default"))
-                .collect(),
-            hold_anywhere: Vec::new(),
-            grace: DEFAULT_GRACE,
-            section_placeholders: DEFAULT_SECTION_PLACEHOLDERS
-                .iter()
-                .map(|p| Regex::new(p).expect("valid default"))
-                .collect(),
-            highlights: HighlightKind::DEFAULT_ORDER.to_vec(),
-            empty_crate: EmptyCrate::Skip,
-        });
         DEFAULT.clone()
     }
 }
@@ -77,8 +79,8 @@ impl GuardSettings {
     /// The default pattern written `source`, compiled, if there is one: a configuration that
     /// states the defaults does not compile them again.
     pub fn default_pattern(source: &str) -> Option<Regex> {
-        let d = GuardSettings::default();
-        d.placeholders.into_iter().chain(d.section_placeholders).find(|r| r.as_str() == source)
+        let d = &*DEFAULT;
+        d.placeholders.iter().chain(&d.section_placeholders).find(|r| r.as_str() == source).cloned()
     }
 }
 
