@@ -4,8 +4,8 @@
 //! rules, not a YAML parser's: the header is every line from the top that looks like
 //! `Key: value` (up to three leading spaces, keys of `[A-Za-z0-9_-]`, compared
 //! case-insensitively), plus indented continuation lines (four or more spaces); it ends at the
-//! first blank line, at a `---`/`...` line, or at the first line of any other shape, which then
-//! belongs to the body. An optional `---` first line is skipped.
+//! first blank line, at a line that starts with `---` or `...`, or at the first line of any
+//! other shape, which then belongs to the body. A first line that starts with `---` is skipped.
 
 // Python-Markdown's expressions, matched by hand on one line (no `\n`): every article's
 // header is split at every start, and these are a third of the time it takes. The tests

@@ -43,10 +43,10 @@ impl Zone {
     /// offset wins, and a time in the spring gap keeps its wall-clock reading with the offset
     /// in force six hours earlier.
     ///
-    /// One difference is known: where the IANA database's main form calls summer time standard
-    /// and winter time a negative daylight saving (Europe/Dublin), pytz takes the summer offset
-    /// in the autumn overlap. The bundled database is in the rearguard form, which has no
-    /// negative daylight saving, and this takes the winter one.
+    /// One difference is known: where the IANA database's main form has a negative daylight
+    /// saving (Europe/Dublin's winter, Africa/Casablanca's Ramadan), pytz takes the other
+    /// offset in the overlap as standard. The bundled database is in the rearguard form, which
+    /// has no negative daylight saving, and this takes the one it calls standard.
     pub fn localize(&self, naive: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
         let civil = jiff::civil::DateTime::new(
             i16::try_from(naive.year()).ok()?,
