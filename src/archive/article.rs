@@ -25,6 +25,10 @@ pub struct ParseSettings {
     pub timezone: Zone,
     /// The category of an article without a `Category:` header.
     pub default_category: String,
+    /// Whether an article its editor has not published (`Status: draft` or `hidden`) is read,
+    /// as for a file named to be previewed, or refused with [`ParseErrorKind::NotPublished`],
+    /// as the archive's scan refuses it.
+    pub drafts: bool,
 }
 
 impl Default for ParseSettings {
@@ -32,6 +36,7 @@ impl Default for ParseSettings {
         Self {
             timezone: Zone::named("America/New_York").expect("bundled"),
             default_category: "misc".into(),
+            drafts: false,
         }
     }
 }
@@ -209,6 +214,20 @@ pub enum ParseErrorKind {
         /// The value as written.
         value: String,
     },
+    /// `Status: draft` or `Status: hidden`: Pelican leaves the article out of its feeds; herald
+    /// leaves it out of the feeds and the announcements. Not a fault: see
+    /// [`ParseError::is_unpublished`].
+    #[error(
+        "`Status: {0}`: not published, so not in the feeds and not announced (no `Status:` line, \
+         or `Status: published`, publishes it)"
+    )]
+    NotPublished(String),
+    /// A `Status:` Pelican does not know: it skips the article.
+    #[error("`Status: {value}` is not a status: expected published, draft or hidden")]
+    BadStatus {
+        /// The value as written.
+        value: String,
+    },
     /// The title gives an empty slug and there is no `Slug:` header.
     #[error("the title {title:?} gives an empty slug; add a `Slug:` header")]
     EmptySlug {
@@ -220,6 +239,12 @@ pub enum ParseErrorKind {
 impl ParseError {
     pub(crate) fn new(path: &Path, line: Option<usize>, kind: ParseErrorKind) -> Self {
         Self { path: path.to_path_buf(), line, kind }
+    }
+
+    /// Whether the file is an article its editor has not published (`Status: draft` or
+    /// `hidden`): left out as the others that cannot be read are, but not a fault to report.
+    pub fn is_unpublished(&self) -> bool {
+        matches!(self.kind, ParseErrorKind::NotPublished(_))
     }
 }
 
@@ -375,6 +400,22 @@ fn build_article(
     let field = |key: &str| meta.fields.iter().find(|f| f.key == key);
     let err = |line, kind| ParseError::new(path, line, kind);
 
+    // Pelican's statuses, in any case; first, as a draft need not have a title or date yet.
+    if let Some(f) = field("status") {
+        let value = f.values.join("\n");
+        let status = value.trim().to_lowercase();
+        match status.as_str() {
+            // (Repeated, the value is a list, which Pelican cannot read: skipped.)
+            "published" if f.values.len() == 1 => {}
+            "draft" | "hidden" if f.values.len() == 1 => {
+                if !settings.drafts {
+                    return Err(err(Some(f.line), ParseErrorKind::NotPublished(status)));
+                }
+            }
+            _ => return Err(err(Some(f.line), ParseErrorKind::BadStatus { value })),
+        }
+    }
+
     let title = match (field("title"), meta.title) {
         // A title continued on indented lines is joined with spaces.
         (Some(f), _) => (f.values.join(" "), Some(f.line)),
@@ -488,6 +529,36 @@ mod tests {
         assert_eq!(normalize_whitespace("a\tb\r\n  \r\n\tc"), "a   b\n\n    c");
         assert_eq!(normalize_whitespace("a\n   "), "a\n");
         assert_eq!(normalize_whitespace("  \n\n b \n"), "\n\n b \n");
+    }
+
+    #[test]
+    fn the_status_header_is_pelicans() {
+        let parse = |header: &str| {
+            let text = format!("Title: This Week in Rust 1\n{header}\n\nHello.\n");
+            parse_article(Path::new("a.md"), text.as_bytes(), &ParseSettings::default())
+        };
+        for published in
+            ["Date: 2026-01-05\nStatus: published", "Date: 2026-01-05\nStatus: PUBLISHED "]
+        {
+            assert!(parse(published).is_ok(), "{published}");
+        }
+        // Left out whatever else the header lacks: a draft may have no date yet.
+        for (header, status) in
+            [("Status: draft", "draft"), ("Date: 2026-01-05\nstatus: Hidden", "hidden")]
+        {
+            let e = parse(header).unwrap_err();
+            assert!(e.is_unpublished(), "{header}: {e}");
+            assert!(matches!(&e.kind, ParseErrorKind::NotPublished(s) if s == status), "{e}");
+        }
+        // A status Pelican does not know: it skips the article, with an error.
+        for (header, line) in
+            [("Date: 2026-01-05\nStatus: publish", 3), ("Status:\nDate: 2026-01-05", 2)]
+        {
+            let e = parse(header).unwrap_err();
+            assert!(!e.is_unpublished(), "{header}: {e}");
+            assert_eq!(e.line, Some(line), "{e}");
+            assert!(e.to_string().contains("published, draft or hidden"), "{e}");
+        }
     }
 
     #[test]

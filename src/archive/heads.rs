@@ -143,7 +143,8 @@ fn read_head(path: &Path, bytes: &mut Vec<u8>) -> Result<(), ParseErrorKind> {
 /// Reads in full the articles of `scan` that `needed` names (indices into the list) and
 /// that have no body yet, and asks again, until every article it names has its body. A file
 /// that changed meanwhile is read as it is now (the list is sorted again); one that can no
-/// longer be read leaves the list for [`Scan::errors`].
+/// longer be read leaves the list for [`Scan::errors`] (or, no longer published, for
+/// [`Scan::unpublished`]).
 pub fn read_bodies(
     scan: &mut Scan,
     settings: &ParseSettings,
@@ -162,7 +163,7 @@ pub fn read_bodies(
             match result {
                 Ok(article) => scan.articles[i] = article,
                 Err(e) => {
-                    scan.errors.push(e);
+                    scan.left_out(e);
                     gone.push(i);
                 }
             }

@@ -16,6 +16,20 @@ pub struct Scan {
     pub articles: Vec<Article>,
     /// Files that look like articles but could not be read.
     pub errors: Vec<ParseError>,
+    /// Articles their editors have not published (`Status: draft` or `hidden`), left out.
+    pub unpublished: Vec<ParseError>,
+}
+
+impl Scan {
+    /// Files `error` kept out: a fault to report, or an article not published.
+    pub(crate) fn left_out(&mut self, error: ParseError) {
+        left_out(&mut self.errors, &mut self.unpublished, error);
+    }
+}
+
+/// Puts `error` with the `errors` or, an article not published, with the `unpublished`.
+fn left_out(errors: &mut Vec<ParseError>, unpublished: &mut Vec<ParseError>, error: ParseError) {
+    if error.is_unpublished() { unpublished.push(error) } else { errors.push(error) }
 }
 
 /// A failure to read the archive directory itself.
@@ -164,7 +178,7 @@ pub(crate) fn scan_with(
     for result in crate::parallel::map(&paths, |path| read(path)) {
         match result {
             Ok(article) => out.articles.push(article),
-            Err(e) => out.errors.push(e),
+            Err(e) => out.left_out(e),
         }
     }
     sort_newest_first(&mut out.articles);
@@ -205,6 +219,9 @@ pub struct CachedScan {
     pub articles: Arc<[Article]>,
     /// Files that look like articles but could not be read.
     pub errors: Vec<ParseError>,
+    /// Articles their editors have not published (`Status: draft` or `hidden`), left out.
+    /// (Read again at each scan, as the files that cannot be read are: there are few.)
+    pub unpublished: Vec<ParseError>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -316,7 +333,7 @@ pub fn scan_cached(
     let mut unchanged = cache.last.is_some();
     let mut entries = Vec::with_capacity(paths.len());
     let mut parsed = Vec::new();
-    let mut errors = Vec::new();
+    let (mut errors, mut unpublished) = (Vec::new(), Vec::new());
     for result in results {
         match result {
             Ok((entry, None)) => entries.push(entry),
@@ -325,7 +342,7 @@ pub fn scan_cached(
                 parsed.push((entries.len(), article));
                 entries.push(entry);
             }
-            Err(e) => errors.push(e),
+            Err(e) => left_out(&mut errors, &mut unpublished, e),
         }
     }
     cache.parsed_last = parsed.len();
@@ -334,7 +351,7 @@ pub fn scan_cached(
     if let (true, Some(last)) = (unchanged, &cache.last) {
         // The same articles where they were; the entries may hold stamps trusted now.
         cache.entries = entries;
-        return Ok(CachedScan { articles: last.clone(), errors });
+        return Ok(CachedScan { articles: last.clone(), errors, unpublished });
     }
     // The new list: the articles parsed now, the others as the last list holds them (made
     // again here, where the list is kept: the parsing threads' memory is then all free).
@@ -352,11 +369,11 @@ pub fn scan_cached(
     let articles: Arc<[Article]> = articles.into_iter().map(|(_, a)| a).collect();
     cache.entries = entries;
     cache.last = Some(articles.clone());
-    Ok(CachedScan { articles, errors })
+    Ok(CachedScan { articles, errors, unpublished })
 }
 
-/// Sorts articles newest first; equal dates fall back to the title, then the slug, then the
-/// file, so the order never depends on the directory listing.
+/// Sorts articles newest first; equal dates fall back to the slug (as in Pelican), then the
+/// title, then the file, so the order never depends on the directory listing.
 pub fn sort_newest_first(articles: &mut [Article]) {
     articles.sort_by(newest_first);
 }

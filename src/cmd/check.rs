@@ -179,6 +179,9 @@ pub fn run(config_path: &Path, args: &CheckArgs, out: &mut impl Write) -> anyhow
             for e in &scan.errors {
                 report(false, e.to_string(), out)?;
             }
+            for e in &scan.unpublished {
+                writeln!(out, "note:    {e}")?;
+            }
             let urls: Vec<String> = scan
                 .articles
                 .iter()

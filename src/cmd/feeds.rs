@@ -33,7 +33,7 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
     let cache = (!args.strict).then(|| FeedCache::open(&config.state_path)).flatten();
     let (scan, fresh, fresh_count) = if args.strict {
         let scan = archive::scan(&config.archive_dir, &config.parse)?;
-        let read = scan.articles.len() + scan.errors.len();
+        let read = scan.articles.len() + scan.errors.len() + scan.unpublished.len();
         (scan, Default::default(), read)
     } else {
         let known = cache.as_ref().map(FeedCache::heads);
@@ -55,6 +55,9 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
     };
     for e in &scan.errors {
         eprintln!("{e}");
+    }
+    for e in &scan.unpublished {
+        eprintln!("note: {e}");
     }
     if scan.articles.is_empty() {
         anyhow::bail!(
@@ -81,7 +84,7 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
             .articles
             .iter()
             .map(|a| a.source.as_path())
-            .chain(scan.errors.iter().map(|e| e.path.as_path()))
+            .chain(scan.errors.iter().chain(&scan.unpublished).map(|e| e.path.as_path()))
             .collect();
         let heads = heads_to_keep(&cache, fresh, &scan.articles);
         cache.finish(&heads, &present);

@@ -40,7 +40,9 @@ pub fn select_article(
 ) -> anyhow::Result<crate::archive::Article> {
     use crate::archive;
     if let Some(path) = file {
-        return Ok(archive::scan::read_article(path, &config.parse)?);
+        // A file named is read as it is, a draft too: an editor previews it before publishing.
+        let settings = archive::ParseSettings { drafts: true, ..config.parse.clone() };
+        return Ok(archive::scan::read_article(path, &settings)?);
     }
     let scan = archive::scan(&config.archive_dir, &config.parse)?;
     let found = match number {

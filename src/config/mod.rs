@@ -172,7 +172,11 @@ pub fn validate(raw: RawConfig, base: &Path) -> anyhow::Result<Settings> {
         accounts,
         policy,
         archive_dir: resolve(base, &raw.archive.path),
-        parse: ParseSettings { timezone, default_category: raw.site.default_category.clone() },
+        parse: ParseSettings {
+            timezone,
+            default_category: raw.site.default_category.clone(),
+            drafts: false,
+        },
         feeds: FeedSettings {
             site_url: url,
             site_name: raw.site.name,

@@ -122,6 +122,14 @@ impl CycleState {
         }
         seen.insert(problem);
     }
+
+    /// Logs `note` at info the first time it is seen (again after it went away).
+    fn info_once(&mut self, note: String, seen: &mut HashSet<String>) {
+        if !self.reported.contains(&note) {
+            tracing::info!(%note, "article left out");
+        }
+        seen.insert(note);
+    }
 }
 
 /// Runs one cycle at `now`.
@@ -184,6 +192,10 @@ pub async fn run_cycle(
     let (urls, duplicates) = (derived.urls, derived.duplicates);
     let mut blocked: HashMap<String, String> = HashMap::new();
     let mut seen = HashSet::new();
+    // Not a fault (an editor's draft), so said once and not counted as skipped.
+    for e in &scan.unpublished {
+        state.info_once(e.to_string(), &mut seen);
+    }
     for dup in duplicates.iter() {
         state.warn_once(dup.to_string(), &mut seen);
         for (article, url) in scan.articles.iter().zip(urls.iter()) {

@@ -360,3 +360,44 @@ fn directories_made_for_feeds_are_readable_whatever_the_umask() {
     }
     assert_eq!(fs::metadata(out.join("atom.xml")).unwrap().permissions().mode() & 0o777, 0o644);
 }
+
+/// An article marked `Status: draft` or `hidden` is left out of the feeds as Pelican leaves it
+/// out: the feeds are those of the archive without it, from a full read (`--strict`, which it
+/// does not fail), from headers only and from the cache; it is said once as a note, not
+/// counted as skipped; and an editor can still preview it by naming its file.
+#[test]
+fn an_article_not_published_is_left_out_of_the_feeds_and_can_be_previewed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, out) = setup(tmp.path());
+    let feeds = |args: &[&str]| {
+        let run = herald(&[&["-c", config.to_str().unwrap(), "feeds"][..], args].concat());
+        assert!(run.status.success(), "{}", stderr(&run));
+        let files: Vec<_> =
+            walk(&out).into_iter().map(|p| (p.clone(), fs::read(p).unwrap())).collect();
+        (run, files)
+    };
+    let (_, without) = feeds(&["--strict"]);
+    let draft = tmp.path().join("content/2026-01-21-this-week-in-rust.md");
+    let text = GOOD.replace("2", "3").replace("\n\n", "\nStatus: Draft\n\n");
+    fs::write(&draft, &text).unwrap();
+    for args in [&["--strict"][..], &[], &[]] {
+        let (run, with) = feeds(args);
+        assert!(with == without, "{args:?}: the feeds changed");
+        assert!(stdout(&run).contains("2 articles (0 skipped)"), "{}", stdout(&run));
+        let said = stderr(&run);
+        assert!(
+            said.contains("note: ")
+                && said
+                    .contains("2026-01-21-this-week-in-rust.md:5: `Status: draft`: not published"),
+            "{said}"
+        );
+    }
+    let preview =
+        herald(&["-c", config.to_str().unwrap(), "preview", "--file", draft.to_str().unwrap()]);
+    assert!(preview.status.success(), "{}", stderr(&preview));
+    assert!(stdout(&preview).contains("Issue 3"), "{}", stdout(&preview));
+    // Published, it is in the feeds.
+    fs::write(&draft, text.replace("Status: Draft", "Status: published")).unwrap();
+    let (run, with) = feeds(&[]);
+    assert!(with != without && stdout(&run).contains("3 articles (0 skipped)"), "{}", stdout(&run));
+}

@@ -233,16 +233,37 @@ fn xz(path: &Path) -> Vec<u8> {
     out.stdout
 }
 
-/// The edge-case archive (tests/fixtures/edge): every identity equals what Pelican wrote.
-#[test]
-fn edge_case_archive_matches_pelican() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edge");
+/// `herald feeds` over the fixture archive `tests/fixtures/{name}/content`, compared with the
+/// feeds Pelican wrote from it (`expected/`): what herald said on stderr, and how many entries
+/// are identical in identity.
+fn fixture_against_pelican(name: &str, feed_settings: &str) -> (String, usize) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let config = write_config(tmp.path(), &root.join("content"), &out, "max_items = \"all\"");
+    let config = write_config(tmp.path(), &root.join("content"), &out, feed_settings);
     let run = herald(&["--config", config.to_str().unwrap(), "feeds"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let (ok, report) = feeddiff(&[&root.join("expected"), &out]);
     assert!(ok, "feeddiff failed:\n{report}");
-    assert_eq!(summary_field(&report, "identity_ok"), 70);
+    (String::from_utf8_lossy(&run.stderr).into_owned(), summary_field(&report, "identity_ok"))
+}
+
+/// The edge-case archive (tests/fixtures/edge): every identity equals what Pelican wrote.
+#[test]
+fn edge_case_archive_matches_pelican() {
+    assert_eq!(fixture_against_pelican("edge", "max_items = \"all\"").1, 70);
+}
+
+/// The `Status:` archive (tests/fixtures/status): drafts and hidden articles are left out as
+/// Pelican leaves them out, an unknown status is an error naming the line, and the feeds are
+/// what Pelican wrote.
+#[test]
+fn drafts_and_hidden_articles_are_left_out_as_pelican_leaves_them_out() {
+    let (said, identical) = fixture_against_pelican("status", "");
+    assert!(
+        said.contains("2026-04-29-this-week-in-rust.md:4: `Status: publish` is not a status"),
+        "{said}"
+    );
+    assert_eq!(said.matches("note: ").count(), 2, "{said}");
+    assert_eq!(identical, 14);
 }

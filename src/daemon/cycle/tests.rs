@@ -53,6 +53,11 @@ impl Site {
 
     /// Runs a cycle; returns the transactions it committed and the rows it changed.
     async fn cycle(&mut self) -> (usize, u64, CycleReport) {
+        self.cycle_at(Utc::now()).await
+    }
+
+    /// [`Self::cycle`] at `now`.
+    async fn cycle_at(&mut self, now: DateTime<Utc>) -> (usize, u64, CycleReport) {
         let before = (self.commits.load(Ordering::SeqCst), Db::lock(&self.db).conn.total_changes());
         let owner = Owner::new("test", std::time::Duration::from_secs(30));
         let report = run_cycle(
@@ -62,7 +67,7 @@ impl Site {
             &self.settings.policy.clone(),
             &mut self.state,
             &owner,
-            Utc::now(),
+            now,
         )
         .await
         .unwrap();
@@ -169,5 +174,50 @@ async fn what_the_service_keeps_between_cycles_holds_no_body_and_renders_only_th
     for file in expected {
         let written = std::fs::read(site.settings.feeds.files.output.join(&file.path)).unwrap();
         assert!(written == file.bytes, "{} differs from a full read's", file.path);
+    }
+}
+
+#[tokio::test]
+async fn an_issue_marked_draft_or_hidden_is_neither_in_the_feeds_nor_announced_until_published() {
+    for status in ["draft", "Hidden"] {
+        let mut site = Site::new(5);
+        site.cycle().await;
+        site.publish(100, 1);
+        let file = site.settings.archive_dir.join("issue-100.md");
+        let published = std::fs::read_to_string(&file).unwrap();
+        let marked = published.replacen("\n\n", &format!("\nStatus: {status}\n\n"), 1);
+        std::fs::write(&file, &marked).unwrap();
+        let atom = site.settings.feeds.files.output.join("atom.xml");
+        for _ in 0..2 {
+            let (.., report) = site.cycle().await;
+            assert!(report.decisions.is_empty(), "{status}: {:?}", report.decisions);
+            assert!(
+                report.skipped.is_empty(),
+                "{status}: reported as a fault: {:?}",
+                report.skipped
+            );
+            let feed = std::fs::read_to_string(&atom).unwrap();
+            assert!(!feed.contains("This Week in Rust 100"), "{status}: in the feed");
+        }
+        // Published: the line taken out (or `Status: published`), it is a new issue.
+        std::fs::write(&file, marked.replace(&format!("Status: {status}"), "Status: Published"))
+            .unwrap();
+        let (.., report) = site.cycle().await;
+        assert_eq!(report.decisions.len(), 1, "{status}: {:?}", report.decisions);
+        assert!(std::fs::read_to_string(&atom).unwrap().contains("This Week in Rust 100"));
+        let Decision::WaitUntil(settled) = report.decisions[0].1 else { panic!("{report:?}") };
+        let (.., report) = site.cycle_at(settled).await;
+        assert!(matches!(report.decisions[..], [(_, Decision::Announce)]), "{report:?}");
+        // Back to a draft: out of the feed again, its record kept (no post is taken back);
+        // published again, it is the issue already announced.
+        std::fs::write(&file, &marked).unwrap();
+        let (.., report) = site.cycle_at(settled).await;
+        assert!(report.skipped.is_empty() && report.decisions.is_empty(), "{report:?}");
+        assert!(!std::fs::read_to_string(&atom).unwrap().contains("This Week in Rust 100"));
+        std::fs::write(&file, &published).unwrap();
+        let later = settled + chrono::Duration::days(1);
+        let (.., report) = site.cycle_at(later).await;
+        assert!(report.decisions.is_empty(), "announced again: {report:?}");
+        assert!(std::fs::read_to_string(&atom).unwrap().contains("This Week in Rust 100"));
     }
 }
