@@ -401,18 +401,22 @@ fn build_article(
     let err = |line, kind| ParseError::new(path, line, kind);
 
     // Pelican's statuses, in any case; first, as a draft need not have a title or date yet.
-    if let Some(f) = field("status") {
-        let value = f.values.join("\n");
-        let status = value.trim().to_lowercase();
-        match status.as_str() {
-            // (Repeated, the value is a list, which Pelican cannot read: skipped.)
-            "published" if f.values.len() == 1 => {}
-            "draft" | "hidden" if f.values.len() == 1 => {
-                if !settings.drafts {
-                    return Err(err(Some(f.line), ParseErrorKind::NotPublished(status)));
-                }
+    // Pelican takes the first value (of a repeated key or a continued line) and, in Markdown,
+    // discards an empty one: the article is then published.
+    let status = field("status").map(|f| (f.values[0].trim(), f.line));
+    if let Some((value, line)) =
+        status.filter(|(v, _)| !v.is_empty() || format == ArticleFormat::Rst)
+    {
+        match value.to_lowercase().as_str() {
+            "published" => {}
+            "draft" | "hidden" if settings.drafts => {}
+            status @ ("draft" | "hidden") => {
+                return Err(err(Some(line), ParseErrorKind::NotPublished(status.to_string())));
             }
-            _ => return Err(err(Some(f.line), ParseErrorKind::BadStatus { value })),
+            _ => {
+                let kind = ParseErrorKind::BadStatus { value: value.to_string() };
+                return Err(err(Some(line), kind));
+            }
         }
     }
 
@@ -537,10 +541,22 @@ mod tests {
             let text = format!("Title: This Week in Rust 1\n{header}\n\nHello.\n");
             parse_article(Path::new("a.md"), text.as_bytes(), &ParseSettings::default())
         };
-        for published in
-            ["Date: 2026-01-05\nStatus: published", "Date: 2026-01-05\nStatus: PUBLISHED "]
-        {
+        // An empty status is discarded, and a repeated or continued one is its first value
+        // (found by an outside tester: Pelican publishes each of these).
+        for published in [
+            "Date: 2026-01-05\nStatus: published",
+            "Date: 2026-01-05\nStatus: PUBLISHED ",
+            "Date: 2026-01-05\nStatus:",
+            "Date: 2026-01-05\nStatus:   ",
+            "Date: 2026-01-05\nStatus: published\nStatus: draft",
+            "Date: 2026-01-05\nStatus: published\n    draft",
+            "Date: 2026-01-05\nStatus:\n    draft",
+        ] {
             assert!(parse(published).is_ok(), "{published}");
+        }
+        for draft in ["Status: draft\nStatus: published", "Status: draft\n    published"] {
+            let e = parse(draft).unwrap_err();
+            assert!(matches!(&e.kind, ParseErrorKind::NotPublished(s) if s == "draft"), "{e}");
         }
         // Left out whatever else the header lacks: a draft may have no date yet.
         for (header, status) in
@@ -552,7 +568,7 @@ mod tests {
         }
         // A status Pelican does not know: it skips the article, with an error.
         for (header, line) in
-            [("Date: 2026-01-05\nStatus: publish", 3), ("Status:\nDate: 2026-01-05", 2)]
+            [("Date: 2026-01-05\nStatus: publish", 3), ("Status: x\nDate: 2026-01-05", 2)]
         {
             let e = parse(header).unwrap_err();
             assert!(!e.is_unpublished(), "{header}: {e}");

@@ -61,9 +61,10 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
     }
     if scan.articles.is_empty() {
         anyhow::bail!(
-            "no article could be read from {} ({} skipped); feeds left as they were",
+            "no published article in {} ({} could not be read, {} not published); feeds left as they were",
             config.archive_dir.display(),
-            scan.errors.len()
+            scan.errors.len(),
+            scan.unpublished.len()
         );
     }
     if args.strict && !scan.errors.is_empty() {

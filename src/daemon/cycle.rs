@@ -155,14 +155,22 @@ pub async fn run_cycle(
         &mut state.cache,
     )?;
     report.articles = scan.articles.len();
+    // Said once while the file stays as it is (it is read again each cycle).
+    let mut seen = HashSet::new();
     for e in &scan.errors {
-        tracing::warn!(error = %e, "article skipped");
-        report.skipped.push(e.to_string());
+        let problem = e.to_string();
+        if !state.reported.contains(&problem) {
+            tracing::warn!(error = %problem, "article skipped");
+        }
+        report.skipped.push(problem.clone());
+        seen.insert(problem);
     }
     if scan.articles.is_empty() {
         anyhow::bail!(
-            "no article could be read from {}; feeds left as they were",
-            settings.archive_dir.display()
+            "no published article in {} ({} could not be read, {} not published); feeds left as they were",
+            settings.archive_dir.display(),
+            scan.errors.len(),
+            scan.unpublished.len()
         );
     }
     feeds_step::update(settings, db, state, &scan.articles, now, &mut report);
@@ -191,7 +199,6 @@ pub async fn run_cycle(
     };
     let (urls, duplicates) = (derived.urls, derived.duplicates);
     let mut blocked: HashMap<String, String> = HashMap::new();
-    let mut seen = HashSet::new();
     // Not a fault (an editor's draft), so said once and not counted as skipped.
     for e in &scan.unpublished {
         state.info_once(e.to_string(), &mut seen);

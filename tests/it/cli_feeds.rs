@@ -85,7 +85,15 @@ fn no_readable_article_is_a_failure_and_writes_nothing() {
     }
     let run = herald(&["-c", config.to_str().unwrap(), "feeds"]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(stderr(&run).contains("no article could be read"), "{}", stderr(&run));
+    assert!(stderr(&run).contains("no published article in"), "{}", stderr(&run));
+    assert!(!out.exists());
+    // Drafts only: read, and said to be drafts.
+    for entry in fs::read_dir(tmp.path().join("content")).unwrap() {
+        fs::write(entry.unwrap().path(), GOOD.replace("\n\n", "\nStatus: draft\n\n")).unwrap();
+    }
+    let run = herald(&["-c", config.to_str().unwrap(), "feeds"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("(0 could not be read, 2 not published)"), "{}", stderr(&run));
     assert!(!out.exists());
 }
 

@@ -265,5 +265,5 @@ fn drafts_and_hidden_articles_are_left_out_as_pelican_leaves_them_out() {
         "{said}"
     );
     assert_eq!(said.matches("note: ").count(), 2, "{said}");
-    assert_eq!(identical, 14);
+    assert_eq!(identical, 28);
 }
