@@ -60,12 +60,8 @@ pub fn run(config_path: &Path, args: &FeedsArgs, out: &mut impl Write) -> anyhow
         eprintln!("note: {e}");
     }
     if scan.articles.is_empty() {
-        anyhow::bail!(
-            "no published article in {} ({} could not be read, {} not published); feeds left as they were",
-            config.archive_dir.display(),
-            scan.errors.len(),
-            scan.unpublished.len()
-        );
+        let (errors, unpublished) = (scan.errors.len(), scan.unpublished.len());
+        anyhow::bail!(archive::nothing_published(&config.archive_dir, errors, unpublished));
     }
     if args.strict && !scan.errors.is_empty() {
         anyhow::bail!(

@@ -115,20 +115,18 @@ fn fingerprint(article: &Article) -> u64 {
 }
 
 impl CycleState {
-    /// Logs `problem` at warn the first time it is seen (again after it went away).
-    fn warn_once(&mut self, problem: String, seen: &mut HashSet<String>) {
-        if !self.reported.contains(&problem) {
-            tracing::warn!(%problem, "archive problem");
-        }
-        seen.insert(problem);
+    /// Marks `problem` as seen in this cycle; whether it is new, to be said (the cycle before
+    /// did not see it: first seen, or back after it went away).
+    fn is_new(&self, problem: &str, seen: &mut HashSet<String>) -> bool {
+        seen.insert(problem.to_owned());
+        !self.reported.contains(problem)
     }
 
-    /// Logs `note` at info the first time it is seen (again after it went away).
-    fn info_once(&mut self, note: String, seen: &mut HashSet<String>) {
-        if !self.reported.contains(&note) {
-            tracing::info!(%note, "article left out");
+    /// Logs `problem` at warn the first time it is seen (again after it went away).
+    fn warn_once(&self, problem: String, seen: &mut HashSet<String>) {
+        if self.is_new(&problem, seen) {
+            tracing::warn!(%problem, "archive problem");
         }
-        seen.insert(note);
     }
 }
 
@@ -159,19 +157,18 @@ pub async fn run_cycle(
     let mut seen = HashSet::new();
     for e in &scan.errors {
         let problem = e.to_string();
-        if !state.reported.contains(&problem) {
+        if state.is_new(&problem, &mut seen) {
             tracing::warn!(error = %problem, "article skipped");
         }
-        report.skipped.push(problem.clone());
-        seen.insert(problem);
+        report.skipped.push(problem);
     }
     if scan.articles.is_empty() {
-        anyhow::bail!(
-            "no published article in {} ({} could not be read, {} not published); feeds left as they were",
-            settings.archive_dir.display(),
-            scan.errors.len(),
-            scan.unpublished.len()
-        );
+        let (errors, unpublished) = (scan.errors.len(), scan.unpublished.len());
+        anyhow::bail!(crate::archive::nothing_published(
+            &settings.archive_dir,
+            errors,
+            unpublished
+        ));
     }
     feeds_step::update(settings, db, state, &scan.articles, now, &mut report);
 
@@ -201,7 +198,10 @@ pub async fn run_cycle(
     let mut blocked: HashMap<String, String> = HashMap::new();
     // Not a fault (an editor's draft), so said once and not counted as skipped.
     for e in &scan.unpublished {
-        state.info_once(e.to_string(), &mut seen);
+        let note = e.to_string();
+        if state.is_new(&note, &mut seen) {
+            tracing::info!(%note, "article left out");
+        }
     }
     for dup in duplicates.iter() {
         state.warn_once(dup.to_string(), &mut seen);
